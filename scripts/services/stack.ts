@@ -1,0 +1,133 @@
+// The local server stack as a whole: bring every server up (reusing what already answers),
+// write .envbot/services.env, report status, stop what envbot started.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createContext, type Context, type Server } from './lib/context.js';
+import { pythonVenv, venvDir } from './lib/install.js';
+import { isAlive, portOpen, readPid, stopGroup } from './lib/proc.js';
+import { etcd } from './servers/etcd.js';
+import { ferretdb } from './servers/ferretdb.js';
+import { kubeApiserver } from './servers/kube-apiserver.js';
+import { mariadb } from './servers/mariadb.js';
+import { moto } from './servers/moto.js';
+import { postgres } from './servers/postgres.js';
+import { redis } from './servers/redis.js';
+import { temporal } from './servers/temporal.js';
+
+export const servers: Server[] = [temporal, postgres, mariadb, redis, ferretdb, moto, etcd, kubeApiserver];
+
+export type ServerState = 'started' | 'running' | 'reused' | 'failed';
+
+export interface UpResult {
+  ok: boolean;
+  envFile: string;
+  env: Record<string, string>;
+  servers: { name: string; state: ServerState; seconds: number; error?: string }[];
+}
+
+/** Whether envbot started this server (a live pid file) rather than finding it already there. */
+function ownedPid(ctx: Context, s: Server): number | undefined {
+  const pid = readPid(ctx.pidFile(s.name));
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+async function bringUp(ctx: Context, s: Server): Promise<ServerState> {
+  const owned = ownedPid(ctx, s) !== undefined;
+  if (await s.ready(ctx)) {
+    await s.setup?.(ctx);
+    return owned ? 'running' : 'reused';
+  }
+  if (owned) {
+    throw new Error(
+      `${s.name} was started by envbot (pid file ${ctx.pidFile(s.name)}) but does not answer; ` +
+        `run "scripts/services/services down" and "up" again, or read ${ctx.logFile(s.name)}`,
+    );
+  }
+  const main = s.ports[0] ?? 0;
+  if (await portOpen(main)) {
+    throw new Error(
+      `port ${main} is taken by a server envbot cannot use as ${s.name} (it does not accept envbot's local ` +
+        `credentials); stop that server or free the port, then run "scripts/services/services up" again`,
+    );
+  }
+  await s.start(ctx);
+  await s.setup?.(ctx);
+  return 'started';
+}
+
+export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
+  const ctx = createContext(opts);
+  // The venv carries the time-skipping test server the tests use even when Temporal itself is reused.
+  const venv = pythonVenv(ctx);
+  const done = new Map<string, Promise<void>>();
+  const result: UpResult['servers'] = [];
+  const startOne = (s: Server): Promise<void> => {
+    let p = done.get(s.name);
+    if (p) return p;
+    p = (async () => {
+      for (const dep of s.after ?? []) {
+        const d = servers.find((x) => x.name === dep);
+        if (d) await startOne(d);
+      }
+      const t0 = Date.now();
+      try {
+        const state = await bringUp(ctx, s);
+        const seconds = (Date.now() - t0) / 1000;
+        result.push({ name: s.name, state, seconds });
+        ctx.log(`${s.name.padEnd(15)} ${state} (${seconds.toFixed(1)}s)`);
+      } catch (err) {
+        const seconds = (Date.now() - t0) / 1000;
+        result.push({ name: s.name, state: 'failed', seconds, error: (err as Error).message });
+        ctx.log(`${s.name.padEnd(15)} FAILED: ${(err as Error).message}`);
+        throw err;
+      }
+    })();
+    done.set(s.name, p);
+    return p;
+  };
+  await Promise.allSettled(servers.map(startOne));
+  await venv;
+  const env: Record<string, string> = {};
+  for (const s of servers) Object.assign(env, s.env(ctx));
+  env.TEMPORAL_TEST_SERVER_PATH = join(venvDir(ctx), 'bin', 'temporal-test-server');
+  const envFile = join(ctx.stateDir, 'services.env');
+  const ok = result.every((r) => r.state !== 'failed');
+  if (ok) {
+    const body = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n');
+    writeFileSync(envFile, `# Written by scripts/services up: connections to the local servers.\n${body}\n`);
+  }
+  return { ok, envFile, env, servers: result };
+}
+
+export async function down(opts: { quiet?: boolean } = {}): Promise<string[]> {
+  const ctx = createContext(opts);
+  const stopped: string[] = [];
+  // Reverse order: kube-apiserver before etcd.
+  for (const s of [...servers].reverse()) {
+    if (await stopGroup(ctx.pidFile(s.name))) {
+      stopped.push(s.name);
+      ctx.log(`${s.name} stopped`);
+    }
+  }
+  return stopped;
+}
+
+export async function status(): Promise<{ name: string; ports: number[]; ready: boolean; owned: boolean }[]> {
+  const ctx = createContext({ quiet: true });
+  return Promise.all(
+    servers.map(async (s) => ({
+      name: s.name,
+      ports: s.ports,
+      ready: await s.ready(ctx),
+      owned: ownedPid(ctx, s) !== undefined,
+    })),
+  );
+}
+
+export function envFilePath(): string {
+  return join(createContext({ quiet: true }).stateDir, 'services.env');
+}
+
+export function haveEnvFile(): boolean {
+  return existsSync(envFilePath());
+}
