@@ -1,6 +1,7 @@
 // The local server stack as a whole: bring every server up (reusing what already answers),
 // write .envbot/services.env, report status, stop what envbot started.
-import { existsSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, type Context, type Server } from './lib/context.js';
 import { pythonVenv, venvDir } from './lib/install.js';
@@ -90,6 +91,7 @@ export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
   const env: Record<string, string> = {};
   for (const s of servers) Object.assign(env, s.env(ctx));
   env.TEMPORAL_TEST_SERVER_PATH = join(venvDir(ctx), 'bin', 'temporal-test-server');
+  env.ENVBOT_SECRET_KEYS = localSecretKeys(ctx);
   const envFile = join(ctx.stateDir, 'services.env');
   const ok = result.every((r) => r.state !== 'failed');
   if (ok) {
@@ -97,6 +99,13 @@ export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
     writeFileSync(envFile, `# Written by scripts/services up: connections to the local servers.\n${body}\n`);
   }
   return { ok, envFile, env, servers: result };
+}
+
+/** A key for secrets at rest on this machine, made once and kept with the local data. */
+function localSecretKeys(ctx: Context): string {
+  const file = join(ctx.dataDir('envbot'), 'secret-keys');
+  if (!existsSync(file)) writeFileSync(file, `local-1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
 }
 
 export async function down(opts: { quiet?: boolean } = {}): Promise<string[]> {

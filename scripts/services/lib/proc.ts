@@ -28,7 +28,7 @@ export async function run(
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     const tail = `${e.stderr ?? ''}\n${e.stdout ?? ''}`.trim().split('\n').slice(-25).join('\n');
-    throw new Error(`command failed: ${cmd} ${args.join(' ')}\n${tail || e.message}`);
+    throw new Error(`command failed: ${cmd} ${args.join(' ')}\n${tail || e.message}`, { cause: err });
   }
 }
 

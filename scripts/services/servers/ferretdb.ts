@@ -1,5 +1,4 @@
 // FerretDB 1.24 (MongoDB wire protocol over SQLite), built from the Go module proxy, with SCRAM auth on.
-import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { goBuild } from '../lib/install.js';
 import { spawnDetached, waitUntil } from '../lib/proc.js';

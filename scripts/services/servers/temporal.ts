@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { pythonVenv } from '../lib/install.js';
 import { spawnDetached, waitUntil } from '../lib/proc.js';
-import type { Context, Server } from '../lib/context.js';
+import type { Server } from '../lib/context.js';
 
 const PORT = 7233;
 const UI_PORT = 8233;

@@ -1,0 +1,148 @@
+// Loads envbot.yaml: YAML → ${VAR} substitution → schema → cross-references → disk locations.
+// Every problem names the file, the line, the path in it and what is expected.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { CatalogueError, type CatalogueProblem } from '../errors.js';
+import { catalogueSchema, type Catalogue, type Location } from './schema.js';
+
+export interface LoadedCatalogue {
+  file: string;
+  /** The folder disk locations are relative to. */
+  root: string;
+  catalogue: Catalogue;
+}
+
+type Path = (string | number)[];
+
+function lineOf(doc: Document, lines: LineCounter, path: Path): number | undefined {
+  // Walk up until a node exists: a missing key is reported at its parent.
+  for (let p = path; p.length >= 0; p = p.slice(0, -1)) {
+    const node = p.length === 0 ? doc.contents : doc.getIn(p, true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (range) return lines.linePos(range[0]).line;
+    if (p.length === 0) return undefined;
+  }
+  return undefined;
+}
+
+/** Replaces `${NAME}` in every string scalar from `env`; a missing variable is a problem at that path. */
+function substitute(value: unknown, env: Record<string, string | undefined>, path: Path, problems: { path: Path; problem: string }[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined || v === '') {
+        problems.push({ path, problem: `uses \${${name}}, but the environment variable ${name} is not set; set it or write the value here` });
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, [...path, i], problems));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, env, [...path, k], problems)]));
+  }
+  return value;
+}
+
+function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }[] {
+  const problems: { path: Path; problem: string }[] = [];
+  const checkLocation = (loc: Location | undefined, path: Path): void => {
+    if (loc?.kind === 'disk' && !existsSync(resolve(root, loc.path))) {
+      problems.push({ path, problem: `"${loc.path}" does not exist (paths are relative to the folder of envbot.yaml: ${root})` });
+    }
+  };
+  const groupNames = new Set(Object.keys(c.groups));
+  const checkPrincipals = (list: readonly string[] | undefined, path: Path): void => {
+    list?.forEach((p, i) => {
+      if (p.startsWith('group:') && !groupNames.has(p.slice(6))) {
+        problems.push({ path: [...path, i], problem: `group "${p.slice(6)}" is not defined under groups (defined: ${[...groupNames].join(', ') || 'none'})` });
+      }
+    });
+  };
+  for (const [g, members] of Object.entries(c.groups)) checkPrincipals(members, ['groups', g]);
+  for (const [name, p] of Object.entries(c.projects)) {
+    const at = (...rest: Path): Path => ['projects', name, ...rest];
+    p.stages?.forEach((s, i) => {
+      if (!c.stages.includes(s)) problems.push({ path: at('stages', i), problem: `stage "${s}" is not one of the catalogue's stages (${c.stages.join(', ')})` });
+    });
+    for (const [svc, s] of Object.entries(p.services)) checkLocation(s.template, at('services', svc, 'template'));
+    for (const [db, d] of Object.entries(p.databases)) {
+      if (!c.servers[d.engine][d.server]) {
+        problems.push({ path: at('databases', db, 'server'), problem: `no ${d.engine} server "${d.server}" under servers.${d.engine} (defined: ${Object.keys(c.servers[d.engine]).join(', ') || 'none'})` });
+      }
+      checkLocation(d.seed, at('databases', db, 'seed'));
+    }
+    if (p.redis) {
+      if (!c.servers.redis[p.redis.server]) {
+        problems.push({ path: at('redis', 'server'), problem: `no redis server "${p.redis.server}" under servers.redis` });
+      }
+      checkLocation(p.redis.seed, at('redis', 'seed'));
+    }
+    if (Object.keys(p.storage).length > 0 && !c.storage) {
+      problems.push({ path: at('storage'), problem: 'the project uses storage, but the catalogue has no top-level "storage" (EFS file system, DataSync subnet and security groups)' });
+    }
+    for (const [action, list] of Object.entries(p.permissions)) checkPrincipals(list, at('permissions', action));
+    const hosts = new Map<string, string>();
+    for (const [svc, s] of Object.entries(p.services)) {
+      for (const h of s.hosts) {
+        const other = hosts.get(h);
+        if (other) problems.push({ path: at('services', svc, 'hosts'), problem: `host "${h}" is also used by service "${other}"` });
+        hosts.set(h, svc);
+      }
+    }
+  }
+  return problems;
+}
+
+function zodProblems(error: z.ZodError): { path: Path; problem: string }[] {
+  return error.issues.map((i) => ({ path: i.path.filter((p): p is string | number => typeof p !== 'symbol'), problem: i.message }));
+}
+
+/** Parses catalogue text; `file` is used for messages and as the base of relative paths. */
+export function parseCatalogue(text: string, file: string, env: Record<string, string | undefined> = {}): LoadedCatalogue {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const fail = (problems: { path: Path; problem: string }[]): never => {
+    const list: CatalogueProblem[] = problems.map((p) => {
+      const line = lineOf(doc, lines, p.path);
+      return line === undefined ? { path: p.path.join('.'), problem: p.problem } : { path: p.path.join('.'), problem: p.problem, line };
+    });
+    throw new CatalogueError(file, list);
+  };
+  if (doc.errors.length > 0) {
+    throw new CatalogueError(
+      file,
+      doc.errors.map((e) => ({ path: '', problem: `not valid YAML: ${e.message.split('\n')[0]}`, line: e.linePos?.[0]?.line ?? 0 })),
+    );
+  }
+  if (doc.contents === null) fail([{ path: [], problem: 'the file is empty; see examples/envbot.yaml' }]);
+  const substituted: { path: Path; problem: string }[] = [];
+  const raw = substitute(doc.toJS(), env, [], substituted);
+  if (substituted.length) fail(substituted);
+  const parsed = catalogueSchema.safeParse(raw);
+  if (!parsed.success) fail(zodProblems(parsed.error));
+  const catalogue = parsed.data as Catalogue;
+  const root = dirname(resolve(file));
+  const cross = crossCheck(catalogue, root);
+  if (cross.length) fail(cross);
+  return { file, root, catalogue };
+}
+
+/** Reads and parses the catalogue file; an unreadable file is a CatalogueError too. */
+export function loadCatalogue(file: string, env: Record<string, string | undefined> = {}): LoadedCatalogue {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CatalogueError(file, [{ path: '', problem: `cannot read the catalogue (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set ENVBOT_CONFIG to its path` }]);
+  }
+  return parseCatalogue(text, file, env);
+}
+
+/** The absolute path of a disk location. */
+export function diskPath(loaded: LoadedCatalogue, loc: Location): string {
+  if (loc.kind !== 'disk') throw new Error(`not a disk location: ${loc.raw}`);
+  return isAbsolute(loc.path) ? loc.path : resolve(loaded.root, loc.path);
+}

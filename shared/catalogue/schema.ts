@@ -1,0 +1,192 @@
+// The catalogue (envbot.yaml): projects, stages, services, data and who may do what.
+// Parsed once at start; everything downstream gets the typed result.
+import { z } from 'zod';
+
+/** A name used as a map key in the catalogue: project, service, database, volume, secret. */
+const key = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/, 'use lowercase letters, digits and "-", starting with a letter')
+  .max(30, 'use at most 30 characters');
+
+/**
+ * Where a seed or template lives: a path relative to envbot.yaml (disk), `s3://bucket/prefix`,
+ * or `git+https://host/repo.git#ref:path`. Disk locations are checked when the catalogue loads.
+ */
+export const location = z.string().min(1).transform((raw, ctx) => {
+  if (raw.startsWith('s3://')) {
+    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/?(.*)$/.exec(raw);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `"${raw}" is not an S3 location: write s3://<bucket>/<prefix>` });
+      return z.NEVER;
+    }
+    return { kind: 's3' as const, bucket: m[1]!, prefix: m[2] ?? '', raw };
+  }
+  if (raw.startsWith('git+')) {
+    const m = /^git\+(https?:\/\/[^#]+|ssh:\/\/[^#]+)#([^:]+):(.*)$/.exec(raw);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `"${raw}" is not a git location: write git+https://<host>/<repo>.git#<ref>:<path>` });
+      return z.NEVER;
+    }
+    return { kind: 'git' as const, repo: m[1]!, ref: m[2]!, path: m[3] ?? '', raw };
+  }
+  if (/^[a-z]+:\/\//.test(raw)) {
+    ctx.addIssue({ code: 'custom', message: `"${raw}": use a path relative to envbot.yaml, s3://... or git+https://...` });
+    return z.NEVER;
+  }
+  return { kind: 'disk' as const, path: raw, raw };
+});
+export type Location = z.output<typeof location>;
+
+/** Durations such as 30m, 12h, 14d, 2w. */
+export const duration = z.string().regex(/^\d+[mhdw]$/, 'write a duration such as 12h, 14d or 2w');
+
+const principal = z
+  .string()
+  .regex(
+    /^(\*|group:[a-z][a-z0-9-]*|slack:[UW][A-Z0-9]+|slack-group:S[A-Z0-9]+|teams:[0-9a-f-]{36}|teams-group:[0-9a-f-]{36})$/,
+    'write "*", group:<name>, slack:<user id>, slack-group:<user group id>, teams:<AAD object id> or teams-group:<AAD group id>',
+  );
+
+export const ACTIONS = ['create', 'destroy', 'reset', 'extend', 'refresh', 'credentials', 'read'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const permissions = z
+  .object(Object.fromEntries(ACTIONS.map((a) => [a, z.array(principal).optional()])) as Record<Action, z.ZodOptional<z.ZodArray<typeof principal>>>)
+  .strict();
+
+const channels = z
+  .object({
+    slack: z.array(z.string().regex(/^[CGD][A-Z0-9]+$/, 'a Slack channel id such as C0123ABCD')).default([]),
+    teams: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const service = z
+  .object({
+    template: location,
+    image: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    /** Host name labels: `service1` → service1.<env>.<baseDomain>. */
+    hosts: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label such as service1')).min(1),
+    /** The branch whose builds this service follows in lower environments. */
+    branch: z.string().min(1).default('main'),
+    /** Path for health checks and the load balancer's target group. */
+    healthPath: z.string().startsWith('/').default('/'),
+  })
+  .strict();
+
+const server = z.object({ url: z.string().min(1) }).strict();
+
+const database = z
+  .object({
+    engine: z.enum(['mongo', 'mysql', 'postgres']),
+    server: key.default('main'),
+    /** Folder with the seed: mongo/<collection>.json, sql schema/, data/, custom/, constraints/. */
+    seed: location.optional(),
+  })
+  .strict();
+
+const storageVolume = z
+  .object({
+    source: location,
+    mountPath: z.string().startsWith('/'),
+    size: z.string().regex(/^\d+(Mi|Gi|Ti)$/, 'a Kubernetes quantity such as 5Gi').default('5Gi'),
+  })
+  .strict();
+
+const generatedSecret = z
+  .object({
+    length: z.number().int().min(16).max(128).default(32),
+    alphabet: z.enum(['alphanumeric', 'hex', 'base64url']).default('alphanumeric'),
+  })
+  .strict();
+
+const sharedSecret = z
+  .object({
+    /** Name or ARN in AWS Secrets Manager. */
+    secretsManager: z.string().min(1),
+    /** A key inside a JSON secret; the whole string when absent. */
+    jsonKey: z.string().min(1).optional(),
+  })
+  .strict();
+
+const monitoring = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Grafana folder the environment's dashboards go in. */
+    grafanaFolder: z.string().min(1).optional(),
+    /** Alert when a service has no ready replica for this long. */
+    unavailableFor: duration.default('10m'),
+  })
+  .strict();
+
+const project = z
+  .object({
+    description: z.string().default(''),
+    stages: z.array(key).optional(),
+    channels: channels.default({ slack: [], teams: [] }),
+    permissions: permissions.default({}),
+    services: z.record(key, service).refine((s) => Object.keys(s).length > 0, 'a project needs at least one service'),
+    databases: z.record(key, database).default({}),
+    redis: z.object({ server: key.default('main'), seed: location.optional() }).strict().optional(),
+    storage: z.record(key, storageVolume).default({}),
+    secrets: z
+      .object({ generated: z.record(key, generatedSecret).default({}), shared: z.record(key, sharedSecret).default({}) })
+      .strict()
+      .default({ generated: {}, shared: {} }),
+    monitoring: monitoring.default({ enabled: true, unavailableFor: '10m' }),
+    ttl: duration.optional(),
+  })
+  .strict();
+
+export const catalogueSchema = z
+  .object({
+    version: z.literal(1, { message: 'write "version: 1"' }),
+    baseDomain: z
+      .string()
+      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, 'a DNS domain such as example.com'),
+    stages: z.array(key).min(1),
+    defaults: z
+      .object({ ttl: duration.optional(), warnBefore: duration.default('1d') })
+      .strict()
+      .default({ warnBefore: '1d' }),
+    servers: z
+      .object({
+        mongo: z.record(key, server).default({}),
+        mysql: z.record(key, server).default({}),
+        postgres: z.record(key, server).default({}),
+        redis: z.record(key, server).default({}),
+      })
+      .strict(),
+    dns: z
+      .object({
+        /** The private hosted zone that holds `<service>.<env>.<baseDomain>`. */
+        privateZone: z.string().min(1),
+        vpcId: z.string().min(1),
+        vpcRegion: z.string().min(1).optional(),
+        /** Where the records point: the internal load balancer's DNS name. */
+        target: z.string().min(1),
+      })
+      .strict(),
+    loadBalancer: z
+      .object({ listenerArn: z.string().min(1), vpcId: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    storage: z
+      .object({
+        fileSystemId: z.string().min(1),
+        dataSyncRoleArn: z.string().min(1).optional(),
+        subnetArn: z.string().min(1),
+        securityGroupArns: z.array(z.string().min(1)).min(1),
+      })
+      .strict()
+      .optional(),
+    groups: z.record(key, z.array(principal)).default({}),
+    projects: z.record(key, project).refine((p) => Object.keys(p).length > 0, 'define at least one project'),
+  })
+  .strict();
+
+export type Catalogue = z.output<typeof catalogueSchema>;
+export type Project = Catalogue['projects'][string];
+export type Service = Project['services'][string];
+export type Database = Project['databases'][string];

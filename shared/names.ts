@@ -1,0 +1,153 @@
+// Every name envbot derives from an environment is made here, and only here.
+// Pure and deterministic: workflows import it too, so no Node built-ins.
+import { InvalidNameError } from './errors.js';
+
+/** DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit. */
+const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const PROJECT = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const STAGE = /^[a-z][a-z0-9]*$/;
+const SUFFIX = /^[a-z0-9]+$/;
+
+export const LIMITS = {
+  label: 63,
+  project: 30,
+  stage: 15,
+  suffix: 12,
+  dnsName: 253,
+  /** MongoDB database names: 64 bytes; FerretDB on SQLite accepts 63. */
+  mongoDatabase: 63,
+  /** MySQL and MariaDB: database names 64 characters, user names 32 (MySQL 5.7+). */
+  mysqlDatabase: 64,
+  mysqlUser: 32,
+  /** PostgreSQL identifiers: NAMEDATALEN - 1. */
+  postgresIdentifier: 63,
+} as const;
+
+export interface EnvironmentName {
+  /** `<project>-<stage>` or `<project>-<stage>-<suffix>`, a DNS-1123 label. */
+  name: string;
+  project: string;
+  stage: string;
+  suffix?: string;
+}
+
+/**
+ * Makes the environment name from its parts, or refuses with a message that says what is allowed.
+ * The name is the key of everything else: it is never truncated.
+ */
+export function environmentName(project: string, stage: string, suffix?: string): EnvironmentName {
+  if (!PROJECT.test(project) || project.length > LIMITS.project) {
+    throw new InvalidNameError(
+      `"${project}" is not a valid project name: use 1-${LIMITS.project} lowercase letters, digits and single hyphens, starting with a letter (for example "projb").`,
+    );
+  }
+  if (!STAGE.test(stage) || stage.length > LIMITS.stage) {
+    throw new InvalidNameError(
+      `"${stage}" is not a valid stage: use 1-${LIMITS.stage} lowercase letters and digits, starting with a letter (for example "qa").`,
+    );
+  }
+  if (suffix !== undefined && (!SUFFIX.test(suffix) || suffix.length > LIMITS.suffix)) {
+    throw new InvalidNameError(
+      `"${suffix}" is not a valid suffix: use 1-${LIMITS.suffix} lowercase letters and digits (for example "2" or "hotfix").`,
+    );
+  }
+  const name = suffix === undefined ? `${project}-${stage}` : `${project}-${stage}-${suffix}`;
+  if (name.length > LIMITS.label || !LABEL.test(name)) {
+    throw new InvalidNameError(`"${name}" is longer than ${LIMITS.label} characters; use a shorter project, stage or suffix.`);
+  }
+  return suffix === undefined ? { name, project, stage } : { name, project, stage, suffix };
+}
+
+/** Checks a name someone typed (`projb-qa`) against the known projects and stages. */
+export function parseEnvironmentName(text: string, projects: readonly string[], stages: readonly string[]): EnvironmentName {
+  const input = text.trim().toLowerCase();
+  // Longest project first, so "web-shop-qa" is project "web-shop", not "web".
+  for (const project of [...projects].sort((a, b) => b.length - a.length)) {
+    if (!input.startsWith(`${project}-`)) continue;
+    const [stage, ...rest] = input.slice(project.length + 1).split('-');
+    if (stage === undefined || !stages.includes(stage) || rest.length > 1) continue;
+    return environmentName(project, stage, rest[0]);
+  }
+  throw new InvalidNameError(
+    `"${text}" is not an environment name: write <project>-<stage>, for example "${projects[0] ?? 'projb'}-${stages[0] ?? 'qa'}"` +
+      (projects.length ? ` (projects: ${projects.join(', ')}; stages: ${stages.join(', ')})` : '') + '.',
+  );
+}
+
+/** 32-bit FNV-1a as 8 hex digits: pure, stable across runs and platforms. */
+export function shortHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * Fits `name` into `max` characters: unchanged when it fits, otherwise a prefix, `sep`
+ * and a hash of the whole name, so two long names that share a prefix stay distinct.
+ */
+export function fit(name: string, max: number, sep: '-' | '_' = '-'): string {
+  if (name.length <= max) return name;
+  const keep = max - 9;
+  let prefix = name.slice(0, keep);
+  while (prefix.endsWith('-') || prefix.endsWith('_')) prefix = prefix.slice(0, -1);
+  return `${prefix}${sep}${shortHash(name)}`;
+}
+
+function snake(text: string): string {
+  return text.replace(/-/g, '_');
+}
+
+function assertLogical(kind: string, name: string): void {
+  if (!/^[a-z][a-z0-9_-]*$/.test(name) || name.length > 40) {
+    throw new InvalidNameError(
+      `"${name}" is not a valid ${kind} name in the catalogue: use up to 40 lowercase letters, digits, '-' and '_', starting with a letter.`,
+    );
+  }
+}
+
+/** All the names of one environment's resources. */
+export function namesFor(env: EnvironmentName, baseDomain: string) {
+  const e = env.name;
+  return {
+    environment: e,
+    namespace: e,
+    /** Logical database `catalog` → `catalog_projb_qa`. */
+    mongoDatabase: (db: string) => (assertLogical('database', db), fit(`${snake(db)}_${snake(e)}`, LIMITS.mongoDatabase, '_')),
+    mongoUser: fit(`envbot_${snake(e)}`, LIMITS.mongoDatabase, '_'),
+    mysqlDatabase: (db: string) => (assertLogical('database', db), fit(`${snake(db)}_${snake(e)}`, LIMITS.mysqlDatabase, '_')),
+    mysqlUser: fit(`eb_${snake(e)}`, LIMITS.mysqlUser, '_'),
+    postgresDatabase: (db: string) => (assertLogical('database', db), fit(`${snake(db)}_${snake(e)}`, LIMITS.postgresIdentifier, '_')),
+    postgresUser: fit(`eb_${snake(e)}`, LIMITS.postgresIdentifier, '_'),
+    /** Storage volume `media` → `vol-media-projb-qa`. */
+    volume: (vol: string) => (assertLogical('volume', vol), fit(`vol-${vol}-${e}`, LIMITS.label)),
+    /** Service host `service1` → `service1.projb-qa.example.com`. */
+    host: (service: string) => {
+      if (!LABEL.test(service) || service.length > LIMITS.label) {
+        throw new InvalidNameError(`"${service}" is not a valid host name label: use lowercase letters, digits and '-'.`);
+      }
+      const host = `${service}.${e}.${baseDomain}`;
+      if (host.length > LIMITS.dnsName) throw new InvalidNameError(`host name "${host}" is longer than ${LIMITS.dnsName} characters.`);
+      return host;
+    },
+    /** The environment's DNS zone part: `projb-qa.example.com`. */
+    domain: `${e}.${baseDomain}`,
+    /** Kubernetes Secret holding the environment's generated credentials. */
+    kubernetesSecret: fit(`envbot-${e}-credentials`, LIMITS.label),
+    /** Directory on the shared EFS file system. */
+    storageDirectory: (vol: string) => `/envbot/${e}/${vol}`,
+    /** Labels envbot puts on everything it creates in Kubernetes. */
+    labels: { 'app.kubernetes.io/managed-by': 'envbot', 'envbot.io/environment': e } as Record<string, string>,
+  };
+}
+
+export type Names = ReturnType<typeof namesFor>;
+
+export type Operation = 'create' | 'destroy' | 'reset' | 'lifecycle';
+
+/** Workflow ids are business keys: one running operation of a kind per environment. */
+export function workflowId(operation: Operation, environment: string): string {
+  return `envbot/${environment}/${operation}`;
+}

@@ -1,0 +1,115 @@
+// envbot's own settings, read once from the process environment at an entry point and passed down.
+// Nothing else in the code base reads process.env.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+import { SettingsError } from './errors.js';
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const settingsSchema = z.object({
+  ENVBOT_CONFIG: optional,
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('envbot'),
+  TEMPORAL_UI_URL: optional,
+  DATABASE_URL: z.string({ message: 'DATABASE_URL is not set: point it at the PostgreSQL database envbot keeps its state in (scripts/services/services up writes one to .envbot/services.env)' }).regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
+  POSTGRES_URL: optional,
+  MYSQL_URL: optional,
+  MONGO_URL: optional,
+  REDIS_URL: optional,
+  AWS_ENDPOINT_URL: optional,
+  AWS_REGION: z.string().default('us-east-1'),
+  AWS_ACCESS_KEY_ID: optional,
+  AWS_SECRET_ACCESS_KEY: optional,
+  KUBECONFIG: optional,
+  /** `id:base64key[,id:base64key...]`: the first encrypts, all decrypt (rotation). 32-byte AES-256 keys. */
+  ENVBOT_SECRET_KEYS: optional,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SLACK_SIGNING_SECRET: optional,
+  SLACK_BOT_TOKEN: optional,
+  SLACK_APP_TOKEN: optional,
+  SLACK_API_URL: optional,
+  MicrosoftAppId: optional,
+  MicrosoftAppPassword: optional,
+  MicrosoftAppTenantId: optional,
+  MicrosoftAppType: optional,
+});
+
+export interface SecretKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface Settings {
+  configFile: string | undefined;
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string | undefined };
+  databaseUrl: string;
+  servers: { postgres?: string; mysql?: string; mongo?: string; redis?: string };
+  /** Static credentials only when both keys are set; otherwise the SDK's default credential chain. */
+  aws: { region: string; endpoint: string | undefined; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  kubeconfig: string | undefined;
+  secretKeys: SecretKey[];
+  http: { port: number };
+  logLevel: z.output<typeof settingsSchema>['LOG_LEVEL'];
+  slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
+  teams: { appId?: string; appPassword?: string; tenantId?: string; appType?: string };
+  /** Every variable, for `${VAR}` substitution in the catalogue. */
+  env: Record<string, string | undefined>;
+}
+
+function parseKeys(raw: string | undefined): SecretKey[] {
+  if (!raw) return [];
+  return raw.split(',').map((entry) => {
+    const [id, b64] = entry.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!id || !/^[A-Za-z0-9._-]+$/.test(id) || key.length !== 32) {
+      throw new SettingsError(
+        'ENVBOT_SECRET_KEYS must be "<key id>:<base64 of 32 random bytes>" (comma-separated for rotation, newest first); ' +
+          'make a key with: node -e "console.log(\'k1:\'+require(\'crypto\').randomBytes(32).toString(\'base64\'))"',
+      );
+    }
+    return { id, key };
+  });
+}
+
+/**
+ * Reads settings from `env`, after filling in unset variables from dotenv files (the first file
+ * wins over later ones; the real environment wins over every file).
+ */
+export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): Settings {
+  const merged: Record<string, string | undefined> = {};
+  for (const file of [...envFiles].reverse()) {
+    if (existsSync(file)) Object.assign(merged, parseEnv(readFileSync(file, 'utf8')));
+  }
+  Object.assign(merged, env);
+  const parsed = settingsSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
+  }
+  const s = parsed.data;
+  return {
+    configFile: s.ENVBOT_CONFIG,
+    temporal: { address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_NAMESPACE, taskQueue: s.TEMPORAL_TASK_QUEUE, uiUrl: s.TEMPORAL_UI_URL },
+    databaseUrl: s.DATABASE_URL,
+    servers: { postgres: s.POSTGRES_URL, mysql: s.MYSQL_URL, mongo: s.MONGO_URL, redis: s.REDIS_URL },
+    aws: {
+      region: s.AWS_REGION,
+      endpoint: s.AWS_ENDPOINT_URL,
+      ...(s.AWS_ACCESS_KEY_ID && s.AWS_SECRET_ACCESS_KEY
+        ? { credentials: { accessKeyId: s.AWS_ACCESS_KEY_ID, secretAccessKey: s.AWS_SECRET_ACCESS_KEY } }
+        : {}),
+    },
+    kubeconfig: s.KUBECONFIG,
+    secretKeys: parseKeys(s.ENVBOT_SECRET_KEYS),
+    http: { port: s.PORT },
+    logLevel: s.LOG_LEVEL,
+    slack: { signingSecret: s.SLACK_SIGNING_SECRET, botToken: s.SLACK_BOT_TOKEN, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
+    teams: { appId: s.MicrosoftAppId, appPassword: s.MicrosoftAppPassword, tenantId: s.MicrosoftAppTenantId, appType: s.MicrosoftAppType },
+    env: merged,
+  };
+}

@@ -1,0 +1,142 @@
+// envbot's own store in PostgreSQL: one pool, small typed operations. Callers never write SQL.
+import pg from 'pg';
+import { ResourceExhaustedError } from '../errors.js';
+import type { SecretKey } from '../settings.js';
+import { open, seal } from './crypto.js';
+
+export interface LedgerEntry {
+  environment: string;
+  kind: string;
+  name: string;
+  location: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  actor: string;
+  platform: 'slack' | 'teams' | 'cli' | 'system' | 'webhook';
+  channel?: string;
+  action: string;
+  environment?: string;
+  outcome?: string;
+  details?: Record<string, unknown>;
+}
+
+export class Store {
+  readonly pool: pg.Pool;
+
+  constructor(
+    databaseUrl: string,
+    private readonly keys: readonly SecretKey[],
+  ) {
+    this.pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  // --- secrets -------------------------------------------------------------------------------
+
+  /** Stores a generated secret encrypted; keeps the existing value when there is one (idempotent). */
+  async putSecret(environment: string, name: string, value: string): Promise<void> {
+    const s = seal(this.keys, environment, name, value);
+    await this.pool.query(
+      `INSERT INTO secrets (environment, name, key_id, iv, ciphertext, auth_tag) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (environment, name) DO NOTHING`,
+      [environment, name, s.keyId, s.iv, s.ciphertext, s.authTag],
+    );
+  }
+
+  async getSecret(environment: string, name: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ key_id: string; iv: Buffer; ciphertext: Buffer; auth_tag: Buffer }>(
+      'SELECT key_id, iv, ciphertext, auth_tag FROM secrets WHERE environment = $1 AND name = $2',
+      [environment, name],
+    );
+    const r = rows[0];
+    return r ? open(this.keys, environment, name, { keyId: r.key_id, iv: r.iv, ciphertext: r.ciphertext, authTag: r.auth_tag }) : undefined;
+  }
+
+  async deleteSecrets(environment: string): Promise<void> {
+    await this.pool.query('DELETE FROM secrets WHERE environment = $1', [environment]);
+  }
+
+  // --- ledger --------------------------------------------------------------------------------
+
+  /** Records a resource as created; recording it again is a no-op. */
+  async recordResource(e: LedgerEntry): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO resources (environment, kind, name, location, details) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (environment, kind, location, name) WHERE deleted_at IS NULL DO NOTHING`,
+      [e.environment, e.kind, e.name, e.location, e.details ?? {}],
+    );
+  }
+
+  async markResourceDeleted(e: Omit<LedgerEntry, 'details'>): Promise<void> {
+    await this.pool.query(
+      `UPDATE resources SET deleted_at = now()
+       WHERE environment = $1 AND kind = $2 AND location = $3 AND name = $4 AND deleted_at IS NULL`,
+      [e.environment, e.kind, e.location, e.name],
+    );
+  }
+
+  async liveResources(environment: string): Promise<LedgerEntry[]> {
+    const { rows } = await this.pool.query<LedgerEntry>(
+      `SELECT environment, kind, name, location, details FROM resources
+       WHERE environment = $1 AND deleted_at IS NULL ORDER BY id`,
+      [environment],
+    );
+    return rows;
+  }
+
+  // --- Redis database indexes ----------------------------------------------------------------
+
+  /**
+   * Claims the lowest free database index below `databases` on `server` for `environment`,
+   * or returns the one it already holds. The table's primary key settles races.
+   */
+  async claimRedisIndex(server: string, environment: string, databases: number): Promise<number> {
+    for (let attempt = 0; attempt < databases + 1; attempt++) {
+      const held = await this.pool.query<{ db_index: number }>(
+        'SELECT db_index FROM redis_allocations WHERE server = $1 AND environment = $2',
+        [server, environment],
+      );
+      if (held.rows[0]) return held.rows[0].db_index;
+      const { rows } = await this.pool.query<{ db_index: number }>(
+        `INSERT INTO redis_allocations (server, db_index, environment)
+         SELECT $1, i, $2 FROM generate_series(0, $3::int - 1) AS i
+         WHERE NOT EXISTS (SELECT 1 FROM redis_allocations a WHERE a.server = $1 AND a.db_index = i)
+         ORDER BY i LIMIT 1
+         ON CONFLICT DO NOTHING
+         RETURNING db_index`,
+        [server, environment, databases],
+      );
+      if (rows[0]) return rows[0].db_index;
+      const { rows: count } = await this.pool.query<{ n: string }>(
+        'SELECT count(*) AS n FROM redis_allocations WHERE server = $1 AND db_index < $2',
+        [server, databases],
+      );
+      if (Number(count[0]?.n) >= databases) {
+        throw new ResourceExhaustedError(
+          `all ${databases} Redis databases on ${server} are taken; destroy an environment you no longer need, or raise "databases" in that server's redis.conf.`,
+        );
+      }
+      // Lost a race for the index another claim took at the same moment: try the next one.
+    }
+    throw new ResourceExhaustedError(`could not claim a Redis database on ${server} after ${databases + 1} attempts`);
+  }
+
+  async releaseRedisIndex(server: string, environment: string): Promise<void> {
+    await this.pool.query('DELETE FROM redis_allocations WHERE server = $1 AND environment = $2', [server, environment]);
+  }
+
+  // --- audit ---------------------------------------------------------------------------------
+
+  async audit(e: AuditEntry): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO audit_log (actor, platform, channel, action, environment, outcome, details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [e.actor, e.platform, e.channel ?? null, e.action, e.environment ?? null, e.outcome ?? 'requested', e.details ?? {}],
+    );
+  }
+}

@@ -1,0 +1,2 @@
+// Every workflow the worker registers (the bundle's entry point).
+export { selfCheck } from './self-check.js';
