@@ -62,6 +62,14 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
     });
   };
   for (const [g, members] of Object.entries(c.groups)) checkPrincipals(members, ['groups', g]);
+  for (const a of Object.keys(c.projects)) {
+    for (const b of Object.keys(c.projects)) {
+      const rest = b.startsWith(`${a}-`) ? b.slice(a.length + 1) : undefined;
+      if (rest && c.stages.some((s) => rest === s || rest.startsWith(`${s}-`))) {
+        problems.push({ path: ['projects', b], problem: `project "${b}" makes the same environment names as project "${a}" with stage "${rest.split('-')[0]}"; rename one of them` });
+      }
+    }
+  }
   for (const [name, p] of Object.entries(c.projects)) {
     const at = (...rest: Path): Path => ['projects', name, ...rest];
     p.stages?.forEach((s, i) => {
@@ -103,7 +111,7 @@ function zodProblems(error: z.ZodError): { path: Path; problem: string }[] {
 /** Parses catalogue text; `file` is used for messages and as the base of relative paths. */
 export function parseCatalogue(text: string, file: string, env: Record<string, string | undefined> = {}): LoadedCatalogue {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines });
   const fail = (problems: { path: Path; problem: string }[]): never => {
     const list: CatalogueProblem[] = problems.map((p) => {
       const line = lineOf(doc, lines, p.path);
@@ -114,7 +122,7 @@ export function parseCatalogue(text: string, file: string, env: Record<string, s
   if (doc.errors.length > 0) {
     throw new CatalogueError(
       file,
-      doc.errors.map((e) => ({ path: '', problem: `not valid YAML: ${e.message.split('\n')[0]}`, line: e.linePos?.[0]?.line ?? 0 })),
+      doc.errors.map((e) => ({ path: '', problem: `not valid YAML: ${e.message.split('\n')[0]}`, line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line })),
     );
   }
   if (doc.contents === null) fail([{ path: [], problem: 'the file is empty; see examples/envbot.yaml' }]);

@@ -1,0 +1,26 @@
+// Which chat adapters can run with the given settings, and if not, why: said once at start.
+import type { Settings } from '../shared/settings.js';
+
+export interface AdapterStatus {
+  name: 'slack' | 'teams';
+  on: boolean;
+  reason: string;
+}
+
+export function chatAdapters(settings: Settings): AdapterStatus[] {
+  const slack = settings.slack;
+  const slackMissing = [
+    !slack.signingSecret && !slack.appToken ? 'SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)' : undefined,
+    !slack.botToken ? 'SLACK_BOT_TOKEN' : undefined,
+  ].filter(Boolean);
+  const teams = settings.teams;
+  const teamsMissing = [!teams.appId ? 'MicrosoftAppId' : undefined, !teams.appPassword ? 'MicrosoftAppPassword' : undefined].filter(Boolean);
+  return [
+    slackMissing.length
+      ? { name: 'slack', on: false, reason: `${slackMissing.join(' and ')} not set; see README "Connect to Slack"` }
+      : { name: 'slack', on: false, reason: 'credentials are set, but this version has no Slack adapter yet (it comes with the Slack issue)' },
+    teamsMissing.length
+      ? { name: 'teams', on: false, reason: `${teamsMissing.join(' and ')} not set; see README "Connect to Microsoft Teams"` }
+      : { name: 'teams', on: false, reason: 'credentials are set, but this version has no Teams adapter yet' },
+  ];
+}

@@ -1,0 +1,103 @@
+// envbot's process: settings and catalogue read once, the store migrated, then the Temporal worker
+// and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, type LogLevel } from '@temporalio/worker';
+import { loadCatalogue } from '../shared/catalogue/load.js';
+import { EnvbotError } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { readSettings, type Settings } from '../shared/settings.js';
+import { migrate } from '../shared/store/migrate.js';
+import { Store } from '../shared/store/store.js';
+import { chatAdapters } from './chat-status.js';
+import { createHttpApp, listen } from './http.js';
+import { createWorker } from './worker.js';
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..');
+
+/** envbot.yaml from ENVBOT_CONFIG, else ./envbot.yaml, else the example catalogue. */
+function catalogueFile(settings: Settings, log: Logger): string {
+  if (settings.configFile) return resolve(settings.configFile);
+  const own = resolve('envbot.yaml');
+  if (existsSync(own)) return own;
+  const example = join(repoRoot, 'examples', 'envbot.yaml');
+  log.warn({ file: example }, 'ENVBOT_CONFIG is not set and there is no ./envbot.yaml: using the example catalogue');
+  return example;
+}
+
+function temporalLogger(log: Logger): DefaultLogger {
+  const level = (['trace', 'debug'].includes(log.level) ? 'DEBUG' : 'WARN') as LogLevel;
+  return new DefaultLogger(level, (entry) => {
+    const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+    log[method]({ temporal: entry.meta }, entry.message);
+  });
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings(process.env, [join(repoRoot, '.envbot', 'services.env')]);
+  const log = createLogger({ level: settings.logLevel });
+  const file = catalogueFile(settings, log);
+  const { catalogue } = loadCatalogue(file, settings.env);
+  log.info({ file, projects: Object.keys(catalogue.projects), stages: catalogue.stages }, 'catalogue loaded');
+
+  const applied = await migrate(settings.databaseUrl);
+  log.info(applied.length ? { applied } : {}, applied.length ? 'store migrated' : 'store is up to date');
+  const store = new Store(settings.databaseUrl, settings.secretKeys);
+  if (settings.secretKeys.length === 0) log.warn('ENVBOT_SECRET_KEYS is not set: envbot cannot store generated secrets until it is');
+
+  const { worker, connection: workerConnection } = await createWorker({
+    settings,
+    deps: { workerId: `${hostname()}:${process.pid}` },
+    logger: temporalLogger(log),
+  });
+  const client = await Connection.connect({ address: settings.temporal.address });
+
+  const app = createHttpApp({
+    checks: {
+      store: async () => void (await store.pool.query('SELECT 1')),
+      temporal: async () => void (await client.healthService.check({})),
+      worker: async () => {
+        if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
+      },
+    },
+  });
+  const server = await listen(app, settings.http.port);
+  log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');
+  for (const a of chatAdapters(settings)) log.info(`chat adapter ${a.name}: ${a.on ? 'on' : 'off'} (${a.reason})`);
+  log.info({ temporal: settings.temporal.address, taskQueue: settings.temporal.taskQueue, ui: settings.temporal.uiUrl }, 'worker running; Ctrl-C stops envbot');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn('second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing running activities (Ctrl-C again to force)');
+    worker.shutdown();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  try {
+    await worker.run();
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+    await client.close();
+    await workerConnection.close();
+    await store.close();
+    log.info('envbot stopped');
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof EnvbotError) {
+    process.stderr.write(`envbot cannot start:\n${err.message}\n`);
+  } else {
+    process.stderr.write(`envbot stopped on an unexpected error:\n${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+// The catalogue loader: the example loads; a broken envbot.yaml is refused with the file, line and path.
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCatalogue, parseCatalogue } from '../../shared/catalogue/load.js';
+import { CatalogueError } from '../../shared/errors.js';
+import { repoRoot } from '../support/settings.js';
+
+const localEnv = { MONGO_URL: 'mongodb://m', MYSQL_URL: 'mysql://m', POSTGRES_URL: 'postgres://p', REDIS_URL: 'redis://r' };
+
+const minimal = (extra = '') => `
+version: 1
+baseDomain: example.com
+stages: [dev, qa]
+servers:
+  mongo: { main: { url: "\${MONGO_URL}" } }
+dns: { privateZone: example.com, vpcId: vpc-1, target: lb.example.com }
+projects:
+  projb:
+    services:
+      service1: { template: t.yaml.hbs, image: nginx, port: 8080, hosts: [service1] }
+    databases:
+      catalog: { engine: mongo }
+${extra}`;
+
+function inTemp(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'envbot-catalogue-'));
+  writeFileSync(join(dir, 't.yaml.hbs'), 'kind: ConfigMap\n');
+  mkdirSync(join(dir, 'seeds'));
+  const file = join(dir, 'envbot.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function problemsOf(fn: () => unknown): CatalogueError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CatalogueError);
+    return err as CatalogueError;
+  }
+  throw new Error('expected a CatalogueError');
+}
+
+describe('catalogue loader', () => {
+  it('loads the example catalogue: three projects, three stages, every disk location present', () => {
+    const { catalogue } = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), localEnv);
+    expect(Object.keys(catalogue.projects).sort()).toEqual(['proja', 'projb', 'projc']);
+    expect(catalogue.stages).toEqual(['dev', 'qa', 'uat']);
+    expect(catalogue.servers.postgres.main?.url).toBe('postgres://p');
+    const projb = catalogue.projects.projb!;
+    expect(Object.values(projb.databases).map((d) => d.engine).sort()).toEqual(['mongo', 'mysql', 'postgres']);
+  });
+
+  it('loads a minimal catalogue and fills the defaults', () => {
+    const { catalogue } = loadCatalogue(inTemp(minimal()), localEnv);
+    const svc = catalogue.projects.projb!.services.service1!;
+    expect(svc.branch).toBe('main');
+    expect(svc.template).toEqual({ kind: 'disk', path: 't.yaml.hbs', raw: 't.yaml.hbs' });
+    expect(catalogue.projects.projb!.databases.catalog!.server).toBe('main');
+  });
+
+  it.each([
+    ['a wrong type', minimal().replace('port: 8080', 'port: "eighty"'), 'projects.projb.services.service1.port', /expected number/],
+    ['an unknown key', minimal().replace('image: nginx,', 'image: nginx, imgae: x,'), 'projects.projb.services.service1', /Unrecognized key.*imgae/],
+    ['a missing template file', minimal().replace('t.yaml.hbs', 'missing.yaml.hbs'), 'projects.projb.services.service1.template', /"missing.yaml.hbs" does not exist/],
+    ['a database on an undefined server', minimal().replace('engine: mongo', 'engine: mysql'), 'projects.projb.databases.catalog.server', /no mysql server "main"/],
+    ['a bad S3 location', minimal().replace('template: t.yaml.hbs', 'template: "s3://"'), 'projects.projb.services.service1.template', /write s3:\/\/<bucket>/],
+    ['an undefined group', minimal('    permissions: { create: ["group:pms"] }'), 'projects.projb.permissions.create.0', /group "pms" is not defined/],
+    ['a bad principal', minimal('    permissions: { create: ["bob"] }'), 'projects.projb.permissions.create.0', /write "\*", group:<name>/],
+  ])('refuses %s, naming the file, line and path', (_what, text, path, problem) => {
+    const file = inTemp(text);
+    const err = problemsOf(() => loadCatalogue(file, localEnv));
+    const found = err.problems.find((p) => p.path === path);
+    expect(found, `problems were: ${err.message}`).toBeDefined();
+    expect(found!.problem).toMatch(problem);
+    expect(found!.line).toBeGreaterThan(0);
+    expect(err.message).toContain(`${file}:${found!.line}: ${path}: `);
+  });
+
+  it('refuses a missing ${VAR} with the variable name and what to do', () => {
+    const err = problemsOf(() => loadCatalogue(inTemp(minimal()), {}));
+    expect(err.message).toMatch(/servers\.mongo\.main\.url: uses \$\{MONGO_URL\}, but the environment variable MONGO_URL is not set/);
+  });
+
+  it('refuses YAML that does not parse, with the line', () => {
+    const err = problemsOf(() => parseCatalogue('version: 1\nprojects: [unclosed\n', '/x/envbot.yaml'));
+    expect(err.message).toMatch(/^\/x\/envbot.yaml:\d+: not valid YAML/);
+  });
+
+  it('refuses an unreadable file, saying how to point at the right one', () => {
+    const err = problemsOf(() => loadCatalogue('/nonexistent/envbot.yaml'));
+    expect(err.message).toMatch(/cannot read the catalogue \(ENOENT\); set ENVBOT_CONFIG/);
+  });
+
+  it('refuses projects whose environment names would collide', () => {
+    const text = minimal().replace('projects:\n', 'projects:\n  projb-qa:\n    services:\n      s: { template: t.yaml.hbs, image: x, port: 1, hosts: [s] }\n');
+    const err = problemsOf(() => loadCatalogue(inTemp(text), localEnv));
+    expect(err.message).toMatch(/projects\.projb-qa: project "projb-qa" makes the same environment names as project "projb"/);
+  });
+});

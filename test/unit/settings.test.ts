@@ -1,0 +1,41 @@
+// Settings: read once from the environment (and dotenv files), with messages that say what to do.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SettingsError } from '../../shared/errors.js';
+import { readSettings } from '../../shared/settings.js';
+
+const key = Buffer.alloc(32, 7).toString('base64');
+
+describe('readSettings', () => {
+  it('takes defaults, and static AWS credentials only when both keys are set', () => {
+    const s = readSettings({ DATABASE_URL: 'postgres://u:p@h/db', AWS_ACCESS_KEY_ID: 'a' });
+    expect(s.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'envbot', uiUrl: undefined });
+    expect(s.http.port).toBe(3000);
+    expect(s.aws.credentials).toBeUndefined();
+    const t = readSettings({ DATABASE_URL: 'postgres://u:p@h/db', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' });
+    expect(t.aws.credentials).toEqual({ accessKeyId: 'a', secretAccessKey: 'b' });
+  });
+
+  it('fills unset variables from dotenv files; the real environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'envbot-settings-'));
+    const file = join(dir, 'services.env');
+    writeFileSync(file, 'DATABASE_URL=postgres://file/db\nPORT=4000\nREDIS_URL=redis://file\n');
+    const s = readSettings({ PORT: '5000' }, [file]);
+    expect(s.databaseUrl).toBe('postgres://file/db');
+    expect(s.http.port).toBe(5000);
+    expect(s.servers.redis).toBe('redis://file');
+  });
+
+  it('says where DATABASE_URL comes from when it is missing', () => {
+    expect(() => readSettings({})).toThrow(/DATABASE_URL is not set.*scripts\/services\/services up/);
+  });
+
+  it('reads a key ring, newest first, and explains a malformed one', () => {
+    const s = readSettings({ DATABASE_URL: 'postgres://h/db', ENVBOT_SECRET_KEYS: `k2:${key},k1:${key}` });
+    expect(s.secretKeys.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(() => readSettings({ DATABASE_URL: 'postgres://h/db', ENVBOT_SECRET_KEYS: 'k1:short' })).toThrow(SettingsError);
+    expect(() => readSettings({ DATABASE_URL: 'postgres://h/db', ENVBOT_SECRET_KEYS: 'k1:short' })).toThrow(/32 random bytes.*make a key with/);
+  });
+});
