@@ -3,12 +3,12 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel } from '@temporalio/worker';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { EnvbotError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { projectRoot, servicesEnvFile } from '../shared/paths.js';
 import { readSettings, type Settings } from '../shared/settings.js';
 import { migrate } from '../shared/store/migrate.js';
 import { Store } from '../shared/store/store.js';
@@ -16,14 +16,12 @@ import { chatAdapters } from './chat-status.js';
 import { createHttpApp, listen } from './http.js';
 import { createWorker } from './worker.js';
 
-const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..');
-
 /** envbot.yaml from ENVBOT_CONFIG, else ./envbot.yaml, else the example catalogue. */
 function catalogueFile(settings: Settings, log: Logger): string {
   if (settings.configFile) return resolve(settings.configFile);
   const own = resolve('envbot.yaml');
   if (existsSync(own)) return own;
-  const example = join(repoRoot, 'examples', 'envbot.yaml');
+  const example = join(projectRoot, 'examples', 'envbot.yaml');
   log.warn({ file: example }, 'ENVBOT_CONFIG is not set and there is no ./envbot.yaml: using the example catalogue');
   return example;
 }
@@ -37,7 +35,7 @@ function temporalLogger(log: Logger): DefaultLogger {
 }
 
 async function main(): Promise<void> {
-  const settings = readSettings(process.env, [join(repoRoot, '.envbot', 'services.env')]);
+  const settings = readSettings(process.env, [servicesEnvFile]);
   const log = createLogger({ level: settings.logLevel });
   const file = catalogueFile(settings, log);
   const { catalogue } = loadCatalogue(file, settings.env);

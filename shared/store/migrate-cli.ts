@@ -1,9 +1,9 @@
 // npm run migrate: applies envbot's migrations to DATABASE_URL (or the local stack's, from .envbot/services.env).
-import { join } from 'node:path';
+import { servicesEnvFile } from '../paths.js';
 import { readSettings } from '../settings.js';
-import { migrate, MIGRATIONS_DIR } from './migrate.js';
+import { migrate } from './migrate.js';
 
-const settings = readSettings(process.env, [join(MIGRATIONS_DIR, '..', '.envbot', 'services.env')]);
+const settings = readSettings(process.env, [servicesEnvFile]);
 migrate(settings.databaseUrl).then(
   (applied) => {
     process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'the store is up to date\n');

@@ -1,11 +1,11 @@
 // Applies migrations/NNN_name.sql in order, each once, in a transaction, under an advisory lock
 // so two starting processes never migrate at the same time.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
+import { projectRoot } from '../paths.js';
 
-export const MIGRATIONS_DIR = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'migrations');
+export const MIGRATIONS_DIR = join(projectRoot, 'migrations');
 const LOCK_ID = 0x656e76626f74; // "envbot"
 
 export interface Migration {

@@ -1,11 +1,10 @@
 // Settings for tests: the real local servers that `npm test` brought up (scripts/services up).
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot, servicesEnvFile } from '../../shared/paths.js';
 import { readSettings, type Settings } from '../../shared/settings.js';
 
-export const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-export const servicesEnv = join(repoRoot, '.envbot', 'services.env');
+export const repoRoot = projectRoot;
+const servicesEnv = servicesEnvFile;
 
 let cached: Settings | undefined;
 
