@@ -113,9 +113,10 @@ export async function down(opts: { quiet?: boolean } = {}): Promise<string[]> {
   const stopped: string[] = [];
   // Reverse order: kube-apiserver before etcd.
   for (const s of [...servers].reverse()) {
+    const t0 = Date.now();
     if (await stopGroup(ctx.pidFile(s.name))) {
       stopped.push(s.name);
-      ctx.log(`${s.name} stopped`);
+      ctx.log(`${s.name.padEnd(15)} stopped (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     }
   }
   return stopped;
