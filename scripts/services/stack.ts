@@ -111,14 +111,17 @@ function localSecretKeys(ctx: Context): string {
 export async function down(opts: { quiet?: boolean } = {}): Promise<string[]> {
   const ctx = createContext(opts);
   const stopped: string[] = [];
-  // Reverse order: kube-apiserver before etcd.
-  for (const s of [...servers].reverse()) {
+  const stop = async (s: Server): Promise<void> => {
     const t0 = Date.now();
     if (await stopGroup(ctx.pidFile(s.name))) {
       stopped.push(s.name);
       ctx.log(`${s.name.padEnd(15)} stopped (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     }
-  }
+  };
+  // Servers that depend on others first (kube-apiserver before etcd), then the rest at once.
+  const dependants = servers.filter((s) => (s.after?.length ?? 0) > 0);
+  await Promise.all(dependants.map(stop));
+  await Promise.all(servers.filter((s) => !dependants.includes(s)).map(stop));
   return stopped;
 }
 
