@@ -1,0 +1,20 @@
+// What every activity module is built from. main.ts makes the real ones; tests may hand in others.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { LoadedCatalogue } from '../shared/catalogue/load.js';
+import type { AwsClientConfig } from '../shared/clients/aws.js';
+import type { ChatPort } from '../shared/chat.js';
+import type { Logger } from '../shared/logger.js';
+import type { Store } from '../shared/store/store.js';
+import type { Faults } from './faults.js';
+
+export interface ActivityDeps {
+  workerId: string;
+  catalogue: LoadedCatalogue;
+  store: Store;
+  log: Logger;
+  kube: KubeConfig;
+  aws: AwsClientConfig;
+  chat: ChatPort;
+  /** Test-only fault injection (see faults.ts); absent in production. */
+  faults?: Faults;
+}

@@ -1,0 +1,49 @@
+// Handlebars rendering of templates and seed files for one environment: {{ENV_NAME}},
+// {{host "service2"}}, {{volume "media"}}, {{database "catalog"}} and friends (examples/README.md).
+import Handlebars from 'handlebars';
+import { CatalogueError } from '../shared/errors.js';
+import type { ResolvedEnv } from './environment.js';
+
+export type Vars = Record<string, string | number>;
+
+export function baseVars(r: ResolvedEnv): Vars {
+  return {
+    ENV_NAME: r.env.name,
+    PROJECT: r.env.project,
+    STAGE: r.env.stage,
+    NAMESPACE: r.names.namespace,
+    BASE_DOMAIN: r.catalogue.catalogue.baseDomain,
+    SECRET_NAME: r.names.kubernetesSecret,
+  };
+}
+
+/** The variables of one service's template. */
+export function serviceVars(r: ResolvedEnv, service: string): Vars {
+  const s = r.project.services[service];
+  if (!s) throw new Error(`service ${service} is not in project ${r.env.project}`);
+  return { ...baseVars(r), SERVICE: service, IMAGE: s.image, PORT: s.port, HOST: r.names.host(s.hosts[0]!) };
+}
+
+/**
+ * Renders `text` strictly: an unknown variable or helper is an error naming the file, so a
+ * typo in a template never ships as an empty string.
+ */
+export function render(r: ResolvedEnv, text: string, vars: Vars, file: string): string {
+  const hb = Handlebars.create();
+  hb.registerHelper('host', (service: string) => {
+    const svc = r.project.services[service];
+    return r.names.host(svc?.hosts[0] ?? service);
+  });
+  hb.registerHelper('volume', (name: string) => r.names.volume(name));
+  hb.registerHelper('database', (name: string) => {
+    const db = r.project.databases[name];
+    if (!db) throw new Error(`{{database "${name}"}}: project ${r.env.project} has no database "${name}"`);
+    return db.engine === 'mongo' ? r.names.mongoDatabase(name) : db.engine === 'mysql' ? r.names.mysqlDatabase(name) : r.names.postgresDatabase(name);
+  });
+  try {
+    return hb.compile(text, { strict: true, noEscape: true })(vars);
+  } catch (err) {
+    // A template that does not render is wrong in the catalogue's files: permanent, not retried.
+    throw new CatalogueError(file, [{ path: '', problem: `cannot render: ${(err as Error).message}` }]);
+  }
+}

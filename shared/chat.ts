@@ -1,0 +1,28 @@
+// The chat port: how activities and the core talk to people, whatever the platform.
+// Slack and Teams adapters implement it; the console one (bot/console-chat.ts) prints.
+import type { ChatTarget, Progress } from './model.js';
+
+export type ChatMessage =
+  | { kind: 'progress'; progress: Progress }
+  | { kind: 'card'; card: EnvironmentCard }
+  | { kind: 'notice'; environment: string; text: string };
+
+export interface EnvironmentCard {
+  environment: string;
+  project: string;
+  stage: string;
+  status: 'ready' | 'failed' | 'destroyed' | 'reset';
+  urls: string[];
+  databases: { engine: string; name: string; server: string }[];
+  redisIndex?: number;
+  expiresAt?: string;
+  workflowUrl?: string;
+  failedStep?: string;
+  error?: string;
+  rolledBack?: string[];
+}
+
+export interface ChatPort {
+  /** Posts a message, or edits `target.messageRef` when set; returns the message's reference. */
+  send(target: ChatTarget, message: ChatMessage): Promise<string>;
+}
