@@ -5,6 +5,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'shared/**/*.test.ts', 'bot/**/*.test.ts', 'workflows/**/*.test.ts', 'activities/**/*.test.ts', 'scripts/**/*.test.ts'],
     pool: 'forks',
+    // Test files share one set of real servers (one Redis, one Temporal, one API server): run
+    // them one after another so no file flushes or counts what another is using.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],

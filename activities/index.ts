@@ -1,13 +1,28 @@
 // Every activity the worker registers, built from injected dependencies (tests hand in their own).
+import type { ActivityDeps } from './deps.js';
+import { createDnsActivities } from './dns.js';
+import { createEnvironmentActivities } from './environments.js';
+import { createKubernetesActivities } from './kubernetes.js';
+import { createMongoActivities } from './mongo.js';
+import { createNotifyActivities } from './notify.js';
+import { createRedisActivities } from './redis.js';
+import { createSecretsActivities } from './secrets.js';
 import { createSelfCheckActivities } from './self-check.js';
+import { createSqlActivities } from './sql.js';
 
-export interface ActivityDeps {
-  workerId: string;
-}
+export type { ActivityDeps };
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createEnvironmentActivities(deps),
+    ...createSecretsActivities(deps),
+    ...createMongoActivities(deps),
+    ...createSqlActivities(deps),
+    ...createRedisActivities(deps),
+    ...createDnsActivities(deps),
+    ...createKubernetesActivities(deps),
+    ...createNotifyActivities(deps),
   };
 }
 

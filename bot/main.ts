@@ -1,30 +1,22 @@
 // envbot's process: settings and catalogue read once, the store migrated, then the Temporal worker
 // and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel } from '@temporalio/worker';
 import { loadCatalogue } from '../shared/catalogue/load.js';
+import { awsClientConfig } from '../shared/clients/aws.js';
+import { kubeConfig } from '../shared/clients/kubernetes.js';
 import { EnvbotError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { projectRoot, servicesEnvFile } from '../shared/paths.js';
-import { readSettings, type Settings } from '../shared/settings.js';
+import { servicesEnvFile } from '../shared/paths.js';
+import { readSettings } from '../shared/settings.js';
 import { migrate } from '../shared/store/migrate.js';
 import { Store } from '../shared/store/store.js';
+import { catalogueFile } from './catalogue-file.js';
 import { chatAdapters } from './chat-status.js';
+import { ConsoleChat } from './console-chat.js';
 import { createHttpApp, listen } from './http.js';
 import { createWorker } from './worker.js';
-
-/** envbot.yaml from ENVBOT_CONFIG, else ./envbot.yaml, else the example catalogue. */
-function catalogueFile(settings: Settings, log: Logger): string {
-  if (settings.configFile) return resolve(settings.configFile);
-  const own = resolve('envbot.yaml');
-  if (existsSync(own)) return own;
-  const example = join(projectRoot, 'examples', 'envbot.yaml');
-  log.warn({ file: example }, 'ENVBOT_CONFIG is not set and there is no ./envbot.yaml: using the example catalogue');
-  return example;
-}
 
 function temporalLogger(log: Logger): DefaultLogger {
   const level = (['trace', 'debug'].includes(log.level) ? 'DEBUG' : 'WARN') as LogLevel;
@@ -37,8 +29,9 @@ function temporalLogger(log: Logger): DefaultLogger {
 async function main(): Promise<void> {
   const settings = readSettings(process.env, [servicesEnvFile]);
   const log = createLogger({ level: settings.logLevel });
-  const file = catalogueFile(settings, log);
-  const { catalogue } = loadCatalogue(file, settings.env);
+  const file = catalogueFile(settings, (m) => log.warn(m));
+  const loaded = loadCatalogue(file, settings.env);
+  const { catalogue } = loaded;
   log.info({ file, projects: Object.keys(catalogue.projects), stages: catalogue.stages }, 'catalogue loaded');
 
   const applied = await migrate(settings.databaseUrl);
@@ -48,7 +41,15 @@ async function main(): Promise<void> {
 
   const { worker, connection: workerConnection } = await createWorker({
     settings,
-    deps: { workerId: `${hostname()}:${process.pid}` },
+    deps: {
+      workerId: `${hostname()}:${process.pid}`,
+      catalogue: loaded,
+      store,
+      log,
+      kube: kubeConfig(settings),
+      aws: awsClientConfig(settings),
+      chat: new ConsoleChat(log),
+    },
     logger: temporalLogger(log),
   });
   const client = await Connection.connect({ address: settings.temporal.address });

@@ -1,10 +1,35 @@
-// The one place workflows reach activities: each with its timeout and retry preset.
+// The one place workflows reach activities: each group with its timeout and retry preset.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_ERRORS } from '../shared/errors.js';
 
+const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS, 'InjectedFault'];
+
 /** Quick calls to a server: seconds each, retried with backoff on transient faults. */
 export const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] },
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes },
+});
+
+/**
+ * Seeding and applying: may run for many minutes, so they heartbeat; a worker that dies is noticed
+ * within the heartbeat timeout and another worker retries from a clean start.
+ */
+export const long = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes },
+});
+
+/** Undo steps: idempotent, so they are retried longer; a failure is logged and unwinding goes on. */
+export const undo = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** Chat: best effort; provisioning never fails because a message could not be sent. */
+export const chat = proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
 });

@@ -1,2 +1,6 @@
 // Every workflow the worker registers (the bundle's entry point).
 export { selfCheck } from './self-check.js';
+export { createEnvironment } from './create-environment.js';
+export { destroyEnvironment } from './destroy-environment.js';
+export { resetDatabases } from './reset-databases.js';
+export { environmentLifecycle } from './lifecycle.js';

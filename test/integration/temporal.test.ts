@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorker } from '../../bot/worker.js';
 import { selfCheck } from '../../workflows/self-check.js';
+import { testDeps, type TestDeps } from '../support/deps.js';
 import { testSettings } from '../support/settings.js';
 
 describe('Temporal dev server', () => {
@@ -11,9 +12,11 @@ describe('Temporal dev server', () => {
   const taskQueue = `test-${randomUUID()}`;
   let connection: Connection;
   let stopWorker: () => Promise<void>;
+  let t: TestDeps;
 
   beforeAll(async () => {
-    const { worker, connection: native } = await createWorker({ settings, deps: { workerId: 'test-worker' }, taskQueue });
+    t = await testDeps('temporal');
+    const { worker, connection: native } = await createWorker({ settings, deps: { ...t.deps, workerId: 'test-worker' }, taskQueue });
     const running = worker.run();
     stopWorker = async () => {
       worker.shutdown();
@@ -26,6 +29,7 @@ describe('Temporal dev server', () => {
   afterAll(async () => {
     await stopWorker?.();
     await connection?.close();
+    await t?.close();
   });
 
   it('executes a workflow whose activity runs on the worker, and keeps it in history', async () => {

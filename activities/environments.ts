@@ -1,0 +1,76 @@
+// environments: the environment's record in envbot's store (state, expiry, who asked), and the audit log.
+import { activityInfo } from '@temporalio/activity';
+import { ConflictError, NotFoundError } from '../shared/errors.js';
+import type { EnvRef, OperationKind, Requester } from '../shared/model.js';
+import type { EnvironmentState } from '../shared/store/store.js';
+import type { ActivityDeps } from './deps.js';
+import { resolveEnv } from './environment.js';
+
+export interface BeginInput {
+  ref: EnvRef;
+  operation: OperationKind;
+  requester: Requester;
+  spec?: Record<string, unknown>;
+}
+
+export interface FinishInput {
+  ref: EnvRef;
+  operation: OperationKind;
+  requester: Requester;
+  state: EnvironmentState;
+  error?: string;
+  expiresAt?: string | null;
+}
+
+const DURING: Record<Exclude<OperationKind, 'create'>, { state: EnvironmentState; from: EnvironmentState[] }> = {
+  destroy: { state: 'destroying', from: ['ready', 'failed', 'resetting', 'destroying', 'creating'] },
+  expire: { state: 'destroying', from: ['ready', 'failed', 'resetting', 'destroying'] },
+  reset: { state: 'resetting', from: ['ready', 'resetting'] },
+};
+
+export function createEnvironmentActivities(deps: ActivityDeps) {
+  return {
+    /** Records that an operation starts; refuses a create of an environment that exists or is being built. */
+    async beginOperation({ ref, operation, requester, spec }: BeginInput): Promise<void> {
+      deps.faults?.check('beginOperation');
+      const r = resolveEnv(deps.catalogue, ref);
+      const run = activityInfo().workflowExecution;
+      const runId = run ? `${run.workflowId}:${run.runId}` : `activity:${activityInfo().activityId}`;
+      if (operation === 'create') {
+        const claimed = await deps.store.claimEnvironment({
+          name: r.env.name, project: r.env.project, stage: r.env.stage, suffix: r.env.suffix, createdBy: requester.id, runId, spec,
+        });
+        if (!claimed) {
+          const existing = await deps.store.getEnvironment(r.env.name);
+          throw new ConflictError(`${r.env.name} already exists (${existing?.state ?? 'unknown state'}); use it, reset it, or destroy it first.`);
+        }
+      } else {
+        const during = DURING[operation];
+        const moved = await deps.store.setEnvironmentState(r.env.name, during.state, { from: during.from, runId });
+        if (!moved) {
+          const existing = await deps.store.getEnvironment(r.env.name);
+          if (!existing || existing.state === 'destroyed') throw new NotFoundError(`${r.env.name} does not exist; "list" shows the environments there are.`);
+          throw new ConflictError(`${r.env.name} is ${existing.state}; wait for that to finish and try again.`);
+        }
+      }
+      await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: r.env.name, outcome: 'started' });
+    },
+
+    async finishOperation({ ref, operation, requester, state, error, expiresAt }: FinishInput): Promise<void> {
+      deps.faults?.check('finishOperation');
+      const r = resolveEnv(deps.catalogue, ref);
+      await deps.store.setEnvironmentState(r.env.name, state, {
+        error: error ?? null,
+        ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}),
+      });
+      await deps.store.audit({
+        actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: r.env.name,
+        outcome: error ? 'failed' : 'succeeded', details: error ? { error } : {},
+      });
+    },
+
+    async setExpiry({ ref, expiresAt }: { ref: EnvRef; expiresAt: string }): Promise<void> {
+      await deps.store.setEnvironmentState(ref.environment, 'ready', { from: ['ready'], expiresAt: new Date(expiresAt) });
+    },
+  };
+}

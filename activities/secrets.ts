@@ -1,0 +1,44 @@
+// secrets: the environment's generated secrets (database passwords, the catalogue's own), stored
+// encrypted in envbot's store. Values never leave this module's callers: results carry names only.
+import type { EnvRef } from '../shared/model.js';
+import { generatedSpecs, generateValue } from './credentials.js';
+import type { ActivityDeps } from './deps.js';
+import { resolveEnv } from './environment.js';
+
+export interface SecretsInput {
+  ref: EnvRef;
+}
+
+export interface SecretsResult {
+  /** Names of the secrets, never their values. */
+  names: string[];
+}
+
+const LOCATION = 'envbot-store';
+
+export function createSecretsActivities(deps: ActivityDeps) {
+  return {
+    /** Generates each missing secret; ones already stored keep their value (idempotent). */
+    async createSecrets({ ref }: SecretsInput): Promise<SecretsResult> {
+      deps.faults?.check('createSecrets');
+      const r = resolveEnv(deps.catalogue, ref);
+      const names: string[] = [];
+      for (const spec of generatedSpecs(r)) {
+        await deps.store.recordResource({ environment: r.env.name, kind: 'secret', name: spec.name, location: LOCATION });
+        await deps.store.putSecret(r.env.name, spec.name, generateValue(spec));
+        names.push(spec.name);
+      }
+      deps.log.info({ environment: r.env.name, secrets: names }, 'secrets generated');
+      return { names };
+    },
+
+    async deleteSecrets({ ref }: SecretsInput): Promise<SecretsResult> {
+      const r = resolveEnv(deps.catalogue, ref);
+      const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === 'secret');
+      await deps.store.deleteSecrets(r.env.name);
+      for (const e of live) await deps.store.markResourceDeleted(e);
+      deps.log.info({ environment: r.env.name, secrets: live.map((e) => e.name) }, 'secrets deleted');
+      return { names: live.map((e) => e.name) };
+    },
+  };
+}

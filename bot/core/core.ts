@@ -1,0 +1,151 @@
+// The platform-neutral core the CLI and the chat adapters share: check a request, start or signal
+// the workflow, and answer with plain data. It never waits for provisioning itself.
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Catalogue } from '../../shared/catalogue/schema.js';
+import { parseDuration } from '../../shared/duration.js';
+import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
+import { environmentName, parseEnvironmentName, workflowId } from '../../shared/names.js';
+import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
+import { createEnvironment } from '../../workflows/create-environment.js';
+import { destroyEnvironment } from '../../workflows/destroy-environment.js';
+import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js';
+import { resetDatabases } from '../../workflows/reset-databases.js';
+import { planFor } from './plan.js';
+
+export interface CoreOptions {
+  client: Client;
+  store: Store;
+  catalogue: Catalogue;
+  taskQueue: string;
+  temporalUiUrl?: string;
+}
+
+export interface Started {
+  environment: string;
+  workflowId: string;
+  handle: WorkflowHandle;
+}
+
+const BUSY: EnvironmentRecord['state'][] = ['creating', 'resetting', 'destroying'];
+
+export class EnvbotCore {
+  constructor(private readonly o: CoreOptions) {}
+
+  get catalogue(): Catalogue {
+    return this.o.catalogue;
+  }
+
+  /** Starts building `<project>-<stage>[-<suffix>]`; refuses one that exists or is being built. */
+  async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string; branches?: Record<string, string> }): Promise<Started> {
+    const env = environmentName(req.project, req.stage, req.suffix);
+    const plan = planFor(this.o.catalogue, req.project, req.stage, req.ttl);
+    if (req.ttl) parseDuration(req.ttl);
+    const existing = await this.o.store.getEnvironment(env.name);
+    if (existing && existing.state !== 'destroyed' && existing.state !== 'failed') {
+      throw new ConflictError(
+        existing.state === 'creating'
+          ? `${env.name} is already being built; "status ${env.name}" shows how far it is.`
+          : `${env.name} already exists (${existing.state}); use it, reset it, or destroy it first.`,
+      );
+    }
+    const ref: EnvRef = { environment: env.name, project: env.project, stage: env.stage, ...(env.suffix ? { suffix: env.suffix } : {}) };
+    const id = workflowId('create', env.name);
+    try {
+      const handle = await this.o.client.workflow.start(createEnvironment, {
+        taskQueue: this.o.taskQueue,
+        workflowId: id,
+        // One create per environment at a time; after it ended, a new create is a new run (the
+        // workflow's first step still refuses an environment that exists).
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(req.branches ? { branches: req.branches } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}) }],
+      });
+      return { environment: env.name, workflowId: id, handle };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new ConflictError(`${env.name} is already being built; "status ${env.name}" shows how far it is.`);
+      }
+      throw err;
+    }
+  }
+
+  async destroy(req: { environment: string; requester: Requester; target?: ChatTarget }): Promise<Started> {
+    const record = await this.existing(req.environment);
+    const ref = refOf(record);
+    // A pending expiry would otherwise try to destroy it again later.
+    await this.o.client.workflow.getHandle(workflowId('lifecycle', ref.environment)).terminate('destroyed on request').catch(() => undefined);
+    return this.startOnce(destroyEnvironment, 'destroy', ref, [{ ref, requester: req.requester, reason: 'requested' as const, ...(req.target ? { target: req.target } : {}) }]);
+  }
+
+  async resetDatabases(req: { environment: string; which: ResetTarget; requester: Requester; target?: ChatTarget }): Promise<Started> {
+    const record = await this.existing(req.environment);
+    if (record.state !== 'ready') throw new ConflictError(`${record.name} is ${record.state}; it can be reset when it is ready.`);
+    const ref = refOf(record);
+    const plan = planFor(this.o.catalogue, ref.project, ref.stage);
+    return this.startOnce(resetDatabases, 'reset', ref, [{ ref, requester: req.requester, which: req.which, plan, ...(req.target ? { target: req.target } : {}) }]);
+  }
+
+  /** Pushes the expiry to now + `duration`; starts a lifecycle for an environment that had none. */
+  async extend(req: { environment: string; duration: string; requester: Requester; target?: ChatTarget }): Promise<{ environment: string; expiresAt: string }> {
+    const record = await this.existing(req.environment);
+    const until = new Date(Date.now() + parseDuration(req.duration)).toISOString();
+    const ref = refOf(record);
+    await this.o.client.workflow.signalWithStart(environmentLifecycle, {
+      taskQueue: this.o.taskQueue,
+      workflowId: workflowId('lifecycle', ref.environment),
+      args: [{ ref, expiresAt: until, warnBefore: this.o.catalogue.defaults.warnBefore, ...(req.target ? { target: req.target } : {}) }],
+      signal: extendSignal,
+      signalArgs: [{ until, by: req.requester.id }],
+    });
+    await this.o.store.setEnvironmentState(ref.environment, record.state, { expiresAt: new Date(until) });
+    await this.o.store.audit({ actor: req.requester.id, platform: req.requester.platform, channel: req.requester.channel, action: 'extend', environment: ref.environment, outcome: 'succeeded', details: { until } });
+    return { environment: ref.environment, expiresAt: until };
+  }
+
+  list(project?: string): Promise<EnvironmentRecord[]> {
+    if (project && !this.o.catalogue.projects[project]) {
+      throw new NotFoundError(`There is no project "${project}". Projects: ${Object.keys(this.o.catalogue.projects).join(', ')}.`);
+    }
+    return this.o.store.listEnvironments(project);
+  }
+
+  /** The environment's record and, while an operation runs, its live progress. */
+  async status(environment: string): Promise<{ record: EnvironmentRecord; progress?: Progress }> {
+    const record = await this.existing(environment);
+    if (!BUSY.includes(record.state) || !record.workflowId) return { record };
+    const id = record.workflowId.split(':')[0]!;
+    const progress = await this.o.client.workflow.getHandle(id).query<Progress>('progress').catch(() => undefined);
+    return progress ? { record, progress } : { record };
+  }
+
+  private async existing(text: string): Promise<EnvironmentRecord> {
+    const name = parseEnvironmentName(text, Object.keys(this.o.catalogue.projects), this.o.catalogue.stages).name;
+    const record = await this.o.store.getEnvironment(name);
+    if (!record || record.state === 'destroyed') throw new NotFoundError(`${name} does not exist; "list" shows the environments there are.`);
+    return record;
+  }
+
+  private async startOnce<A extends unknown[]>(fn: (...args: A) => Promise<unknown>, op: 'destroy' | 'reset', ref: EnvRef, args: A): Promise<Started> {
+    const id = workflowId(op, ref.environment);
+    try {
+      const handle = await this.o.client.workflow.start(fn as never, {
+        taskQueue: this.o.taskQueue,
+        workflowId: id,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        args: args as never,
+      });
+      return { environment: ref.environment, workflowId: id, handle };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new ConflictError(`${ref.environment} is already being ${op === 'destroy' ? 'destroyed' : 'reset'}.`);
+      }
+      throw err;
+    }
+  }
+}
+
+export function refOf(r: EnvironmentRecord): EnvRef {
+  return { environment: r.name, project: r.project, stage: r.stage, ...(r.suffix ? { suffix: r.suffix } : {}) };
+}

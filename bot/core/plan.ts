@@ -1,0 +1,25 @@
+// What an environment of a project is made of, from the catalogue: the input the workflows need.
+import type { Catalogue } from '../../shared/catalogue/schema.js';
+import { NotFoundError, InvalidNameError } from '../../shared/errors.js';
+import type { EnvironmentPlan } from '../../workflows/create-environment.js';
+
+export function planFor(catalogue: Catalogue, project: string, stage: string, ttl?: string): EnvironmentPlan {
+  const p = catalogue.projects[project];
+  if (!p) {
+    throw new NotFoundError(`There is no project "${project}". Projects: ${Object.keys(catalogue.projects).join(', ')}.`);
+  }
+  const stages = p.stages ?? catalogue.stages;
+  if (!stages.includes(stage)) {
+    throw new InvalidNameError(`Project ${project} has no stage "${stage}". Its stages: ${stages.join(', ')}.`);
+  }
+  const engines = new Set(Object.values(p.databases).map((d) => d.engine));
+  const effectiveTtl = ttl ?? p.ttl ?? catalogue.defaults.ttl;
+  return {
+    mongo: engines.has('mongo'),
+    mysql: engines.has('mysql'),
+    postgres: engines.has('postgres'),
+    redis: p.redis !== undefined,
+    ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
+    warnBefore: catalogue.defaults.warnBefore,
+  };
+}

@@ -1,0 +1,10 @@
+// Durations as people write them (30m, 12h, 14d, 2w). Pure: workflows use it.
+import { InvalidNameError } from './errors.js';
+
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+export function parseDuration(text: string): number {
+  const m = /^(\d{1,5})([mhdw])$/.exec(text.trim());
+  if (!m) throw new InvalidNameError(`"${text}" is not a duration: write a number and a unit, such as 30m, 12h, 14d or 2w.`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}

@@ -1,0 +1,101 @@
+// Looks at the real systems for what an environment has: used to prove that a create built
+// everything, and that a failed create or a destroy left nothing behind.
+import { AppsV1Api, CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { MongoClient } from 'mongodb';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { resolveEnv } from '../../activities/environment.js';
+import type { EnvRef } from '../../shared/model.js';
+import type { TestDeps } from './deps.js';
+
+function databasesOf(t: TestDeps, ref: EnvRef) {
+  const r = resolveEnv(t.deps.catalogue, ref);
+  const dbs = Object.entries(r.project.databases);
+  return {
+    r,
+    mongo: dbs.filter(([, d]) => d.engine === 'mongo').map(([n]) => r.names.mongoDatabase(n)),
+    mysql: dbs.filter(([, d]) => d.engine === 'mysql').map(([n]) => r.names.mysqlDatabase(n)),
+    postgres: dbs.filter(([, d]) => d.engine === 'postgres').map(([n]) => r.names.postgresDatabase(n)),
+  };
+}
+
+/** Everything of `ref` that exists anywhere, as readable strings; [] means nothing is left. */
+export async function leftovers(t: TestDeps, ref: EnvRef): Promise<string[]> {
+  const { r, mongo, mysql: my, postgres } = databasesOf(t, ref);
+  const servers = r.catalogue.catalogue.servers;
+  const found: string[] = [];
+
+  const pgc = new pg.Client({ connectionString: servers.postgres.main!.url });
+  await pgc.connect();
+  try {
+    const dbs = await pgc.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [postgres]);
+    found.push(...dbs.rows.map((x) => `postgres database ${x.datname}`));
+    const roles = await pgc.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = $1', [r.names.postgresUser]);
+    found.push(...roles.rows.map((x) => `postgres role ${x.rolname}`));
+  } finally {
+    await pgc.end();
+  }
+
+  const myc = await mysql.createConnection({ uri: servers.mysql.main!.url });
+  try {
+    for (const db of my) {
+      const [rows] = await myc.query('SHOW DATABASES LIKE ?', [db]);
+      if ((rows as unknown[]).length) found.push(`mysql database ${db}`);
+    }
+    const [users] = await myc.query('SELECT user FROM mysql.user WHERE user = ?', [r.names.mysqlUser]);
+    if ((users as unknown[]).length) found.push(`mysql user ${r.names.mysqlUser}`);
+  } finally {
+    await myc.end();
+  }
+
+  const mc = new MongoClient(servers.mongo.main!.url);
+  try {
+    const { databases } = await mc.db('admin').admin().listDatabases({ nameOnly: true });
+    found.push(...databases.filter((d) => mongo.includes(d.name)).map((d) => `mongo database ${d.name}`));
+    const users = (await mc.db('admin').command({ usersInfo: r.names.mongoUser })) as { users: unknown[] };
+    if (users.users.length) found.push(`mongo user ${r.names.mongoUser}`);
+  } finally {
+    await mc.close();
+  }
+
+  const index = await t.deps.store.redisIndexOf('main', r.env.name);
+  if (index !== undefined) found.push(`redis index ${index}`);
+
+  const r53 = new Route53Client(t.deps.aws);
+  try {
+    const zone = (await r53.send(new ListHostedZonesByNameCommand({ DNSName: r.catalogue.catalogue.dns.privateZone }))).HostedZones?.find(
+      (z) => z.Name === `${r.catalogue.catalogue.dns.privateZone}.` && z.Config?.PrivateZone,
+    );
+    if (zone?.Id) {
+      const sets = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.Id }));
+      found.push(...(sets.ResourceRecordSets ?? []).filter((s) => s.Name?.endsWith(`.${r.names.domain}.`)).map((s) => `dns record ${s.Name}`));
+    }
+  } finally {
+    r53.destroy();
+  }
+
+  const ns = r.names.namespace;
+  const selector = `envbot.io/environment=${r.env.name}`;
+  const core = t.deps.kube.makeApiClient(CoreV1Api);
+  const apps = t.deps.kube.makeApiClient(AppsV1Api);
+  const net = t.deps.kube.makeApiClient(NetworkingV1Api);
+  const lists = await Promise.all([
+    core.listNamespacedConfigMap({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `ConfigMap/${i.metadata?.name}`)),
+    core.listNamespacedSecret({ namespace: ns }).then((l) => l.items.filter((i) => i.metadata?.name?.startsWith('envbot-')).map((i) => `Secret/${i.metadata?.name}`)),
+    core.listNamespacedService({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `Service/${i.metadata?.name}`)),
+    core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `PersistentVolumeClaim/${i.metadata?.name}`)),
+    apps.listNamespacedDeployment({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `Deployment/${i.metadata?.name}`)),
+    net.listNamespacedIngress({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `Ingress/${i.metadata?.name}`)),
+  ]);
+  found.push(...lists.flat().map((o) => `kubernetes ${o}`));
+  const namespace = await core.readNamespace({ name: ns }).catch(() => undefined);
+  // With no controller manager here, a deleted namespace stays Terminating: only an Active one counts.
+  if (namespace && namespace.status?.phase !== 'Terminating') found.push(`kubernetes namespace ${ns} (${namespace.status?.phase})`);
+
+  const secrets = await t.deps.store.pool.query<{ name: string }>('SELECT name FROM secrets WHERE environment = $1', [r.env.name]);
+  found.push(...secrets.rows.map((x) => `stored secret ${x.name}`));
+  const live = await t.deps.store.liveResources(r.env.name);
+  found.push(...live.map((e) => `ledger ${e.kind} ${e.name}`));
+  return found;
+}

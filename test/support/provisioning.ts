@@ -1,0 +1,43 @@
+// A real worker (real activities on the local servers) and the core, on a task queue of the test's own.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { EnvbotCore } from '../../bot/core/core.js';
+import { createWorker } from '../../bot/worker.js';
+import { testDeps, type TestDeps } from './deps.js';
+import { testSettings } from './settings.js';
+
+export interface Harness extends TestDeps {
+  core: EnvbotCore;
+  client: Client;
+  taskQueue: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function provisioningHarness(name: string, opts: { runWorker?: boolean } = {}): Promise<Harness> {
+  const settings = testSettings();
+  const t = await testDeps(name);
+  const taskQueue = `${name}-${randomUUID()}`;
+  const { worker, connection: native } = await createWorker({ settings, deps: t.deps, taskQueue });
+  const running = opts.runWorker === false ? undefined : worker.run();
+  const connection = await Connection.connect({ address: settings.temporal.address });
+  const client = new Client({ connection, namespace: settings.temporal.namespace });
+  const core = new EnvbotCore({ client, store: t.deps.store, catalogue: t.deps.catalogue.catalogue, taskQueue });
+  return {
+    ...t,
+    core,
+    client,
+    taskQueue,
+    worker,
+    async stop() {
+      if (running) {
+        worker.shutdown();
+        await running;
+      }
+      await native.close();
+      await connection.close();
+      await t.close();
+    },
+  };
+}

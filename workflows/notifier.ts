@@ -1,0 +1,43 @@
+// Sends an operation's progress to chat as it changes: at most one message in flight, always the
+// newest state, edits of the first message posted. Best effort: chat failures are logged only.
+import { log } from '@temporalio/workflow';
+import type { ChatMessage } from '../shared/chat.js';
+import type { ChatTarget } from '../shared/model.js';
+import { chat } from './activities.js';
+
+export class Notifier {
+  private dirty = false;
+  private sending: Promise<void> | undefined;
+
+  constructor(private readonly target: ChatTarget | undefined, private readonly message: () => ChatMessage) {}
+
+  /** Marks the state changed; a send of the newest state follows. */
+  changed(): void {
+    if (!this.target) return;
+    this.dirty = true;
+    this.sending ??= this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      await this.send(this.message());
+    }
+    this.sending = undefined;
+  }
+
+  async send(message: ChatMessage): Promise<void> {
+    if (!this.target) return;
+    try {
+      this.target.messageRef = await chat.notify({ target: { ...this.target }, message });
+    } catch (err) {
+      log.warn('could not send a chat message', { error: String(err) });
+    }
+  }
+
+  /** Waits for pending sends, then sends `final` (the card) as the last edit. */
+  async close(final?: ChatMessage): Promise<void> {
+    while (this.sending) await this.sending;
+    if (final) await this.send(final);
+  }
+}
