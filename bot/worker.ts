@@ -14,6 +14,8 @@ export interface WorkerOptions {
   deps: ActivityDeps;
   taskQueue?: string;
   logger?: TemporalLogger;
+  /** Activities to register instead of createActivities(deps) (tests wrap the real ones). */
+  activities?: object;
 }
 
 let runtimeInstalled = false;
@@ -30,7 +32,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     namespace: opts.settings.temporal.namespace,
     taskQueue: opts.taskQueue ?? opts.settings.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities(opts.deps),
+    activities: opts.activities ?? createActivities(opts.deps),
   });
   return { worker, connection };
 }

@@ -13,7 +13,7 @@ export interface EnvironmentCard {
   stage: string;
   status: 'ready' | 'failed' | 'destroyed' | 'reset';
   urls: string[];
-  databases: { engine: string; name: string; server: string }[];
+  databases: { engine: string; name: string }[];
   redisIndex?: number;
   expiresAt?: string;
   workflowUrl?: string;

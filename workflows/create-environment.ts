@@ -37,7 +37,7 @@ export interface CreateEnvironmentResult {
   environment: string;
   status: 'ready' | 'failed';
   urls: string[];
-  databases: { engine: string; name: string; server: string }[];
+  databases: { engine: string; name: string }[];
   redisIndex?: number;
   expiresAt?: string;
   built: string[];
@@ -110,7 +110,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
       parallel.push(step('mongo', async () => {
         const created = await quick.createMongo({ ref });
         await long.seedMongo({ ref });
-        for (const name of created.databases) result.databases.push({ engine: 'mongo', name, server: 'main' });
+        for (const name of created.databases) result.databases.push({ engine: 'mongo', name });
       }));
     }
     for (const engine of ['mysql', 'postgres'] as const) {
@@ -119,7 +119,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
       parallel.push(step(engine, async () => {
         const created = await quick.createSql({ ref, engine });
         await long.seedSql({ ref, engine });
-        for (const name of created.databases) result.databases.push({ engine, name, server: 'main' });
+        for (const name of created.databases) result.databases.push({ engine, name });
       }));
     }
     if (plan.redis) {

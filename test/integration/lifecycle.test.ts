@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../../bot/worker.js';
 import type { ChatMessage } from '../../shared/chat.js';
 import { environmentLifecycle, expiryQuery, extendSignal } from '../../workflows/lifecycle.js';
+import { recordHistory } from '../support/histories.js';
 import { required, testSettings } from '../support/settings.js';
 
 const DAY = 86_400_000;
@@ -72,6 +73,7 @@ describe('environmentLifecycle (time-skipping)', () => {
       expect(last.message).toMatchObject({ kind: 'notice', text: 'projb-qa was destroyed.' });
       const begin = calls.find((c) => c.name === 'beginOperation');
       expect(begin?.arg).toMatchObject({ ref, operation: 'expire' });
+      await recordHistory(env.client, handle.workflowId, 'lifecycle-extended-then-expired');
       expect(calls.filter((c) => c.name.startsWith('delete')).map((c) => c.name)).toEqual([
         'deleteManifests', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteSql', 'deleteMongo', 'deleteSecrets',
       ]);

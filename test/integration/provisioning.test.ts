@@ -14,6 +14,7 @@ import { resolveEnv } from '../../activities/environment.js';
 import { ConflictError } from '../../shared/errors.js';
 import type { EnvRef, Requester } from '../../shared/model.js';
 import { uniqueEnv } from '../support/deps.js';
+import { recordHistory } from '../support/histories.js';
 import { leftovers } from '../support/inspect.js';
 import { provisioningHarness, type Harness } from '../support/provisioning.js';
 
@@ -58,6 +59,7 @@ describe('provisioning engine', () => {
     });
     sm.destroy();
     await Promise.all([create(qa), create(dev)]);
+    await recordHistory(h.client, `envbot/${qa.environment}/create`, 'create-projb-qa');
   }, 240_000);
 
   afterAll(async () => {
@@ -210,6 +212,7 @@ describe('provisioning engine', () => {
 
     const started = await h.core.resetDatabases({ environment: qa.environment, which: 'all', requester });
     expect(await started.handle.result()).toMatchObject({ reset: ['mongo', 'mysql', 'postgres', 'redis'] });
+    await recordHistory(h.client, started.workflowId, 'reset-projb-qa');
 
     const after = (await sqlAs('postgres', pgAdmin, qaNames.postgresUser, qaPass, qaNames.postgresDatabase('orders'), 'SELECT count(*)::int AS n FROM order_lines')) as { n: number }[];
     expect(after[0]!.n).toBe(before[0]!.n);
@@ -246,6 +249,7 @@ describe('provisioning engine', () => {
     expect((await leftovers(h, ref)).length).toBeGreaterThan(10);
     const s = await h.core.destroy({ environment: ref.environment, requester });
     expect(await s.handle.result()).toMatchObject({ status: 'destroyed' });
+    await recordHistory(h.client, s.workflowId, 'destroy-projb-uat');
     expect(await leftovers(h, ref)).toEqual([]);
     expect((await h.deps.store.getEnvironment(ref.environment))?.state).toBe('destroyed');
   });

@@ -35,9 +35,9 @@ export interface TestDeps {
   close(): Promise<void>;
 }
 
-export async function testDeps(name = 'deps'): Promise<TestDeps> {
+/** Activity dependencies over an existing store database (a worker in another process shares the test's). */
+export function depsOn(storeUrl: string, name: string): Omit<TestDeps, 'storeDb' | 'close'> & { store: Store } {
   const settings = testSettings();
-  const storeDb = await scratchPostgres(`store_${name.replace(/[^a-z0-9]/g, '_')}`, { migrate: true });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -48,7 +48,8 @@ export async function testDeps(name = 'deps'): Promise<TestDeps> {
   const log = pino({ level: 'debug' }, sink);
   const chat = new RecordingChat();
   const faults = new Faults();
-  const store = new Store(storeDb.url, settings.secretKeys.length ? settings.secretKeys : [{ id: 'test', key: randomBytes(32) }]);
+  // The local stack's key, so every process of a test opens the same secrets.
+  const store = new Store(storeUrl, settings.secretKeys.length ? settings.secretKeys : [{ id: 'test', key: randomBytes(32) }]);
   const deps: ActivityDeps = {
     workerId: `test-${name}`,
     catalogue: loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), settings.env),
@@ -59,14 +60,20 @@ export async function testDeps(name = 'deps'): Promise<TestDeps> {
     chat,
     faults,
   };
+  return { deps, chat, faults, logs, store };
+}
+
+export async function testDeps(name = 'deps'): Promise<TestDeps> {
+  const storeDb = await scratchPostgres(`store_${name.replace(/[^a-z0-9]/g, '_')}`, { migrate: true });
+  const d = depsOn(storeDb.url, name);
   return {
-    deps,
-    chat,
-    faults,
-    logs,
+    deps: d.deps,
+    chat: d.chat,
+    faults: d.faults,
+    logs: d.logs,
     storeDb,
     async close() {
-      await store.close();
+      await d.store.close();
       await storeDb.drop();
     },
   };

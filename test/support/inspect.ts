@@ -9,7 +9,7 @@ import { resolveEnv } from '../../activities/environment.js';
 import type { EnvRef } from '../../shared/model.js';
 import type { TestDeps } from './deps.js';
 
-function databasesOf(t: TestDeps, ref: EnvRef) {
+function databasesOf(t: Pick<TestDeps, 'deps'>, ref: EnvRef) {
   const r = resolveEnv(t.deps.catalogue, ref);
   const dbs = Object.entries(r.project.databases);
   return {
@@ -21,7 +21,7 @@ function databasesOf(t: TestDeps, ref: EnvRef) {
 }
 
 /** Everything of `ref` that exists anywhere, as readable strings; [] means nothing is left. */
-export async function leftovers(t: TestDeps, ref: EnvRef): Promise<string[]> {
+export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise<string[]> {
   const { r, mongo, mysql: my, postgres } = databasesOf(t, ref);
   const servers = r.catalogue.catalogue.servers;
   const found: string[] = [];
@@ -80,13 +80,15 @@ export async function leftovers(t: TestDeps, ref: EnvRef): Promise<string[]> {
   const core = t.deps.kube.makeApiClient(CoreV1Api);
   const apps = t.deps.kube.makeApiClient(AppsV1Api);
   const net = t.deps.kube.makeApiClient(NetworkingV1Api);
+  // Objects marked for deletion but held by a finalizer no controller runs here (PVC protection) are gone for our purposes.
+  const live = <T extends { metadata?: { name?: string; deletionTimestamp?: Date } }>(items: T[]) => items.filter((i) => !i.metadata?.deletionTimestamp);
   const lists = await Promise.all([
-    core.listNamespacedConfigMap({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `ConfigMap/${i.metadata?.name}`)),
-    core.listNamespacedSecret({ namespace: ns }).then((l) => l.items.filter((i) => i.metadata?.name?.startsWith('envbot-')).map((i) => `Secret/${i.metadata?.name}`)),
-    core.listNamespacedService({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `Service/${i.metadata?.name}`)),
-    core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `PersistentVolumeClaim/${i.metadata?.name}`)),
-    apps.listNamespacedDeployment({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `Deployment/${i.metadata?.name}`)),
-    net.listNamespacedIngress({ namespace: ns, labelSelector: selector }).then((l) => l.items.map((i) => `Ingress/${i.metadata?.name}`)),
+    core.listNamespacedConfigMap({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `ConfigMap/${i.metadata?.name}`)),
+    core.listNamespacedSecret({ namespace: ns }).then((l) => live(l.items).filter((i) => i.metadata?.name?.startsWith('envbot-')).map((i) => `Secret/${i.metadata?.name}`)),
+    core.listNamespacedService({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `Service/${i.metadata?.name}`)),
+    core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `PersistentVolumeClaim/${i.metadata?.name}`)),
+    apps.listNamespacedDeployment({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `Deployment/${i.metadata?.name}`)),
+    net.listNamespacedIngress({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `Ingress/${i.metadata?.name}`)),
   ]);
   found.push(...lists.flat().map((o) => `kubernetes ${o}`));
   const namespace = await core.readNamespace({ name: ns }).catch(() => undefined);
@@ -95,7 +97,7 @@ export async function leftovers(t: TestDeps, ref: EnvRef): Promise<string[]> {
 
   const secrets = await t.deps.store.pool.query<{ name: string }>('SELECT name FROM secrets WHERE environment = $1', [r.env.name]);
   found.push(...secrets.rows.map((x) => `stored secret ${x.name}`));
-  const live = await t.deps.store.liveResources(r.env.name);
-  found.push(...live.map((e) => `ledger ${e.kind} ${e.name}`));
+  const ledger = await t.deps.store.liveResources(r.env.name);
+  found.push(...ledger.map((e) => `ledger ${e.kind} ${e.name}`));
   return found;
 }

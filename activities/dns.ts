@@ -1,0 +1,220 @@
+// dns: a CNAME per service host (`service1.projb-qa.example.com`) in the catalogue's Route 53
+// private hosted zone, pointing at the internal load balancer. Each record is written to the ledger
+// (location: the zone id) before the change, so deletion finds every record envbot may have made.
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  GetHostedZoneCommand,
+  ListHostedZonesByNameCommand,
+  type ListHostedZonesByNameCommandOutput,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type Change,
+  type HostedZone,
+  type ResourceRecordSet,
+  type VPCRegion,
+} from '@aws-sdk/client-route-53';
+import { CatalogueError, ConflictError, EnvbotError } from '../shared/errors.js';
+import type { EnvRef } from '../shared/model.js';
+import type { ActivityDeps } from './deps.js';
+import { resolveEnv, type ResolvedEnv } from './environment.js';
+
+export interface DnsInput {
+  ref: EnvRef;
+}
+
+export interface CreateDnsResult {
+  /** The private hosted zone's id, without the `/hostedzone/` prefix. */
+  zoneId: string;
+  /** Fully qualified names of the records, without the trailing dot. */
+  records: string[];
+}
+
+export interface DeleteDnsResult {
+  /** Names of the records removed (or found already gone). */
+  deleted: string[];
+}
+
+const KIND = 'dns-record';
+const TTL = 60;
+/**
+ * The SDK retries throttling (`Throttling`, `PriorRequestNotComplete`), 5xx and network errors with
+ * backoff up to this many attempts in all; when they run out the error is rethrown and Temporal's
+ * retry policy tries the activity again (every step here is idempotent).
+ */
+const MAX_ATTEMPTS = 8;
+
+/** Route 53 returns names with a trailing dot; envbot keeps them without. */
+const fqdn = (name: string) => name.replace(/\.$/, '').toLowerCase();
+const zoneIdOf = (id: string) => id.replace(/^\/hostedzone\//, '');
+
+/** Rethrows an AWS error with what was being done, keeping its name (the SDK's error code) for retry decisions. */
+const wrapped = new WeakSet<Error>();
+
+function awsError(err: unknown, what: string): Error {
+  if (err instanceof EnvbotError || (err instanceof Error && wrapped.has(err))) return err;
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const out = new Error(`${what} failed${status ? ` (HTTP ${status} ${e.name ?? ''})` : e.name ? ` (${e.name})` : ''}: ${e.message ?? String(err)}`);
+  out.name = e.name && e.name !== 'Error' ? e.name : 'Route53Error';
+  wrapped.add(out);
+  return out;
+}
+
+function errorName(err: unknown): string | undefined {
+  return (err as { name?: string }).name;
+}
+
+/** Every host name of every service of the project. */
+function hostsOf(r: ResolvedEnv): string[] {
+  const out: string[] = [];
+  for (const svc of Object.values(r.project.services)) for (const h of svc.hosts) out.push(r.names.host(h));
+  return [...new Set(out)];
+}
+
+export function createDnsActivities(deps: ActivityDeps) {
+  const client = () => new Route53Client({ ...deps.aws, maxAttempts: MAX_ATTEMPTS });
+
+  /** The private zones named `zone` (several when one is shared by VPCs), best match for the catalogue's VPC first. */
+  async function findPrivateZone(r53: Route53Client, zone: string, vpcId: string): Promise<HostedZone | undefined> {
+    const want = `${zone}.`;
+    const found: HostedZone[] = [];
+    let dnsName: string | undefined = zone;
+    let hostedZoneId: string | undefined;
+    for (;;) {
+      const page: ListHostedZonesByNameCommandOutput = await r53.send(new ListHostedZonesByNameCommand({ DNSName: dnsName, ...(hostedZoneId ? { HostedZoneId: hostedZoneId } : {}) }));
+      const zones = page.HostedZones ?? [];
+      found.push(...zones.filter((z) => z.Name?.toLowerCase() === want && z.Config?.PrivateZone === true));
+      // Sorted by name: once a page has passed the zone's name there is nothing more to find.
+      const last = zones[zones.length - 1];
+      if (!page.IsTruncated || !page.NextDNSName || last?.Name?.toLowerCase() !== want) break;
+      dnsName = page.NextDNSName;
+      hostedZoneId = page.NextHostedZoneId;
+    }
+    if (found.length <= 1) return found[0];
+    for (const z of found) {
+      const details = await r53.send(new GetHostedZoneCommand({ Id: z.Id }));
+      if (details.VPCs?.some((v) => v.VPCId === vpcId)) return z;
+    }
+    return found[0];
+  }
+
+  /** The catalogue's private zone, created (associated with its VPC) when it does not exist yet. */
+  async function ensureZone(r53: Route53Client, r: ResolvedEnv): Promise<string> {
+    const dns = r.catalogue.catalogue.dns;
+    const zone = dns.privateZone.replace(/\.$/, '').toLowerCase();
+    const existing = await findPrivateZone(r53, zone, dns.vpcId);
+    if (existing?.Id) return zoneIdOf(existing.Id);
+    const vpc = { VPCId: dns.vpcId, VPCRegion: (dns.vpcRegion ?? deps.aws.region) as VPCRegion };
+    const create = (callerReference: string) =>
+      r53.send(new CreateHostedZoneCommand({
+        Name: zone,
+        // Deterministic, so two activities creating it at once make one zone, not two.
+        CallerReference: callerReference,
+        VPC: vpc,
+        HostedZoneConfig: { PrivateZone: true, Comment: 'Lower environments made by envbot' },
+      }));
+    try {
+      const created = await create(`envbot-${zone}`);
+      const id = zoneIdOf(created.HostedZone!.Id!);
+      deps.log.info({ zone, zoneId: id, vpcId: dns.vpcId }, 'created the private hosted zone (it did not exist)');
+      return id;
+    } catch (err) {
+      if (errorName(err) !== 'HostedZoneAlreadyExists') throw awsError(err, `creating private hosted zone ${zone}`);
+    }
+    // Another caller made it a moment ago, or a zone made with this reference was deleted since
+    // (a caller reference can never be used twice): find it, or make it under a fresh reference.
+    const raced = await findPrivateZone(r53, zone, dns.vpcId);
+    if (raced?.Id) return zoneIdOf(raced.Id);
+    const created = await create(`envbot-${zone}-${Date.now()}`);
+    const id = zoneIdOf(created.HostedZone!.Id!);
+    deps.log.info({ zone, zoneId: id, vpcId: dns.vpcId }, 'created the private hosted zone (it did not exist)');
+    return id;
+  }
+
+  /** The record set named `name` of type CNAME in the zone, if there is one. */
+  async function currentRecord(r53: Route53Client, zoneId: string, name: string): Promise<ResourceRecordSet | undefined> {
+    const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'CNAME', MaxItems: 1 }));
+    return page.ResourceRecordSets?.find((s) => fqdn(s.Name ?? '') === name && s.Type === 'CNAME');
+  }
+
+  return {
+    /** UPSERTs a CNAME for every service host, in one change batch; running it again changes nothing. */
+    async createDnsRecords({ ref }: DnsInput): Promise<CreateDnsResult> {
+      deps.faults?.check('createDnsRecords');
+      const r = resolveEnv(deps.catalogue, ref);
+      const dns = r.catalogue.catalogue.dns;
+      const zone = dns.privateZone.replace(/\.$/, '').toLowerCase();
+      const records = hostsOf(r);
+      const outside = records.filter((h) => h !== zone && !h.endsWith(`.${zone}`));
+      if (outside.length) {
+        throw new CatalogueError(r.catalogue.file, [{ path: 'dns.privateZone', problem: `"${zone}" does not contain ${outside.join(', ')} (baseDomain is ${r.catalogue.catalogue.baseDomain}); use a zone that contains baseDomain` }]);
+      }
+      const r53 = client();
+      try {
+        const zoneId = await ensureZone(r53, r).catch((err: unknown) => {
+          throw awsError(err, `finding or creating private hosted zone ${zone}`);
+        });
+        for (const name of records) await deps.store.recordResource({ environment: r.env.name, kind: KIND, name, location: zoneId });
+        const changes: Change[] = records.map((name) => ({
+          Action: 'UPSERT',
+          ResourceRecordSet: { Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: dns.target }] },
+        }));
+        try {
+          await r53.send(new ChangeResourceRecordSetsCommand({
+            HostedZoneId: zoneId,
+            ChangeBatch: { Comment: `envbot: ${r.env.name}`, Changes: changes },
+          }));
+        } catch (err) {
+          if (errorName(err) === 'InvalidChangeBatch') {
+            // E.g. another record type (A, TXT) already holds one of the names: retrying cannot help.
+            throw new ConflictError(`Route 53 refused the records of ${r.env.name} in zone ${zoneId}: ${(err as Error).message}`);
+          }
+          throw awsError(err, `upserting ${records.length} CNAME record(s) in zone ${zoneId}`);
+        }
+        deps.log.info({ environment: r.env.name, zoneId, records, target: dns.target }, 'DNS records upserted');
+        return { zoneId, records };
+      } finally {
+        r53.destroy();
+      }
+    },
+
+    /** DELETEs every record the ledger holds for the environment, with its current values; gone ones are done. */
+    async deleteDnsRecords({ ref }: DnsInput): Promise<DeleteDnsResult> {
+      const r = resolveEnv(deps.catalogue, ref);
+      const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === KIND);
+      const byZone = new Map<string, typeof live>();
+      for (const e of live) byZone.set(e.location, [...(byZone.get(e.location) ?? []), e]);
+      const deleted: string[] = [];
+      const r53 = client();
+      try {
+        for (const [zoneId, entries] of byZone) {
+          const changes: Change[] = [];
+          try {
+            for (const e of entries) {
+              const current = await currentRecord(r53, zoneId, e.name);
+              // Route 53 deletes a record set only when given its exact current values.
+              if (current) changes.push({ Action: 'DELETE', ResourceRecordSet: current });
+            }
+            if (changes.length) {
+              await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Comment: `envbot: ${r.env.name}`, Changes: changes } }));
+            }
+          } catch (err) {
+            // The zone itself is gone: so are its records.
+            if (errorName(err) !== 'NoSuchHostedZone') throw awsError(err, `deleting DNS records of ${r.env.name} in zone ${zoneId}`);
+          }
+          for (const e of entries) {
+            await deps.store.markResourceDeleted(e);
+            deleted.push(e.name);
+          }
+        }
+      } finally {
+        r53.destroy();
+      }
+      deps.log.info({ environment: r.env.name, records: deleted }, 'DNS records deleted');
+      return { deleted };
+    },
+  };
+}
+
+export type DnsActivities = ReturnType<typeof createDnsActivities>;

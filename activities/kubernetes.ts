@@ -1,0 +1,467 @@
+// kubernetes: the environment's namespace, its credentials Secret and the objects rendered from the
+// project's templates. Everything is labelled, server-side applied under one field manager
+// ("envbot") and written to the ledger before it is made, so destroy and compensation find it.
+// Secret values never leave this module: results and logs carry key names only.
+import { readFile } from 'node:fs/promises';
+import { heartbeat } from '@temporalio/activity';
+import {
+  ApiException,
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+  type V1Namespace,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { CatalogueError, ConflictError, EnvbotError, type CatalogueProblem } from '../shared/errors.js';
+import type { EnvRef } from '../shared/model.js';
+import { databasePassword, generatedSecret, generatedSpecs, serverUrl, sharedSecret } from './credentials.js';
+import type { ActivityDeps } from './deps.js';
+import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { render, serviceVars } from './render.js';
+
+export interface KubernetesInput {
+  ref: EnvRef;
+}
+
+export interface NamespaceResult {
+  namespace: string;
+}
+
+export interface CredentialsResult {
+  /** The Secret's name. */
+  secret: string;
+  /** Key names in the Secret, never their values. */
+  keys: string[];
+}
+
+export interface ManifestsResult {
+  /** `Kind/name` of each object applied. */
+  objects: string[];
+}
+
+export interface DeletedResult {
+  /** `Kind/name` of each object deleted (or found already gone). */
+  deleted: string[];
+}
+
+export interface DeleteCredentialsResult {
+  secret: string;
+}
+
+export interface DeleteNamespaceResult {
+  namespace: string;
+  /**
+   * `gone` when the API server no longer has it; `Terminating` while its finalizer runs;
+   * `not-managed` when a namespace of that name exists but is not envbot's (left untouched).
+   */
+  phase: 'gone' | 'Terminating' | 'not-managed';
+}
+
+/** The one field manager of everything envbot applies. */
+export const FIELD_MANAGER = 'envbot';
+const ENV_LABEL = 'envbot.io/environment';
+const NAMESPACE_LOCATION = 'kubernetes';
+
+const objectLocation = (namespace: string) => `kubernetes/${namespace}`;
+
+/** Ledger name of an applied object: `apiVersion|kind|name` (none of the three holds a '|'). */
+export function objectLedgerName(apiVersion: string, kind: string, name: string): string {
+  return `${apiVersion}|${kind}|${name}`;
+}
+
+export function parseObjectLedgerName(text: string): { apiVersion: string; kind: string; name: string } {
+  const [apiVersion, kind, name, ...rest] = text.split('|');
+  if (!apiVersion || !kind || !name || rest.length) throw new Error(`ledger entry "${text}" is not apiVersion|kind|name`);
+  return { apiVersion, kind, name };
+}
+
+/** A Kubernetes API call that failed in a way retrying may fix (5xx, connection, conflict). */
+export class KubernetesApiError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'KubernetesApiError';
+  }
+}
+
+interface ApiFailure {
+  status?: number;
+  reason?: string;
+  message: string;
+}
+
+/** What the API server said, without the headers and raw body ApiException's message carries. */
+function failureOf(err: unknown): ApiFailure {
+  if (err instanceof ApiException) {
+    const status = (err as ApiException<unknown>).code;
+    const body: unknown = (err as ApiException<unknown>).body;
+    let parsed: { reason?: unknown; message?: unknown } | undefined;
+    if (typeof body === 'string') {
+      try {
+        parsed = JSON.parse(body) as typeof parsed;
+      } catch {
+        parsed = { message: body.slice(0, 500) };
+      }
+    } else if (body && typeof body === 'object') {
+      parsed = body as typeof parsed;
+    }
+    return {
+      status,
+      ...(typeof parsed?.reason === 'string' ? { reason: parsed.reason } : {}),
+      message: typeof parsed?.message === 'string' ? parsed.message : `HTTP ${status}`,
+    };
+  }
+  const e = err as { message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const cause = e.cause ? ` (${String(e.cause.code ?? e.cause.message ?? '')})` : '';
+  return { message: `${String(e.message ?? err)}${cause}` };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? (err as ApiException<unknown>).code : undefined;
+}
+
+/** Replaces every secret value (and its base64 form) in `text`, so an error never carries one. */
+function redact(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const v of values) {
+    if (v.length < 4) continue;
+    for (const form of [v, Buffer.from(v).toString('base64')]) out = out.split(form).join('[redacted]');
+  }
+  return out;
+}
+
+/** Rethrows with HTTP context: what was being done, the status code and the server's reason. */
+function apiError(err: unknown, what: string, secrets: readonly string[] = []): Error {
+  if (err instanceof EnvbotError) return err;
+  const f = failureOf(err);
+  const status = f.status === undefined ? '' : ` (HTTP ${f.status}${f.reason ? ` ${f.reason}` : ''})`;
+  return new KubernetesApiError(redact(`${what} failed${status}: ${f.message}`, secrets), f.status);
+}
+
+/** KubernetesObjectApi that also says whether a kind is namespaced (templates may hold only those). */
+class ObjectApi extends KubernetesObjectApi {
+  async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
+    try {
+      return (await this.resource(apiVersion, kind))?.namespaced;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined; // no such API group/version on this cluster
+      throw err;
+    }
+  }
+}
+
+interface RenderedObject {
+  file: string;
+  object: KubernetesObject & { apiVersion: string; kind: string; metadata: { name: string } };
+}
+
+/** `scheme://[userinfo@]hosts[/path][?query]`; hosts may be a list (mongodb://a:1,b:2). */
+function splitUrl(url: string, what: string): { scheme: string; userinfo?: string; hosts: string; query: URLSearchParams } {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?/i.exec(url);
+  if (!m) throw new CatalogueError('envbot.yaml', [{ path: what, problem: 'is not a URL of the form scheme://[user:password@]host:port' }]);
+  return { scheme: m[1]!, ...(m[2] !== undefined ? { userinfo: m[2] } : {}), hosts: m[3]!, query: new URLSearchParams(m[5] ?? '') };
+}
+
+function withQuery(base: string, query: URLSearchParams): string {
+  const q = query.toString();
+  return q ? `${base}?${q}` : base;
+}
+
+/** The connection URL of one database for the environment's own user, on the server's host and port. */
+function databaseUrl(admin: string, where: string, user: string, password: string, database: string, engine: 'mongo' | 'mysql' | 'postgres'): string {
+  const u = splitUrl(admin, where);
+  // Connection options of the server (tls, sslmode, replicaSet) carry over; its credentials never do.
+  for (const k of ['user', 'username', 'password', 'authSource']) u.query.delete(k);
+  if (engine === 'mongo') u.query.set('authSource', 'admin');
+  return withQuery(`${u.scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${u.hosts}/${encodeURIComponent(database)}`, u.query);
+}
+
+/** The environment's Redis URL: the server's (with its password: Redis has no per-environment user) and `/<index>`. */
+function redisUrl(admin: string, where: string, index: number): string {
+  const u = splitUrl(admin, where);
+  return withQuery(`${u.scheme}://${u.userinfo !== undefined ? `${u.userinfo}@` : ''}${u.hosts}/${index}`, u.query);
+}
+
+export function createKubernetesActivities(deps: ActivityDeps) {
+  const core = deps.kube.makeApiClient(CoreV1Api);
+  const objects = deps.kube.makeApiClient(ObjectApi);
+
+  /** Every key of the environment's Secret with its value. Values stay in this module. */
+  async function credentialData(r: ResolvedEnv): Promise<Map<string, string>> {
+    const data = new Map<string, string>();
+    const put = (key: string, value: string, from: string) => {
+      if (data.has(key)) {
+        throw new CatalogueError(r.catalogue.file, [{ path: from, problem: `makes Secret key "${key}", which another secret or database URL of ${r.env.project} already uses; rename one` }]);
+      }
+      data.set(key, value);
+    };
+    for (const spec of generatedSpecs(r)) put(spec.name, await generatedSecret(deps, r, spec.name), `projects.${r.env.project}.secrets.generated.${spec.name}`);
+    for (const name of Object.keys(r.project.secrets.shared)) put(name, await sharedSecret(deps, r, name), `projects.${r.env.project}.secrets.shared.${name}`);
+    for (const [db, spec] of Object.entries(r.project.databases)) {
+      const where = `servers.${spec.engine}.${spec.server}.url`;
+      const admin = serverUrl(r, spec.engine, spec.server);
+      const password = await databasePassword(deps, r, spec.engine);
+      const url =
+        spec.engine === 'mongo'
+          ? databaseUrl(admin, where, r.names.mongoUser, password, r.names.mongoDatabase(db), 'mongo')
+          : spec.engine === 'mysql'
+            ? databaseUrl(admin, where, r.names.mysqlUser, password, r.names.mysqlDatabase(db), 'mysql')
+            : databaseUrl(admin, where, r.names.postgresUser, password, r.names.postgresDatabase(db), 'postgres');
+      put(`${spec.engine}-${db}-url`, url, `projects.${r.env.project}.databases.${db}`);
+    }
+    if (r.project.redis) {
+      const server = r.project.redis.server;
+      const { rows } = await deps.store.pool.query<{ db_index: number }>(
+        'SELECT db_index FROM redis_allocations WHERE server = $1 AND environment = $2',
+        [server, r.env.name],
+      );
+      // No index claimed yet (the Redis step has not run): the key is left out rather than guessed.
+      if (rows[0]) put('redis-url', redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, rows[0].db_index), `projects.${r.env.project}.redis`);
+    }
+    return data;
+  }
+
+  /** Renders and parses every service template; nothing is applied until all of them are valid. */
+  async function renderTemplates(r: ResolvedEnv): Promise<RenderedObject[]> {
+    const out: RenderedObject[] = [];
+    const seen = new Map<string, string>();
+    for (const [service, svc] of Object.entries(r.project.services)) {
+      const file = localPath(deps.catalogue, svc.template, `projects.${r.env.project}.services.${service}.template`);
+      const text = render(r, await readFile(file, 'utf8'), serviceVars(r, service), file);
+      const docs = parseAllDocuments(text);
+      if (!Array.isArray(docs)) continue; // an empty file: nothing to apply
+      for (const [i, doc] of docs.entries()) {
+        if (doc.errors.length) {
+          throw new CatalogueError(
+            file,
+            doc.errors.map((e) => ({ path: `document ${i + 1}`, problem: `not valid YAML once rendered: ${e.message.split('\n')[0]}`, ...(e.linePos ? { line: e.linePos[0].line } : {}) })),
+          );
+        }
+        const value: unknown = doc.toJS();
+        if (value === null || value === undefined) continue; // a comment-only document
+        const problems: CatalogueProblem[] = [];
+        const o = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
+        if (typeof value !== 'object' || Array.isArray(value)) problems.push({ path: `document ${i + 1}`, problem: 'is not a Kubernetes object (a mapping with apiVersion, kind and metadata.name)' });
+        else {
+          if (typeof o.apiVersion !== 'string' || o.apiVersion.includes('|')) problems.push({ path: `document ${i + 1}.apiVersion`, problem: 'is missing; write e.g. "apps/v1"' });
+          if (typeof o.kind !== 'string' || o.kind.includes('|')) problems.push({ path: `document ${i + 1}.kind`, problem: 'is missing; write e.g. "Deployment"' });
+          if (typeof o.metadata?.name !== 'string' || o.metadata.name.includes('|')) problems.push({ path: `document ${i + 1}.metadata.name`, problem: 'is missing' });
+        }
+        if (problems.length) throw new CatalogueError(file, problems);
+        const object = value as RenderedObject['object'];
+        const id = `${object.kind}/${object.metadata.name}`;
+        const other = seen.get(`${object.apiVersion}|${id}`);
+        if (other) throw new CatalogueError(file, [{ path: id, problem: `is also defined in ${other}; each object must come from one template` }]);
+        seen.set(`${object.apiVersion}|${id}`, file);
+        out.push({ file, object });
+      }
+    }
+    return out;
+  }
+
+  async function readNamespace(name: string): Promise<V1Namespace | undefined> {
+    try {
+      return await core.readNamespace({ name });
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw apiError(err, `reading Namespace ${name}`);
+    }
+  }
+
+  async function deleteManifests(r: ResolvedEnv): Promise<DeletedResult> {
+    const location = objectLocation(r.names.namespace);
+    const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === 'k8s-object' && e.location === location);
+    const deleted: string[] = [];
+    // Newest first: the reverse of the order they were applied in.
+    for (const entry of [...live].reverse()) {
+      const { apiVersion, kind, name } = parseObjectLedgerName(entry.name);
+      try {
+        await objects.delete({ apiVersion, kind, metadata: { name, namespace: r.names.namespace } }, undefined, undefined, undefined, undefined, 'Background');
+      } catch (err) {
+        const unknownKind = err instanceof Error && err.message.startsWith('Unrecognized API version and kind');
+        // 404: already gone. An unknown kind (its CRD was removed) means its objects went with it.
+        if (statusOf(err) !== 404 && !unknownKind) throw apiError(err, `deleting ${kind}/${name} in namespace ${r.names.namespace}`);
+      }
+      await deps.store.markResourceDeleted(entry);
+      deleted.push(`${kind}/${name}`);
+      heartbeat(`${kind}/${name}`);
+    }
+    deps.log.info({ environment: r.env.name, namespace: r.names.namespace, objects: deleted }, 'kubernetes objects deleted');
+    return { deleted };
+  }
+
+  async function deleteCredentials(r: ResolvedEnv): Promise<DeleteCredentialsResult> {
+    const secret = r.names.kubernetesSecret;
+    const namespace = r.names.namespace;
+    try {
+      const current = await core.readNamespacedSecret({ name: secret, namespace });
+      if (current.metadata?.labels?.[ENV_LABEL] === r.env.name) {
+        // The uid precondition: delete exactly the Secret read, never one made since by someone else.
+        await core.deleteNamespacedSecret({ name: secret, namespace, body: { preconditions: { uid: current.metadata.uid } } });
+      } else {
+        deps.log.warn({ environment: r.env.name, namespace, secret }, 'secret is not managed by envbot: left alone');
+      }
+    } catch (err) {
+      if (statusOf(err) !== 404) throw apiError(err, `deleting Secret ${secret} in namespace ${namespace}`);
+    }
+    const location = objectLocation(r.names.namespace);
+    for (const e of await deps.store.liveResources(r.env.name)) {
+      if (e.kind === 'k8s-secret' && e.location === location) await deps.store.markResourceDeleted(e);
+    }
+    deps.log.info({ environment: r.env.name, namespace: r.names.namespace, secret }, 'kubernetes secret deleted');
+    return { secret };
+  }
+
+  return {
+    /** The environment's namespace, labelled as envbot's; one that exists already must be ours. */
+    async createNamespace({ ref }: KubernetesInput): Promise<NamespaceResult> {
+      deps.faults?.check('createNamespace');
+      const r = resolveEnv(deps.catalogue, ref);
+      const namespace = r.names.namespace;
+      const entry = { environment: r.env.name, kind: 'k8s-namespace', name: namespace, location: NAMESPACE_LOCATION };
+      await deps.store.recordResource(entry);
+      const labels = { ...r.names.labels, 'envbot.io/project': r.env.project, 'envbot.io/stage': r.env.stage };
+      try {
+        await core.createNamespace({ body: { metadata: { name: namespace, labels } }, fieldManager: FIELD_MANAGER });
+        deps.log.info({ environment: r.env.name, namespace }, 'namespace created');
+        return { namespace };
+      } catch (err) {
+        if (statusOf(err) !== 409) throw apiError(err, `creating Namespace ${namespace}`);
+      }
+      const existing = await readNamespace(namespace);
+      if (!existing) throw new KubernetesApiError(`Namespace ${namespace} was reported to exist but is gone; retrying`);
+      const ours = existing.metadata?.labels?.[ENV_LABEL] === r.env.name;
+      // Not ours: the ledger must not lead a later destroy to delete it.
+      if (!ours) await deps.store.markResourceDeleted(entry);
+      if (existing.status?.phase === 'Terminating' || existing.metadata?.deletionTimestamp) {
+        throw new ConflictError(`namespace ${namespace} is still being deleted (Terminating); wait until it is gone, or use another suffix`);
+      }
+      if (!ours) {
+        throw new ConflictError(
+          `namespace ${namespace} exists and is not managed by envbot (it has no ${ENV_LABEL}=${r.env.name} label); delete or rename it, or use another suffix`,
+        );
+      }
+      deps.log.info({ environment: r.env.name, namespace }, 'namespace already exists');
+      return { namespace };
+    },
+
+    /** The Secret with every credential of the environment, server-side applied (keys no longer made are removed). */
+    async applyCredentials({ ref }: KubernetesInput): Promise<CredentialsResult> {
+      deps.faults?.check('applyCredentials');
+      const r = resolveEnv(deps.catalogue, ref);
+      const secret = r.names.kubernetesSecret;
+      const namespace = r.names.namespace;
+      const data = await credentialData(r);
+      const keys = [...data.keys()].sort();
+      const values = [...data.values()];
+      await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-secret', name: secret, location: objectLocation(namespace) });
+      const body = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: secret, namespace, labels: { ...r.names.labels } },
+        type: 'Opaque',
+        data: Object.fromEntries(keys.map((k) => [k, Buffer.from(data.get(k)!).toString('base64')])),
+      };
+      try {
+        await objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      } catch (err) {
+        throw apiError(err, `applying Secret ${secret} in namespace ${namespace}`, values);
+      }
+      deps.log.info({ environment: r.env.name, namespace, secret, keys }, 'credentials secret applied');
+      return { secret, keys };
+    },
+
+    /** Renders each service's template and server-side applies its objects in the namespace. */
+    async applyManifests({ ref }: KubernetesInput): Promise<ManifestsResult> {
+      deps.faults?.check('applyManifests');
+      const r = resolveEnv(deps.catalogue, ref);
+      const namespace = r.names.namespace;
+      const rendered = await renderTemplates(r);
+      for (const { file, object } of rendered) {
+        let namespaced: boolean | undefined;
+        try {
+          namespaced = await objects.namespaced(object.apiVersion, object.kind);
+        } catch (err) {
+          throw apiError(err, `looking up ${object.apiVersion} ${object.kind}`);
+        }
+        const id = `${object.kind}/${object.metadata.name}`;
+        if (namespaced === undefined) throw new CatalogueError(file, [{ path: id, problem: `the cluster has no kind ${object.kind} in ${object.apiVersion}` }]);
+        if (!namespaced) {
+          throw new CatalogueError(file, [{ path: id, problem: `${object.kind} is cluster-scoped; templates may hold only objects that live in the environment's namespace` }]);
+        }
+      }
+      const applied: string[] = [];
+      for (const { file, object } of rendered) {
+        const { apiVersion, kind } = object;
+        const name = object.metadata.name;
+        const id = `${kind}/${name}`;
+        object.metadata.namespace = namespace;
+        object.metadata.labels = { ...(object.metadata.labels ?? {}), ...r.names.labels };
+        await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(apiVersion, kind, name), location: objectLocation(namespace) });
+        try {
+          await objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+        } catch (err) {
+          const status = statusOf(err);
+          if (status === 400 || status === 422) {
+            // The template made an object the API server refuses: fix the template, retrying cannot help.
+            throw new CatalogueError(file, [{ path: id, problem: `rejected by the Kubernetes API (HTTP ${status}): ${failureOf(err).message}` }]);
+          }
+          throw apiError(err, `applying ${id} (from ${file}) in namespace ${namespace}`);
+        }
+        applied.push(id);
+        heartbeat(id);
+      }
+      deps.log.info({ environment: r.env.name, namespace, objects: applied }, 'kubernetes objects applied');
+      return { objects: applied };
+    },
+
+    /** Deletes every object the ledger says envbot applied in the namespace (already gone is fine). */
+    async deleteManifests({ ref }: KubernetesInput): Promise<DeletedResult> {
+      return deleteManifests(resolveEnv(deps.catalogue, ref));
+    },
+
+    async deleteCredentials({ ref }: KubernetesInput): Promise<DeleteCredentialsResult> {
+      return deleteCredentials(resolveEnv(deps.catalogue, ref));
+    },
+
+    /**
+     * Deletes what envbot applied, then the namespace. The objects go first because nothing else may
+     * empty the namespace: a real cluster's namespace controller would, but on the local API server
+     * (no controller manager) a deleted namespace stays Terminating for ever, so there the result is
+     * `Terminating`; on a real cluster it becomes `gone` once the controller has finished.
+     */
+    async deleteNamespace({ ref }: KubernetesInput): Promise<DeleteNamespaceResult> {
+      const r = resolveEnv(deps.catalogue, ref);
+      const namespace = r.names.namespace;
+      const entries = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === 'k8s-namespace' && e.location === NAMESPACE_LOCATION);
+      const existing = await readNamespace(namespace);
+      if (existing && existing.metadata?.labels?.[ENV_LABEL] !== r.env.name) {
+        // Someone else's namespace of the same name (createNamespace refused it, and this runs as its
+        // undo): envbot made nothing in it and leaves it alone.
+        for (const e of entries) await deps.store.markResourceDeleted(e);
+        deps.log.warn({ environment: r.env.name, namespace }, 'namespace is not managed by envbot: left alone');
+        return { namespace, phase: 'not-managed' };
+      }
+      await deleteManifests(r);
+      await deleteCredentials(r);
+      if (existing) {
+        try {
+          await core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' });
+        } catch (err) {
+          // 404: gone already; 409: already being deleted.
+          if (statusOf(err) !== 404 && statusOf(err) !== 409) throw apiError(err, `deleting Namespace ${namespace}`);
+        }
+      }
+      for (const e of entries) await deps.store.markResourceDeleted(e);
+      const after = await readNamespace(namespace);
+      const phase = after ? 'Terminating' : 'gone';
+      deps.log.info({ environment: r.env.name, namespace, phase }, 'namespace deleted');
+      return { namespace, phase };
+    },
+  };
+}
+
+export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;

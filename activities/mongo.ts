@@ -1,0 +1,412 @@
+// mongo: the environment's MongoDB databases and its one user, and their seed (examples/README.md,
+// "MongoDB"). Works on MongoDB and on FerretDB (local tests), which has no roles: see createMongo.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { heartbeat } from '@temporalio/activity';
+import { BSON, MongoClient, MongoServerError, type Document, type IndexDirection } from 'mongodb';
+import { CatalogueError } from '../shared/errors.js';
+import type { Location } from '../shared/catalogue/schema.js';
+import type { EnvRef } from '../shared/model.js';
+import { databasePassword, serverUrl } from './credentials.js';
+import type { ActivityDeps } from './deps.js';
+import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { baseVars, render } from './render.js';
+
+export interface MongoInput {
+  ref: EnvRef;
+}
+
+export interface CreateMongoResult {
+  user: string;
+  /** Physical database names, such as `catalog_projb_qa`. */
+  databases: string[];
+  /** True when a server is FerretDB: the user then has no roles (it is not limited to its databases). */
+  ferretdb: boolean;
+}
+
+export interface SeedMongoResult {
+  /** Collection files loaded. */
+  collections: number;
+  documents: number;
+  /** Script files run (common and per-stage). */
+  scripts: number;
+}
+
+export interface DeleteMongoResult {
+  dropped: string[];
+}
+
+const USER_KIND = 'mongo-user';
+const DATABASE_KIND = 'mongo-database';
+/** The collection createMongo writes so an empty database exists (MongoDB makes databases on first write). */
+const MARKER = '_envbot';
+
+/** MongoDB error codes that no retry can fix: the seed (or the catalogue) is wrong. */
+const PERMANENT_CODES = new Set([
+  2, // BadValue
+  9, // FailedToParse
+  14, // TypeMismatch
+  28, // PathNotViable
+  40, // ConflictingUpdateOperators
+  52, // DollarPrefixedFieldName
+  56, // NotSingleValueField
+  66, // ImmutableField
+  67, // CannotCreateIndex
+  72, // InvalidOptions
+  73, // InvalidNamespace
+  238, // NotImplemented (FerretDB: an operator it does not support)
+  11000, // DuplicateKey
+]);
+const USER_EXISTS = 51003;
+const USER_NOT_FOUND = 11;
+const NAMESPACE_EXISTS = 48;
+const INDEX_CONFLICTS = new Set([85, 86]); // IndexOptionsConflict, IndexKeySpecsConflict
+const INDEX_NOT_FOUND = 27;
+
+/** Plain update operators (README: aggregation-pipeline updates are not supported everywhere). */
+const UPDATE_OPERATORS = new Set([
+  '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
+  '$push', '$addToSet', '$pull', '$pullAll', '$pop', '$setOnInsert',
+]);
+const INDEX_OPTIONS = new Set([
+  'name', 'unique', 'sparse', 'expireAfterSeconds', 'partialFilterExpression', 'collation', 'weights', 'default_language', 'hidden',
+]);
+
+interface MongoDb {
+  /** Name in the catalogue: `catalog`. */
+  logical: string;
+  /** Name on the server: `catalog_projb_qa`. */
+  physical: string;
+  server: string;
+  seed?: Location;
+}
+
+function mongoDatabases(r: ResolvedEnv): MongoDb[] {
+  return Object.entries(r.project.databases)
+    .filter(([, d]) => d.engine === 'mongo')
+    .map(([logical, d]) => ({ logical, physical: r.names.mongoDatabase(logical), server: d.server, ...(d.seed ? { seed: d.seed } : {}) }));
+}
+
+function byServer<T extends { server: string }>(items: T[]): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) map.set(item.server, [...(map.get(item.server) ?? []), item]);
+  return map;
+}
+
+const location = (server: string) => `mongo/${server}`;
+
+/** Runs `fn` with an admin client of `server`, always closing it. The URL (with its password) is never logged. */
+async function withServer<T>(r: ResolvedEnv, server: string, fn: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(serverUrl(r, 'mongo', server), { appName: 'envbot', serverSelectionTimeoutMS: 15_000 });
+  try {
+    await client.connect();
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function isFerretDb(client: MongoClient): Promise<boolean> {
+  const info = await client.db('admin').command({ buildInfo: 1 });
+  return typeof info.ferretdbVersion === 'string';
+}
+
+function codeOf(err: unknown): number | undefined {
+  return err instanceof MongoServerError && typeof err.code === 'number' ? err.code : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function problem(file: string, path: string, text: string): CatalogueError {
+  return new CatalogueError(file, [{ path, problem: text }]);
+}
+
+/** A server's refusal that no retry fixes becomes a CatalogueError naming the file; anything else is rethrown. */
+function asSeedError(err: unknown, file: string, path: string): unknown {
+  const code = codeOf(err);
+  // FerretDB (on SQLite) reports documents that break a unique index as an InternalError.
+  const duplicate = code !== undefined && /duplicate key|UNIQUE constraint failed/i.test((err as Error).message);
+  if (code !== undefined && (PERMANENT_CODES.has(code) || duplicate)) return problem(file, path, `the server refused it: ${(err as Error).message}`);
+  return err;
+}
+
+/** Renders a seed file and parses it as Extended JSON ({"$oid": ...}, {"$date": ...}). */
+async function readSeedFile(r: ResolvedEnv, file: string): Promise<unknown> {
+  const text = render(r, await readFile(file, 'utf8'), baseVars(r), file);
+  try {
+    return BSON.EJSON.parse(text, { relaxed: true });
+  } catch (err) {
+    throw problem(file, '', `not valid (Extended) JSON: ${(err as Error).message}`);
+  }
+}
+
+/** `*.json` files directly in `dir`, in name order; none when the folder does not exist. */
+async function jsonFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile() && e.name.endsWith('.json'))
+      .map((e) => e.name)
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+function collectionName(name: string, file: string, path = ''): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name) || name.startsWith('system.') || name.length > 120) {
+    throw problem(file, path, `"${name}" is not a collection name envbot accepts: use letters, digits, '_', '-' and '.', not starting with "system."`);
+  }
+  return name;
+}
+
+interface IndexSpec {
+  collection: string;
+  key: Record<string, IndexDirection>;
+  options: Record<string, unknown> & { name: string };
+}
+
+function parseIndexes(value: unknown, file: string): IndexSpec[] {
+  if (!isObject(value)) throw problem(file, '', 'write an object: {"<collection>": [{"key": {"field": 1}, "name": "..."}]}');
+  const specs: IndexSpec[] = [];
+  for (const [coll, list] of Object.entries(value)) {
+    collectionName(coll, file, coll);
+    if (!Array.isArray(list)) throw problem(file, coll, 'write an array of indexes');
+    list.forEach((entry: unknown, i) => {
+      const path = `${coll}[${i}]`;
+      if (!isObject(entry)) throw problem(file, path, 'write an object such as {"key": {"sku": 1}, "name": "sku_unique"}');
+      const { key, ...options } = entry;
+      if (!isObject(key) || Object.keys(key).length === 0) throw problem(file, `${path}.key`, 'write the indexed fields, such as {"sku": 1}');
+      for (const [field, dir] of Object.entries(key)) {
+        if (dir !== 1 && dir !== -1 && !['text', '2d', '2dsphere', 'hashed'].includes(dir as string)) {
+          throw problem(file, `${path}.key.${field}`, 'use 1, -1, "text", "2d", "2dsphere" or "hashed"');
+        }
+      }
+      for (const option of Object.keys(options)) {
+        if (!INDEX_OPTIONS.has(option)) throw problem(file, `${path}.${option}`, `not an index option envbot supports (${[...INDEX_OPTIONS].join(', ')})`);
+      }
+      const name = typeof options.name === 'string' && options.name ? options.name : Object.entries(key).map(([f, d]) => `${f}_${String(d)}`).join('_');
+      specs.push({ collection: coll, key: key as Record<string, IndexDirection>, options: { ...options, name } });
+    });
+  }
+  return specs;
+}
+
+interface ScriptStep {
+  collection: string;
+  filter: Document;
+  update: Document;
+}
+
+function parseScript(value: unknown, file: string): ScriptStep[] {
+  if (!Array.isArray(value)) throw problem(file, '', 'write an array of {"collection", "filter", "update"}');
+  return value.map((entry: unknown, i) => {
+    const path = `[${i}]`;
+    if (!isObject(entry)) throw problem(file, path, 'write {"collection": "...", "filter": {...}, "update": {"$set": {...}}}');
+    for (const k of Object.keys(entry)) {
+      if (!['collection', 'filter', 'update'].includes(k)) throw problem(file, `${path}.${k}`, 'unknown field: write only "collection", "filter" and "update"');
+    }
+    const { collection, filter, update } = entry;
+    if (typeof collection !== 'string') throw problem(file, `${path}.collection`, 'write the collection name');
+    collectionName(collection, file, `${path}.collection`);
+    if (!isObject(filter)) throw problem(file, `${path}.filter`, 'write a filter object ({} for every document)');
+    if (Array.isArray(update)) {
+      throw problem(file, `${path}.update`, 'aggregation-pipeline updates are not supported: use update operators such as $set, $unset, $inc');
+    }
+    if (!isObject(update) || Object.keys(update).length === 0) throw problem(file, `${path}.update`, 'write update operators such as {"$set": {...}}');
+    for (const op of Object.keys(update)) {
+      if (!UPDATE_OPERATORS.has(op)) {
+        throw problem(file, `${path}.update.${op}`, `unsupported update operation; use one of ${[...UPDATE_OPERATORS].join(', ')}`);
+      }
+    }
+    return { collection, filter, update };
+  });
+}
+
+export function createMongoActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * Creates the environment's user (in `admin`, one per server it has databases on) and each of its
+     * databases, empty. Idempotent: an existing user gets its password (and roles) set again.
+     */
+    async createMongo({ ref }: MongoInput): Promise<CreateMongoResult> {
+      deps.faults?.check('createMongo');
+      const r = resolveEnv(deps.catalogue, ref);
+      const user = r.names.mongoUser;
+      const dbs = mongoDatabases(r);
+      if (dbs.length === 0) {
+        deps.log.info({ environment: r.env.name }, 'no MongoDB databases in the project: nothing to create');
+        return { user, databases: [], ferretdb: false };
+      }
+      const password = await databasePassword(deps, r, 'mongo');
+      let ferretdb = false;
+      for (const [server, list] of byServer(dbs)) {
+        // Ledger first: if the activity dies half-way, destroy still finds what may exist.
+        await deps.store.recordResource({ environment: r.env.name, kind: USER_KIND, name: user, location: location(server), details: { database: 'admin' } });
+        for (const d of list) {
+          await deps.store.recordResource({ environment: r.env.name, kind: DATABASE_KIND, name: d.physical, location: location(server), details: { database: d.logical } });
+        }
+        await withServer(r, server, async (client) => {
+          const ferret = await isFerretDb(client);
+          ferretdb ||= ferret;
+          if (ferret) {
+            deps.log.warn(
+              { environment: r.env.name, server, user, databases: list.map((d) => d.physical) },
+              `FerretDB has no roles: user ${user} is created without any, so it is NOT limited to its own databases (it can read and write every database on server "${server}"). Use MongoDB where that matters.`,
+            );
+          }
+          // FerretDB refuses a non-empty roles list; on MongoDB the user may only read and write its databases.
+          const roles = ferret ? [] : list.map((d) => ({ role: 'readWrite', db: d.physical }));
+          const admin = client.db('admin');
+          try {
+            await admin.command({ createUser: user, pwd: password, roles });
+          } catch (err) {
+            if (codeOf(err) !== USER_EXISTS && !/already exists/i.test((err as Error).message)) throw err;
+            // A retry, or the databases changed: make the password (and roles) what they should be now.
+            await admin.command(ferret ? { updateUser: user, pwd: password } : { updateUser: user, pwd: password, roles });
+          }
+          for (const d of list) {
+            // A database exists once something is written to it: a marker document makes it, and says whose it is.
+            await client
+              .db(d.physical)
+              .collection<{ _id: string }>(MARKER)
+              .updateOne({ _id: 'envbot' }, { $set: { environment: r.env.name, database: d.logical } }, { upsert: true });
+          }
+        });
+        deps.log.info({ environment: r.env.name, server, user, databases: list.map((d) => d.physical) }, 'MongoDB user and databases created');
+      }
+      return { user, databases: dbs.map((d) => d.physical), ferretdb };
+    },
+
+    /**
+     * Empties each database, then loads its seed folder: collections (so a retry never duplicates), then
+     * indexes.json, then scripts/ and overrides/<stage>/scripts/ in name order.
+     */
+    async seedMongo({ ref }: MongoInput): Promise<SeedMongoResult> {
+      deps.faults?.check('seedMongo');
+      const r = resolveEnv(deps.catalogue, ref);
+      const result: SeedMongoResult = { collections: 0, documents: 0, scripts: 0 };
+      const seeded = mongoDatabases(r).filter((d) => d.seed);
+      for (const [server, list] of byServer(seeded)) {
+        // Seeding connects as the admin, not as the environment's user: the seed files only name
+        // collections and envbot picks the database, so they cannot reach another database either way;
+        // on FerretDB the user has no roles anyway, and this needs no password from the store.
+        await withServer(r, server, async (client) => {
+          for (const d of list) {
+            const folder = localPath(deps.catalogue, d.seed!, `projects.${r.env.project}.databases.${d.logical}.seed`);
+            const db = client.db(d.physical);
+            const files = await jsonFiles(folder);
+            // Start from an empty database: a reset must also remove collections the services made.
+            for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {
+              if (c.name !== MARKER) await db.dropCollection(c.name);
+            }
+
+            for (const name of files.filter((n) => n !== 'indexes.json')) {
+              const file = join(folder, name);
+              const coll = collectionName(name.slice(0, -'.json'.length), file);
+              const docs = await readSeedFile(r, file);
+              if (!Array.isArray(docs)) throw problem(file, '', 'write a JSON array of documents');
+              docs.forEach((doc: unknown, i) => {
+                if (!isObject(doc)) throw problem(file, `[${i}]`, 'each document must be an object');
+              });
+              try {
+                await db.collection(coll).deleteMany({});
+                if (docs.length > 0) await db.collection(coll).insertMany(docs as Document[], { ordered: true });
+                else await db.createCollection(coll).catch((err: unknown) => { if (codeOf(err) !== NAMESPACE_EXISTS) throw err; });
+              } catch (err) {
+                throw asSeedError(err, file, '');
+              }
+              result.collections += 1;
+              result.documents += docs.length;
+              heartbeat({ database: d.physical, file: name });
+            }
+
+            const indexFile = join(folder, 'indexes.json');
+            if (files.includes('indexes.json')) {
+              for (const spec of parseIndexes(await readSeedFile(r, indexFile), indexFile)) {
+                const coll = db.collection(spec.collection);
+                const path = `${spec.collection}.${spec.options.name}`;
+                try {
+                  await coll.createIndex(spec.key, spec.options);
+                } catch (err) {
+                  if (!INDEX_CONFLICTS.has(codeOf(err) ?? -1)) throw asSeedError(err, indexFile, path);
+                  // The seed changed since an index of this name was made: make it what the file says now.
+                  await coll.dropIndex(spec.options.name).catch((e: unknown) => {
+                    if (codeOf(e) !== INDEX_NOT_FOUND) throw e;
+                  });
+                  try {
+                    await coll.createIndex(spec.key, spec.options);
+                  } catch (e) {
+                    // Still a conflict: the same keys under another name, or (FerretDB) documents that break a unique index.
+                    if (INDEX_CONFLICTS.has(codeOf(e) ?? -1)) throw problem(indexFile, path, `the server refused it: ${(e as Error).message}`);
+                    throw asSeedError(e, indexFile, path);
+                  }
+                }
+              }
+              heartbeat({ database: d.physical, file: 'indexes.json' });
+            }
+
+            const scriptDirs = [join(folder, 'scripts'), join(folder, 'overrides', r.env.stage, 'scripts')];
+            for (const dir of scriptDirs) {
+              for (const name of await jsonFiles(dir)) {
+                const file = join(dir, name);
+                const steps = parseScript(await readSeedFile(r, file), file);
+                for (const [i, step] of steps.entries()) {
+                  try {
+                    await db.collection(step.collection).updateMany(step.filter, step.update);
+                  } catch (err) {
+                    throw asSeedError(err, file, `[${i}]`);
+                  }
+                }
+                result.scripts += 1;
+                heartbeat({ database: d.physical, file: name });
+              }
+            }
+            deps.log.info({ environment: r.env.name, server, database: d.physical }, 'MongoDB database seeded');
+          }
+        });
+      }
+      deps.log.info({ environment: r.env.name, ...result }, 'MongoDB seeded');
+      return result;
+    },
+
+    /** Drops the environment's databases and user: those the catalogue names and any the ledger still holds. */
+    async deleteMongo({ ref }: MongoInput): Promise<DeleteMongoResult> {
+      deps.faults?.check('deleteMongo');
+      const r = resolveEnv(deps.catalogue, ref);
+      const user = r.names.mongoUser;
+      const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === USER_KIND || e.kind === DATABASE_KIND);
+      const targets = new Map<string, Set<string>>();
+      const add = (server: string, db?: string) => {
+        const set = targets.get(server) ?? new Set<string>();
+        if (db) set.add(db);
+        targets.set(server, set);
+      };
+      for (const d of mongoDatabases(r)) add(d.server, d.physical);
+      for (const e of live) add(e.location.slice('mongo/'.length), e.kind === DATABASE_KIND ? e.name : undefined);
+
+      const dropped: string[] = [];
+      for (const [server, dbs] of targets) {
+        await withServer(r, server, async (client) => {
+          for (const db of dbs) {
+            await client.db(db).dropDatabase(); // dropping a missing database is a no-op
+            dropped.push(db);
+          }
+          try {
+            await client.db('admin').command({ dropUser: user });
+          } catch (err) {
+            if (codeOf(err) !== USER_NOT_FOUND) throw err;
+          }
+        });
+        for (const e of live.filter((l) => l.location === location(server))) await deps.store.markResourceDeleted(e);
+        deps.log.info({ environment: r.env.name, server, user, databases: [...dbs] }, 'MongoDB user and databases deleted');
+      }
+      return { dropped };
+    },
+  };
+}
+
+export type MongoActivities = ReturnType<typeof createMongoActivities>;

@@ -1,0 +1,244 @@
+// redis: the environment's own database index on a shared Redis server, and its seed
+// (examples/README.md, "Redis: redis.json"). Indexes are handed out by envbot's store, lowest free first.
+import { readFile } from 'node:fs/promises';
+import { heartbeat } from '@temporalio/activity';
+import { Redis } from 'ioredis';
+import { CatalogueError, NotFoundError } from '../shared/errors.js';
+import type { EnvRef } from '../shared/model.js';
+import { serverUrl } from './credentials.js';
+import type { ActivityDeps } from './deps.js';
+import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { baseVars, render } from './render.js';
+
+export interface RedisInput {
+  ref: EnvRef;
+}
+
+export interface CreateRedisResult {
+  /** The catalogue's server name; absent when the project has no Redis. */
+  server?: string;
+  /** The claimed database index; absent when the project has no Redis. */
+  index?: number;
+}
+
+export interface SeedRedisResult {
+  keys: number;
+}
+
+export interface DeleteRedisResult {
+  /** The index given back; absent when the environment held none. */
+  index?: number;
+}
+
+const KIND = 'redis-database';
+const location = (server: string) => `redis/${server}`;
+
+type SeedKey =
+  | { key: string; type: 'string'; value: string; ttlSeconds?: number }
+  | { key: string; type: 'hash'; value: Record<string, string>; ttlSeconds?: number }
+  | { key: string; type: 'list'; value: string[]; ttlSeconds?: number }
+  | { key: string; type: 'set'; value: string[]; ttlSeconds?: number }
+  | { key: string; type: 'zset'; value: { member: string; score: number }[]; ttlSeconds?: number };
+
+/**
+ * Runs `fn` on a connection to database `db` of `server`, always disconnecting. The `db` option (not a
+ * SELECT of our own) makes ioredis select it again after a reconnect. The URL is never logged.
+ */
+async function withRedis<T>(r: ResolvedEnv, server: string, db: number, fn: (client: Redis) => Promise<T>): Promise<T> {
+  const url = new URL(serverUrl(r, 'redis', server));
+  // A database in the URL (redis://host/3) would win over the `db` option in ioredis: drop it.
+  url.pathname = '';
+  url.searchParams.delete('db');
+  const client = new Redis(url.toString(), {
+    db,
+    lazyConnect: true,
+    connectTimeout: 10_000,
+    maxRetriesPerRequest: 1,
+    // Temporal retries the activity; the client should fail rather than reconnect forever.
+    retryStrategy: () => null,
+  });
+  // Connection errors reach the caller through the rejected command; without a listener ioredis prints them.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await fn(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * The number of databases the server really has: `CONFIG GET databases`, or, where CONFIG is
+ * disabled (managed Redis such as ElastiCache, or an ACL), the highest index SELECT accepts, plus one.
+ */
+export async function databaseCount(client: Redis): Promise<number> {
+  try {
+    const reply = (await client.config('GET', 'databases')) as string[];
+    const n = Number(reply[1]);
+    if (Number.isInteger(n) && n > 0) return n;
+  } catch {
+    // Fall through to probing.
+  }
+  const selectable = (i: number) => client.select(i).then(() => true, () => false);
+  let lo = 1; // index 0 always exists, so at least one database
+  let hi = 2;
+  while (hi <= 1 << 20 && (await selectable(hi - 1))) {
+    lo = hi;
+    hi *= 2;
+  }
+  // Invariant: `lo` databases exist, `hi` do not.
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await selectable(mid - 1)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The index this environment holds on `server`, from the ledger createRedis wrote. */
+async function heldIndex(deps: ActivityDeps, r: ResolvedEnv, server: string): Promise<number | undefined> {
+  const entry = (await deps.store.liveResources(r.env.name)).find((e) => e.kind === KIND && e.location === location(server));
+  return entry ? Number(entry.name) : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** Checks a rendered redis.json: each key's type, value and ttlSeconds; wrong ones name the file and entry. */
+export function parseRedisSeed(text: string, file: string): SeedKey[] {
+  const fail = (path: string, problem: string) => new CatalogueError(file, [{ path, problem }]);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw fail('', `not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(value)) throw fail('', 'write a JSON array of {"key", "type", "value"}');
+  const seen = new Set<string>();
+  return value.map((entry: unknown, i): SeedKey => {
+    const path = `[${i}]`;
+    if (!isObject(entry)) throw fail(path, 'write {"key": "...", "type": "string", "value": "..."}');
+    for (const k of Object.keys(entry)) {
+      if (!['key', 'type', 'value', 'ttlSeconds'].includes(k)) throw fail(`${path}.${k}`, 'unknown field: write "key", "type", "value" and optionally "ttlSeconds"');
+    }
+    const { key, type, value: v, ttlSeconds } = entry;
+    if (!isString(key) || key === '') throw fail(`${path}.key`, 'write the key name');
+    if (seen.has(key)) throw fail(`${path}.key`, `"${key}" appears twice`);
+    seen.add(key);
+    if (ttlSeconds !== undefined && (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds <= 0)) {
+      throw fail(`${path}.ttlSeconds`, 'write a whole number of seconds above 0');
+    }
+    const ttl = ttlSeconds === undefined ? {} : { ttlSeconds };
+    switch (type) {
+      case 'string':
+        if (!isString(v)) throw fail(`${path}.value`, 'a string key needs a string value');
+        return { key, type, value: v, ...ttl };
+      case 'hash':
+        if (!isObject(v) || Object.keys(v).length === 0 || !Object.values(v).every(isString)) {
+          throw fail(`${path}.value`, 'a hash needs an object of string values, such as {"darkMode": "true"}');
+        }
+        return { key, type, value: v as Record<string, string>, ...ttl };
+      case 'list':
+      case 'set':
+        if (!Array.isArray(v) || v.length === 0 || !v.every(isString)) throw fail(`${path}.value`, `a ${type} needs a non-empty array of strings`);
+        return type === 'list' ? { key, type, value: v, ...ttl } : { key, type, value: v, ...ttl };
+      case 'zset':
+        if (
+          !Array.isArray(v) ||
+          v.length === 0 ||
+          !v.every((m: unknown) => isObject(m) && isString(m.member) && typeof m.score === 'number' && Number.isFinite(m.score))
+        ) {
+          throw fail(`${path}.value`, 'a zset needs a non-empty array of {"member": "...", "score": <number>}');
+        }
+        return { key, type, value: v as { member: string; score: number }[], ...ttl };
+      default:
+        throw fail(`${path}.type`, 'use "string", "hash", "list", "set" or "zset"');
+    }
+  });
+}
+
+export function createRedisActivities(deps: ActivityDeps) {
+  return {
+    /** Claims the lowest free database index on the project's Redis server (the one it holds, on a retry). */
+    async createRedis({ ref }: RedisInput): Promise<CreateRedisResult> {
+      deps.faults?.check('createRedis');
+      const r = resolveEnv(deps.catalogue, ref);
+      if (!r.project.redis) {
+        deps.log.info({ environment: r.env.name }, 'no Redis in the project: nothing to create');
+        return { index: undefined };
+      }
+      const server = r.project.redis.server;
+      const databases = await withRedis(r, server, 0, databaseCount);
+      // Throws ResourceExhaustedError (non-retryable) when every index is taken; nothing is claimed then.
+      const index = await deps.store.claimRedisIndex(server, r.env.name, databases);
+      // The ledger entry comes after the claim: the claim's row is itself the durable record (one per
+      // server and environment), so a crash here leaves nothing unknown: a retry gets the same index back
+      // and records it, and deleteRedis releases the claim by environment whatever the ledger says.
+      await deps.store.recordResource({ environment: r.env.name, kind: KIND, name: String(index), location: location(server), details: { databases } });
+      deps.log.info({ environment: r.env.name, server, index, databases }, 'Redis database claimed');
+      return { server, index };
+    },
+
+    /**
+     * Empties the environment's database and writes redis.json's keys, all in one MULTI (so a retry,
+     * or a reset, starts from nothing). A project without a seed gets an empty key space.
+     */
+    async seedRedis({ ref }: RedisInput): Promise<SeedRedisResult> {
+      deps.faults?.check('seedRedis');
+      const r = resolveEnv(deps.catalogue, ref);
+      const redis = r.project.redis;
+      if (!redis) return { keys: 0 };
+      const index = await heldIndex(deps, r, redis.server);
+      if (index === undefined) throw new NotFoundError(`${r.env.name} holds no Redis database on "${redis.server}" (createRedis has not run)`);
+      let keys: SeedKey[] = [];
+      if (redis.seed) {
+        const file = localPath(deps.catalogue, redis.seed, `projects.${r.env.project}.redis.seed`);
+        keys = parseRedisSeed(render(r, await readFile(file, 'utf8'), baseVars(r), file), file);
+      }
+      await withRedis(r, redis.server, index, async (client) => {
+        const tx = client.multi().flushdb();
+        for (const k of keys) {
+          if (k.type === 'string') tx.set(k.key, k.value);
+          else if (k.type === 'hash') tx.hset(k.key, k.value);
+          else if (k.type === 'list') tx.rpush(k.key, ...k.value);
+          else if (k.type === 'set') tx.sadd(k.key, ...k.value);
+          else tx.zadd(k.key, ...k.value.flatMap((m) => [m.score, m.member]));
+          if (k.ttlSeconds !== undefined) tx.expire(k.key, k.ttlSeconds);
+        }
+        const replies = await tx.exec();
+        if (!replies) throw new Error(`the seed transaction on Redis database ${index} was aborted`);
+        const failed = replies.find(([err]) => err);
+        if (failed?.[0]) throw failed[0];
+      });
+      heartbeat({ index, keys: keys.length });
+      deps.log.info({ environment: r.env.name, server: redis.server, index, keys: keys.length }, 'Redis seeded');
+      return { keys: keys.length };
+    },
+
+    /** Empties the environment's database and gives its index back. Idempotent: nothing held is done. */
+    async deleteRedis({ ref }: RedisInput): Promise<DeleteRedisResult> {
+      deps.faults?.check('deleteRedis');
+      const r = resolveEnv(deps.catalogue, ref);
+      const held = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === KIND);
+      let index: number | undefined;
+      for (const e of held) {
+        const server = e.location.slice('redis/'.length);
+        index ??= Number(e.name);
+        // Order matters: flush while the index is still ours, then close the ledger entry, then release.
+        // A retry after a crash then never flushes an index someone else may have claimed since.
+        await withRedis(r, server, Number(e.name), (client) => client.flushdb());
+        await deps.store.markResourceDeleted(e);
+        await deps.store.releaseRedisIndex(server, r.env.name);
+        deps.log.info({ environment: r.env.name, server, index: Number(e.name) }, 'Redis database emptied and released');
+      }
+      // A claim with no ledger entry (a crash between the two in createRedis) was never seeded: just release it.
+      if (r.project.redis) await deps.store.releaseRedisIndex(r.project.redis.server, r.env.name);
+      return { index };
+    },
+  };
+}
+
+export type RedisActivities = ReturnType<typeof createRedisActivities>;

@@ -1,0 +1,254 @@
+// Redis activities on the local Redis: each environment claims its own database index (lowest free),
+// seeding writes redis.json's keys there (and nowhere else), delete empties and frees the index, and a
+// full server is refused with ResourceExhaustedError without leaking a claim.
+//
+// The Redis server is shared with other test files running at the same time, each with its own
+// scratch store and so its own idea of which indexes are free: their claims can land on the same
+// index as ours. To keep clear of them this file first fills the low indexes of its own store with
+// placeholder claims (which never touch Redis), so its environments get the high ones, and it
+// asserts on the keys it wrote rather than on whole databases. It never flushes an index it did
+// not claim (seedRedis and deleteRedis flush only the environment's own).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActivityDeps } from '../../activities/deps.js';
+import { createRedisActivities, databaseCount } from '../../activities/redis.js';
+import { createSecretsActivities } from '../../activities/secrets.js';
+import { CatalogueError, NotFoundError, ResourceExhaustedError } from '../../shared/errors.js';
+import type { EnvRef } from '../../shared/model.js';
+import { testDeps, uniqueEnv, type TestDeps } from '../support/deps.js';
+import { required, testSettings } from '../support/settings.js';
+
+const redisUrl = required(testSettings().servers.redis, 'REDIS_URL');
+/** How many of the highest indexes this file's environments use; the rest hold placeholders. */
+const OURS = 4;
+
+function run<P, R>(fn: (input: P) => Promise<R>, input: P): Promise<R> {
+  // Failures the tests expect would otherwise be logged as warnings by the SDK.
+  return new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
+}
+
+/** A client on database `db`, for looking at what the activities wrote. */
+function clientOn(db: number): Redis {
+  return new Redis(redisUrl, { db, lazyConnect: true });
+}
+
+async function allocations(t: TestDeps): Promise<{ db_index: number; environment: string }[]> {
+  const { rows } = await t.deps.store.pool.query<{ db_index: number; environment: string }>(
+    "SELECT db_index, environment FROM redis_allocations WHERE server = 'main' ORDER BY db_index",
+  );
+  return rows;
+}
+
+describe('Redis activities', () => {
+  let t: TestDeps;
+  let redis: ReturnType<typeof createRedisActivities>;
+  let databases: number;
+  let first: number;
+  const a = uniqueEnv('projb', 'qa');
+  const b = uniqueEnv('projb', 'dev');
+  const c = uniqueEnv('projb', 'uat');
+  const d = uniqueEnv('projb', 'qa');
+  const empty = uniqueEnv('projc', 'dev');
+  const envs = [a, b, c, d, empty];
+  const indexes = new Map<string, number>();
+  let tmp: string | undefined;
+
+  beforeAll(async () => {
+    t = await testDeps('redis');
+    redis = createRedisActivities(t.deps);
+    const probe = clientOn(0);
+    await probe.connect();
+    databases = Number(((await probe.config('GET', 'databases')) as string[])[1]);
+    probe.disconnect();
+    expect(databases).toBeGreaterThan(OURS);
+    first = databases - OURS;
+    // Placeholders in this file's own store only: they keep our environments off the low indexes.
+    for (let i = 0; i < first; i++) await t.deps.store.claimRedisIndex('main', `placeholder-${i}`, databases);
+    const secrets = createSecretsActivities(t.deps);
+    for (const ref of envs) await run(secrets.createSecrets, { ref });
+  });
+
+  afterAll(async () => {
+    for (const ref of envs) await run(redis.deleteRedis, { ref }).catch(() => undefined);
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await t?.close(); // drops the scratch store, placeholders and fillers included
+  });
+
+  const liveRedis = async (ref: EnvRef) => (await t.deps.store.liveResources(ref.environment)).filter((e) => e.kind === 'redis-database');
+
+  it('reads the real database count, also where CONFIG is disabled (by probing SELECT)', async () => {
+    const probe = clientOn(0);
+    try {
+      await probe.connect();
+      expect(await databaseCount(probe)).toBe(databases);
+      probe.config = (() => Promise.reject(new Error("ERR unknown command 'CONFIG'"))) as never;
+      expect(await databaseCount(probe)).toBe(databases);
+    } finally {
+      probe.disconnect();
+    }
+  });
+
+  it('gives two environments different indexes, the lowest free first, and records them', async () => {
+    const ra = await run(redis.createRedis, { ref: a });
+    const rb = await run(redis.createRedis, { ref: b });
+    expect(ra).toEqual({ server: 'main', index: first });
+    expect(rb).toEqual({ server: 'main', index: first + 1 });
+    indexes.set(a.environment, ra.index!);
+    indexes.set(b.environment, rb.index!);
+    expect((await liveRedis(a)).map((e) => [e.name, e.location])).toEqual([[String(first), 'redis/main']]);
+    // Idempotent: the same index again, no second claim or ledger entry.
+    expect(await run(redis.createRedis, { ref: a })).toEqual({ server: 'main', index: first });
+    expect(await liveRedis(a)).toHaveLength(1);
+    expect((await allocations(t)).filter((r) => r.environment === a.environment)).toEqual([{ db_index: first, environment: a.environment }]);
+  });
+
+  it('seeds the keys of redis.json, rendered, with their types, into the environment\'s index only', async () => {
+    expect(await run(redis.seedRedis, { ref: a })).toEqual({ keys: 6 });
+    expect(await run(redis.seedRedis, { ref: b })).toEqual({ keys: 6 });
+    const banner = (ref: EnvRef) => `You are on ${ref.environment}: test data only, emails are not delivered.`;
+
+    const ca = clientOn(indexes.get(a.environment)!);
+    const cb = clientOn(indexes.get(b.environment)!);
+    const c0 = clientOn(0);
+    try {
+      expect(await ca.type('feature-flags')).toBe('hash');
+      expect(await ca.hgetall('feature-flags')).toEqual({ newCheckout: 'true', recommendations: 'false', maintenanceBanner: 'false' });
+      expect(await ca.type('site:banner')).toBe('string');
+      expect(await ca.get('site:banner')).toBe(banner(a));
+      const ttl = await ca.ttl('site:banner');
+      expect(ttl).toBeGreaterThan(604_700);
+      expect(ttl).toBeLessThanOrEqual(604_800);
+      expect(await ca.ttl('feature-flags')).toBe(-1);
+      expect(await ca.get('site:base-url')).toBe(`https://service1.${a.environment}.example.com`);
+      expect(await ca.type('queue:emails')).toBe('list');
+      expect(await ca.lrange('queue:emails', 0, -1)).toEqual([`{"to":"customer1@${a.environment}.invalid","template":"welcome"}`]);
+      expect(await ca.type('blocked-skus')).toBe('set');
+      expect((await ca.smembers('blocked-skus')).sort()).toEqual(['GIFT-WRAP', 'POT-200']);
+      expect(await ca.type('leaderboard:bestsellers')).toBe('zset');
+      expect(await ca.zrevrange('leaderboard:bestsellers', 0, -1, 'WITHSCORES')).toEqual(['MUG-001', '140', 'BOARD-30', '52', 'PEN-010', '35']);
+
+      // Each environment's values are in its own index, and not in index 0 (whatever else is there).
+      expect(await cb.get('site:banner')).toBe(banner(b));
+      expect(await c0.get('site:banner')).not.toBe(banner(a));
+      expect(await c0.get('site:base-url')).not.toBe(`https://service1.${a.environment}.example.com`);
+    } finally {
+      ca.disconnect();
+      cb.disconnect();
+      c0.disconnect();
+    }
+  });
+
+  it('seeds again to the same keys: nothing duplicated, anything else in the index gone', async () => {
+    const ca = clientOn(indexes.get(a.environment)!);
+    try {
+      await ca.set('stray:written-by-the-app', 'x');
+      await ca.rpush('queue:emails', 'extra');
+      expect(await run(redis.seedRedis, { ref: a })).toEqual({ keys: 6 });
+      expect(await ca.exists('stray:written-by-the-app')).toBe(0);
+      expect(await ca.llen('queue:emails')).toBe(1);
+      expect(await ca.scard('blocked-skus')).toBe(2);
+      expect(await ca.zcard('leaderboard:bestsellers')).toBe(3);
+      expect(await ca.hlen('feature-flags')).toBe(3);
+    } finally {
+      ca.disconnect();
+    }
+  });
+
+  it('gives a project without a seed an empty key space', async () => {
+    const created = await run(redis.createRedis, { ref: empty });
+    expect(created).toEqual({ server: 'main', index: first + 2 });
+    indexes.set(empty.environment, created.index!);
+    const ce = clientOn(created.index!);
+    try {
+      await ce.set('left:over', 'x');
+      expect(await run(redis.seedRedis, { ref: empty })).toEqual({ keys: 0 });
+      expect(await ce.exists('left:over')).toBe(0);
+    } finally {
+      ce.disconnect();
+    }
+  });
+
+  it('deletes: the keys are gone, the index is free for the next environment, and deleting again is fine', async () => {
+    const index = indexes.get(a.environment)!;
+    expect(await run(redis.deleteRedis, { ref: a })).toEqual({ index });
+    const ca = clientOn(index);
+    try {
+      expect(await ca.exists('site:banner', 'feature-flags', 'queue:emails', 'blocked-skus', 'leaderboard:bestsellers', 'site:base-url')).toBe(0);
+    } finally {
+      ca.disconnect();
+    }
+    expect(await liveRedis(a)).toEqual([]);
+    expect((await allocations(t)).some((r) => r.environment === a.environment)).toBe(false);
+    // b keeps its data.
+    const cb = clientOn(indexes.get(b.environment)!);
+    try {
+      expect(await cb.get('site:banner')).toContain(b.environment);
+    } finally {
+      cb.disconnect();
+    }
+
+    expect(await run(redis.deleteRedis, { ref: a })).toEqual({ index: undefined });
+    await expect(run(redis.seedRedis, { ref: a })).rejects.toBeInstanceOf(NotFoundError);
+
+    // The freed index is the lowest free one again.
+    expect(await run(redis.createRedis, { ref: c })).toEqual({ server: 'main', index });
+    indexes.set(c.environment, index);
+  });
+
+  it('refuses an environment when every database is taken, saying what to do, and claims nothing', async () => {
+    const taken = new Set((await allocations(t)).map((r) => r.db_index));
+    let fillers = 0;
+    for (let i = 0; i < databases; i++) {
+      if (taken.has(i)) continue;
+      // Fake environments in this file's store only: they never touch Redis.
+      await t.deps.store.claimRedisIndex('main', `filler-${i}`, databases);
+      fillers++;
+    }
+    expect(fillers).toBeGreaterThan(0);
+    const before = await allocations(t);
+    expect(before).toHaveLength(databases);
+
+    const err = await run(redis.createRedis, { ref: d }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceExhaustedError);
+    expect((err as Error).message).toMatch(new RegExp(`all ${databases} Redis databases on main are taken; destroy an environment you no longer need`));
+    expect(await allocations(t)).toEqual(before);
+    expect(await liveRedis(d)).toEqual([]);
+
+    for (let i = 0; i < databases; i++) if (!taken.has(i)) await t.deps.store.releaseRedisIndex('main', `filler-${i}`);
+  });
+
+  it('skips a project without Redis, and refuses a bad redis.json with a CatalogueError naming the file', async () => {
+    const cat = t.deps.catalogue;
+    const projb = cat.catalogue.projects.projb!;
+    const withProjb = (p: typeof projb): ActivityDeps => ({
+      ...t.deps,
+      catalogue: { ...cat, catalogue: { ...cat.catalogue, projects: { ...cat.catalogue.projects, projb: p } } },
+    });
+    const { redis: _omit, ...noRedis } = projb;
+    const none = createRedisActivities(withProjb(noRedis));
+    expect(await run(none.createRedis, { ref: d })).toEqual({ index: undefined });
+    expect(await run(none.seedRedis, { ref: d })).toEqual({ keys: 0 });
+    expect(await run(none.deleteRedis, { ref: d })).toEqual({ index: undefined });
+    expect((await allocations(t)).some((r) => r.environment === d.environment)).toBe(false);
+
+    tmp = await mkdtemp(join(tmpdir(), 'envbot-redis-seed-'));
+    const file = join(tmp, 'redis.json');
+    await writeFile(file, '[{"key": "k", "type": "stream", "value": "x"}]');
+    const bad = createRedisActivities(withProjb({ ...projb, redis: { server: 'main', seed: { kind: 'disk', path: file, raw: file } } }));
+    const created = await run(bad.createRedis, { ref: d });
+    indexes.set(d.environment, created.index!);
+    const err = await run(bad.seedRedis, { ref: d }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CatalogueError);
+    expect((err as Error).message).toBe(`${file}: [0].type: use "string", "hash", "list", "set" or "zset"`);
+    await writeFile(file, '[{"key": "k", "type": "string", "value": "{{NOPE}}"}]');
+    const unknown = await run(bad.seedRedis, { ref: d }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(CatalogueError);
+    expect((unknown as Error).message).toContain(`${file}: cannot render`);
+    expect(await run(bad.deleteRedis, { ref: d })).toEqual({ index: created.index });
+  });
+});
