@@ -3,7 +3,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_ERRORS } from '../shared/errors.js';
 
-const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS, 'InjectedFault'];
+const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
 
 /** Quick calls to a server: seconds each, retried with backoff on transient faults. */
 export const quick = proxyActivities<Activities>({

@@ -11,6 +11,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveEnv } from '../../activities/environment.js';
+import { parseDuration } from '../../shared/duration.js';
 import { ConflictError } from '../../shared/errors.js';
 import type { EnvRef, Requester } from '../../shared/model.js';
 import { uniqueEnv } from '../support/deps.js';
@@ -72,7 +73,10 @@ describe('provisioning engine', () => {
   it('records the environment as ready, with an expiry from the catalogue', async () => {
     const record = await h.deps.store.getEnvironment(qa.environment);
     expect(record).toMatchObject({ state: 'ready', project: 'projb', stage: 'qa', createdBy: 'cli:test' });
-    expect(record!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 13 * 86_400_000);
+    const c = h.deps.catalogue.catalogue;
+    const ttl = parseDuration(c.projects.projb!.ttl ?? c.defaults.ttl!);
+    expect(record!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + ttl - 600_000);
+    expect(record!.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + ttl);
   });
 
   it('leaves the namespace holding the rendered objects', async () => {
