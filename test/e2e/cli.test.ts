@@ -1,0 +1,125 @@
+// The envbot CLI as a user runs it (bin/envbot in its own process) against a real worker:
+// create with live progress, list, status, extend, reset-db, destroy; exit codes and --json.
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorker } from '../../bot/worker.js';
+import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
+import { depsOn } from '../support/deps.js';
+import { leftovers } from '../support/inspect.js';
+import { repoRoot, testSettings } from '../support/settings.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('envbot CLI', () => {
+  let storeDb: ScratchDatabase;
+  let worker: Worker;
+  let running: Promise<void>;
+  let closeAll: () => Promise<void>;
+  const taskQueue = `cli-${randomUUID()}`;
+  const suffix = randomBytes(3).toString('hex');
+  const env = `projc-dev-${suffix}`;
+  let deps: ReturnType<typeof depsOn>['deps'];
+
+  const cli = (...args: string[]): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = spawn(join(repoRoot, 'bin', 'envbot'), args, {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: storeDb.url, TEMPORAL_TASK_QUEUE: taskQueue },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  beforeAll(async () => {
+    storeDb = await scratchPostgres('store_cli', { migrate: true });
+    const d = depsOn(storeDb.url, 'cli');
+    deps = d.deps;
+    const w = await createWorker({ settings: testSettings(), deps, taskQueue });
+    worker = w.worker;
+    running = worker.run();
+    closeAll = async () => {
+      worker.shutdown();
+      await running;
+      await w.connection.close();
+      await d.store.close();
+    };
+  });
+
+  afterAll(async () => {
+    await closeAll?.();
+    await storeDb?.drop();
+  });
+
+  it('create waits, shows each step, and prints the URLs', async () => {
+    const run = await cli('create', 'projc', 'dev', '--suffix', suffix);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/✓ Generate credentials/);
+    expect(run.stdout).toMatch(/✓ MySQL databases/);
+    expect(run.stdout).toMatch(new RegExp(`ready: https://shop\\.${env}\\.example\\.com`));
+  });
+
+  it('create of an environment that exists exits 1 and says what to do', async () => {
+    const run = await cli('create', 'projc', 'dev', '--suffix', suffix);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`${env} already exists \\(ready\\); use it, reset it, or destroy it first`));
+  });
+
+  it('list --json and status show it', async () => {
+    const list = await cli('list', '--json');
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: env, state: 'ready', project: 'projc' })]);
+    const status = await cli('status', env);
+    expect(status.stdout).toMatch(new RegExp(`^${env}: ready, expires `));
+  });
+
+  it('extend moves the expiry', async () => {
+    const run = await cli('extend', env, '30d', '--json');
+    expect(run.code).toBe(0);
+    const { expiresAt } = JSON.parse(run.stdout) as { expiresAt: string };
+    expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    expect((await deps.store.getEnvironment(env))?.expiresAt?.toISOString()).toBe(expiresAt);
+  });
+
+  it('reset-db --no-wait returns at once with the workflow id', async () => {
+    const run = await cli('reset-db', env, 'sql', '--no-wait', '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ environment: env, workflowId: `envbot/${env}/reset`, status: 'started' });
+    // Let it finish before the destroy below.
+    const connection = await Connection.connect({ address: testSettings().temporal.address });
+    const result = await new Client({ connection }).workflow.getHandle(`envbot/${env}/reset`).result();
+    await connection.close();
+    expect(result).toEqual({ environment: env, reset: ['mysql'] });
+  });
+
+  it('destroy --json removes everything', async () => {
+    const run = await cli('destroy', env, '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ environment: env, status: 'destroyed' });
+    expect(await leftovers({ deps }, { environment: env, project: 'projc', stage: 'dev', suffix })).toEqual([]);
+  });
+
+  it.each([
+    [['frobnicate'], 2, /unknown command "frobnicate"/],
+    [['create', 'projc'], 2, /create needs a project and a stage/],
+    [['create', 'projz', 'dev'], 1, /There is no project "projz"\. Projects: proja, projb, projc/],
+    [['create', 'projc', 'uat'], 1, /Project projc has no stage "uat"\. Its stages: dev, qa/],
+    [['status', 'projc-dev-nothere'], 1, /projc-dev-nothere does not exist; "list" shows/],
+    [['extend', 'projc-dev-nothere', 'soon'], 1, /does not exist|not a duration/],
+  ])('%j exits %i with a clear message', async (args, code, message) => {
+    const run = await cli(...(args as string[]));
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(message);
+  });
+});
