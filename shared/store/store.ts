@@ -50,6 +50,9 @@ export class Store {
     private readonly keys: readonly SecretKey[],
   ) {
     this.pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    // An idle connection that the server drops (restart, failover) must not take the process down:
+    // the pool discards it and the next query opens a new one.
+    this.pool.on('error', () => undefined);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,225 @@
+// Provisioning, measured in one run on the local servers:
+//  - time to ready for projb-qa with the example seeds, and with a 1,000,000-row CSV table added to
+//    its MySQL and PostgreSQL seeds (generated here, never committed), broken down per step;
+//  - envbot's bulk seeding rate against the server's own bulk path (a raw COPY / LOAD DATA of the
+//    same file) as a ratio;
+//  - Temporal's share of the total: wall time not covered by any running activity.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import { Client, Connection } from '@temporalio/client';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pino } from 'pino';
+import { createActivities } from '../activities/index.js';
+import type { ActivityDeps } from '../activities/deps.js';
+import { EnvbotCore } from '../bot/core/core.js';
+import { createWorker } from '../bot/worker.js';
+import { loadCatalogue } from '../shared/catalogue/load.js';
+import { awsClientConfig } from '../shared/clients/aws.js';
+import { kubeConfig } from '../shared/clients/kubernetes.js';
+import type { Progress } from '../shared/model.js';
+import { projectRoot } from '../shared/paths.js';
+import type { Settings } from '../shared/settings.js';
+import { migrate } from '../shared/store/migrate.js';
+import { Store } from '../shared/store/store.js';
+
+const ROWS = 1_000_000;
+type Print = (line: string) => void;
+
+interface Interval {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/** Wall time covered by at least one interval (activities run in parallel). */
+function covered(intervals: Interval[], from: number, to: number): number {
+  const sorted = intervals.map((i) => [Math.max(i.start, from), Math.min(i.end, to)] as const).filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let cursor = from;
+  for (const [a, b] of sorted) {
+    if (b <= cursor) continue;
+    total += b - Math.max(a, cursor);
+    cursor = b;
+  }
+  return total;
+}
+
+async function writeBigCsv(file: string): Promise<void> {
+  const out = createWriteStream(file);
+  out.write('id,name,amount,created_at\n');
+  for (let i = 1; i <= ROWS; i++) {
+    const line = `${i},"item ${i % 997}, batch ${i % 13}",${(i % 100000) / 100},2026-01-${String((i % 28) + 1).padStart(2, '0')} 12:00:00\n`;
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+const BIG_TABLE = {
+  mysql: 'CREATE TABLE big_rows (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, amount DECIMAL(10,2) NOT NULL, created_at DATETIME NOT NULL) ENGINE=InnoDB;\n',
+  postgres: 'CREATE TABLE big_rows (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(10,2) NOT NULL, created_at timestamp NOT NULL);\n',
+};
+
+async function rawCopy(settings: Settings, csv: string): Promise<number> {
+  const admin = settings.servers.postgres!;
+  const db = `bench_raw_${randomBytes(3).toString('hex')}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${db}`);
+  const url = new URL(admin);
+  url.pathname = `/${db}`;
+  const d = new pg.Client({ connectionString: url.toString() });
+  await d.connect();
+  await d.query(BIG_TABLE.postgres);
+  const t0 = performance.now();
+  await pipeline(createReadStream(csv), d.query(copyFrom('COPY big_rows (id, name, amount, created_at) FROM STDIN WITH (FORMAT csv, HEADER true)')));
+  const ms = performance.now() - t0;
+  await d.end();
+  await c.query(`DROP DATABASE ${db} WITH (FORCE)`);
+  await c.end();
+  return ms;
+}
+
+async function rawLoadData(settings: Settings, csv: string): Promise<number> {
+  const db = `bench_raw_${randomBytes(3).toString('hex')}`;
+  const c = await mysql.createConnection({ uri: settings.servers.mysql!, flags: ['+LOCAL_FILES'], infileStreamFactory: () => createReadStream(csv) });
+  await c.query(`CREATE DATABASE ${db}`);
+  await c.query(`USE ${db}`);
+  await c.query(BIG_TABLE.mysql);
+  const t0 = performance.now();
+  await c.query(`LOAD DATA LOCAL INFILE 'big_rows.csv' INTO TABLE big_rows FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\\n' IGNORE 1 LINES (id, name, amount, created_at)`);
+  const ms = performance.now() - t0;
+  await c.query(`DROP DATABASE ${db}`);
+  await c.end();
+  return ms;
+}
+
+async function runOnce(settings: Settings, catalogueFile: string, label: string, print: Print): Promise<{ wall: number; intervals: Interval[]; progress: Progress }> {
+  const storeDbName = `bench_store_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: settings.servers.postgres! });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${storeDbName}`);
+  const storeUrl = new URL(settings.servers.postgres!);
+  storeUrl.pathname = `/${storeDbName}`;
+  await migrate(storeUrl.toString());
+  const store = new Store(storeUrl.toString(), settings.secretKeys.length ? settings.secretKeys : [{ id: 'bench', key: randomBytes(32) }]);
+  const deps: ActivityDeps = {
+    workerId: 'bench',
+    catalogue: loadCatalogue(catalogueFile, settings.env),
+    store,
+    log: pino({ level: 'silent' }),
+    kube: kubeConfig(settings),
+    aws: awsClientConfig(settings),
+    chat: { send: async (t) => t.messageRef ?? 'bench' },
+  };
+  const intervals: Interval[] = [];
+  const real = createActivities(deps) as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+  const timed = Object.fromEntries(
+    Object.entries(real).map(([name, fn]) => [
+      name,
+      async (input: unknown) => {
+        const start = performance.now();
+        try {
+          return await fn(input);
+        } finally {
+          intervals.push({ name, start, end: performance.now() });
+        }
+      },
+    ]),
+  );
+  const taskQueue = `bench-${randomUUID()}`;
+  const { worker, connection: native } = await createWorker({ settings, deps, taskQueue, activities: timed });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: settings.temporal.address });
+  const core = new EnvbotCore({ client: new Client({ connection }), store, catalogue: deps.catalogue.catalogue, taskQueue });
+  const suffix = randomBytes(3).toString('hex');
+  try {
+    const t0 = performance.now();
+    const started = await core.create({ project: 'projb', stage: 'qa', suffix, requester: { id: 'bench', platform: 'cli' } });
+    await started.handle.result();
+    const wall = performance.now() - t0;
+    const progress = await started.handle.query<Progress>('progress');
+    const steps = progress.steps
+      .filter((s) => s.startedAt && s.endedAt)
+      .map((s) => `${s.id} ${((Date.parse(s.endedAt!) - Date.parse(s.startedAt!)) / 1000).toFixed(2)}s`);
+    print(`${label}: ready in ${(wall / 1000).toFixed(2)} s`);
+    print(`  steps: ${steps.join(' | ')}`);
+    if (label.includes('CSV rows')) {
+      const orders = new URL(settings.servers.postgres!);
+      orders.pathname = `/orders_projb_qa_${suffix}`;
+      const c = new pg.Client({ connectionString: orders.toString() });
+      await c.connect();
+      const { rows } = await c.query('SELECT count(*)::int AS n FROM big_rows');
+      await c.end();
+      if (rows[0].n !== ROWS) throw new Error(`big_rows holds ${rows[0].n} rows, not ${ROWS}`);
+      print(`  checked: big_rows holds ${ROWS.toLocaleString('en')} rows in PostgreSQL`);
+    }
+    const destroyed = await core.destroy({ environment: `projb-qa-${suffix}`, requester: { id: 'bench', platform: 'cli' } });
+    await destroyed.handle.result();
+    return { wall, intervals: intervals.filter((i) => i.start >= t0 && i.end <= t0 + wall), progress };
+  } finally {
+    worker.shutdown();
+    await running;
+    await native.close();
+    await connection.close();
+    await store.close();
+    await admin.query(`DROP DATABASE ${storeDbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function seedMs(intervals: Interval[]): number {
+  // seedSql runs once per engine, in parallel; each engine's own time is what its rate is about.
+  return Math.max(...intervals.filter((i) => i.name === 'seedSql').map((i) => i.end - i.start));
+}
+
+export async function provisioningBench(settings: Settings, print: Print): Promise<void> {
+  if (!settings.servers.postgres || !settings.servers.mysql) throw new Error('POSTGRES_URL and MYSQL_URL are needed: run scripts/services/services up');
+  const examples = join(projectRoot, 'examples', 'envbot.yaml');
+  const plain = await runOnce(settings, examples, 'projb-qa, example seeds', print);
+
+  const dir = mkdtempSync(join(tmpdir(), 'envbot-bench-'));
+  try {
+    cpSync(join(projectRoot, 'examples'), dir, { recursive: true });
+    const csv = join(dir, 'big_rows.csv');
+    const t0 = performance.now();
+    await writeBigCsv(csv);
+    print(`generated ${ROWS.toLocaleString('en')}-row CSV in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    for (const [engine, seed] of [['mysql', 'seeds/projb/mysql/shop'], ['postgres', 'seeds/projb/postgres/orders']] as const) {
+      writeFileSync(join(dir, seed, 'schema', '015-big-rows.sql'), BIG_TABLE[engine]);
+      cpSync(csv, join(dir, seed, 'data', 'big_rows.csv'));
+    }
+    const bulk = await runOnce(settings, join(dir, 'envbot.yaml'), `projb-qa, plus ${ROWS.toLocaleString('en')} CSV rows in MySQL and in PostgreSQL`, print);
+
+    // envbot's bulk rate: the extra seeding time the big file cost, per engine.
+    const extra = (engine: 'mysql' | 'postgres', run: typeof bulk) =>
+      run.progress.steps.find((s) => s.id === engine) ? stepMs(run.progress, engine) - stepMs(plain.progress, engine) : NaN;
+    const rawPg = await rawCopy(settings, csv);
+    const rawMy = await rawLoadData(settings, csv);
+    for (const [engine, raw, path] of [['postgres', rawPg, 'COPY FROM STDIN'], ['mysql', rawMy, 'LOAD DATA LOCAL INFILE']] as const) {
+      const ms = extra(engine, bulk);
+      const envbotRate = ROWS / (ms / 1000);
+      const rawRate = ROWS / (raw / 1000);
+      print(`${engine}: envbot seeds ${Math.round(envbotRate).toLocaleString('en')} rows/s, raw ${path} ${Math.round(rawRate).toLocaleString('en')} rows/s; ratio envbot/raw = ${(envbotRate / rawRate).toFixed(2)}`);
+    }
+    print(`longest seedSql activity: ${(seedMs(plain.intervals) / 1000).toFixed(2)} s without the big table, ${(seedMs(bulk.intervals) / 1000).toFixed(2)} s with it`);
+    for (const [label, run] of [['example seeds', plain], ['with 1M rows', bulk]] as const) {
+      const inside = covered(run.intervals, 0, Number.POSITIVE_INFINITY);
+      const share = (run.wall - inside) / run.wall;
+      print(`Temporal's share (${label}): ${((run.wall - inside) / 1000).toFixed(2)} s of ${(run.wall / 1000).toFixed(2)} s outside activities = ${(share * 100).toFixed(1)}%`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function stepMs(p: Progress, id: string): number {
+  const s = p.steps.find((x) => x.id === id);
+  return s?.startedAt && s.endedAt ? Date.parse(s.endedAt) - Date.parse(s.startedAt) : NaN;
+}
