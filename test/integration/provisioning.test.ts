@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, NetworkingV1Api, AppsV1Api } from '@kubernetes/client-node';
-import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { GetHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import mysql from 'mysql2/promise';
@@ -156,11 +156,17 @@ describe('provisioning engine', () => {
 
   it('writes private Route 53 records for every service host', async () => {
     const r53 = new Route53Client(h.deps.aws);
-    const zone = (await r53.send(new ListHostedZonesByNameCommand({ DNSName: 'example.com' }))).HostedZones!.find((z) => z.Name === 'example.com.' && z.Config?.PrivateZone)!;
-    const sets = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.Id! }));
+    // The zone the records went to is in the ledger (moto may hold other zones of the same name).
+    const zones = new Set((await h.deps.store.liveResources(qa.environment)).filter((e) => e.kind === 'dns-record').map((e) => e.location));
+    expect(zones.size).toBe(1);
+    const zoneId = [...zones][0]!;
+    const zone = await r53.send(new GetHostedZoneCommand({ Id: zoneId }));
+    expect(zone.HostedZone).toMatchObject({ Name: 'example.com.', Config: { PrivateZone: true } });
+    const sets = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
     r53.destroy();
-    const names = sets.ResourceRecordSets!.filter((s) => s.Name?.endsWith(`.${qa.environment}.example.com.`)).map((s) => s.Name);
-    expect(names.sort()).toEqual([`service1.${qa.environment}.example.com.`, `service2.${qa.environment}.example.com.`]);
+    const records = sets.ResourceRecordSets!.filter((s) => s.Name?.endsWith(`.${qa.environment}.example.com.`));
+    expect(records.map((s) => s.Name).sort()).toEqual([`service1.${qa.environment}.example.com.`, `service2.${qa.environment}.example.com.`]);
+    expect(records.map((s) => s.ResourceRecords?.[0]?.Value)).toEqual([h.deps.catalogue.catalogue.dns.target, h.deps.catalogue.catalogue.dns.target]);
   });
 
   it('keeps secrets encrypted in the store and as a Kubernetes Secret', async () => {

@@ -64,11 +64,10 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
 
   const r53 = new Route53Client(t.deps.aws);
   try {
-    const zone = (await r53.send(new ListHostedZonesByNameCommand({ DNSName: r.catalogue.catalogue.dns.privateZone }))).HostedZones?.find(
-      (z) => z.Name === `${r.catalogue.catalogue.dns.privateZone}.` && z.Config?.PrivateZone,
-    );
-    if (zone?.Id) {
-      const sets = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.Id }));
+    // Every private zone of that name: moto (like Route 53) may hold more than one.
+    const zones = (await r53.send(new ListHostedZonesByNameCommand({ DNSName: r.catalogue.catalogue.dns.privateZone }))).HostedZones ?? [];
+    for (const zone of zones.filter((z) => z.Name === `${r.catalogue.catalogue.dns.privateZone}.` && z.Config?.PrivateZone)) {
+      const sets = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.Id! }));
       found.push(...(sets.ResourceRecordSets ?? []).filter((s) => s.Name?.endsWith(`.${r.names.domain}.`)).map((s) => `dns record ${s.Name}`));
     }
   } finally {
