@@ -214,12 +214,9 @@ export function createKubernetesActivities(deps: ActivityDeps) {
     }
     if (r.project.redis) {
       const server = r.project.redis.server;
-      const { rows } = await deps.store.pool.query<{ db_index: number }>(
-        'SELECT db_index FROM redis_allocations WHERE server = $1 AND environment = $2',
-        [server, r.env.name],
-      );
+      const index = await deps.store.redisIndexOf(server, r.env.name);
       // No index claimed yet (the Redis step has not run): the key is left out rather than guessed.
-      if (rows[0]) put('redis-url', redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, rows[0].db_index), `projects.${r.env.project}.redis`);
+      if (index !== undefined) put('redis-url', redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, index), `projects.${r.env.project}.redis`);
     }
     return data;
   }

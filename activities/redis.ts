@@ -96,11 +96,6 @@ export async function databaseCount(client: Redis): Promise<number> {
 }
 
 /** The index this environment holds on `server`, from the ledger createRedis wrote. */
-async function heldIndex(deps: ActivityDeps, r: ResolvedEnv, server: string): Promise<number | undefined> {
-  const entry = (await deps.store.liveResources(r.env.name)).find((e) => e.kind === KIND && e.location === location(server));
-  return entry ? Number(entry.name) : undefined;
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -191,7 +186,7 @@ export function createRedisActivities(deps: ActivityDeps) {
       const r = resolveEnv(deps.catalogue, ref);
       const redis = r.project.redis;
       if (!redis) return { keys: 0 };
-      const index = await heldIndex(deps, r, redis.server);
+      const index = await deps.store.redisIndexOf(redis.server, r.env.name);
       if (index === undefined) throw new NotFoundError(`${r.env.name} holds no Redis database on "${redis.server}" (createRedis has not run)`);
       let keys: SeedKey[] = [];
       if (redis.seed) {
