@@ -18,7 +18,7 @@ export function chatAdapters(settings: Settings): AdapterStatus[] {
   return [
     slackMissing.length
       ? { name: 'slack', on: false, reason: `${slackMissing.join(' and ')} not set; see README "Connect to Slack"` }
-      : { name: 'slack', on: false, reason: 'credentials are set, but this version has no Slack adapter yet (it comes with the Slack issue)' },
+      : { name: 'slack', on: true, reason: slack.appToken ? 'Socket Mode (SLACK_APP_TOKEN)' : 'HTTP mode at POST /slack/events' },
     teamsMissing.length
       ? { name: 'teams', on: false, reason: `${teamsMissing.join(' and ')} not set; see README "Connect to Microsoft Teams"` }
       : { name: 'teams', on: false, reason: 'credentials are set, but this version has no Teams adapter yet' },

@@ -9,6 +9,8 @@ export interface HttpServerOptions {
   /** Named readiness checks; /healthz is 200 only when every one passes. */
   checks: Record<string, Check>;
   registry?: Registry;
+  /** Routers mounted before the 404 handler (the Slack and Teams endpoints). */
+  routers?: express.Router[];
 }
 
 export function createHttpApp(opts: HttpServerOptions): express.Express {
@@ -36,8 +38,10 @@ export function createHttpApp(opts: HttpServerOptions): express.Express {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
+  for (const router of opts.routers ?? []) app.use(router);
+
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not found', routes: ['/healthz', '/metrics'] });
+    res.status(404).json({ error: 'not found' });
   });
   return app;
 }

@@ -1,7 +1,7 @@
 // envbot's process: settings and catalogue read once, the store migrated, then the Temporal worker
 // and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
 import { hostname } from 'node:os';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel } from '@temporalio/worker';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
@@ -14,6 +14,11 @@ import { migrate } from '../shared/store/migrate.js';
 import { Store } from '../shared/store/store.js';
 import { catalogueFile } from './catalogue-file.js';
 import { chatAdapters } from './chat-status.js';
+import { ChatCore } from './core/chat-core.js';
+import { EnvbotCore } from './core/core.js';
+import { RoutingChat } from './routing-chat.js';
+import { createSlackApp } from './slack/app.js';
+import { SlackChat } from './slack/chat-port.js';
 import { ConsoleChat } from './console-chat.js';
 import { createHttpApp, listen } from './http.js';
 import { createWorker } from './worker.js';
@@ -39,6 +44,24 @@ async function main(): Promise<void> {
   const store = new Store(settings.databaseUrl, settings.secretKeys);
   if (settings.secretKeys.length === 0) log.warn('ENVBOT_SECRET_KEYS is not set: envbot cannot store generated secrets until it is');
 
+  // The engine's client and core, shared by the chat adapters.
+  const client = await Connection.connect({ address: settings.temporal.address });
+  const core = new EnvbotCore({
+    client: new Client({ connection: client, namespace: settings.temporal.namespace }),
+    store,
+    catalogue,
+    taskQueue: settings.temporal.taskQueue,
+    ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}),
+  });
+  const chatCore = new ChatCore({ core, store, catalogue, log });
+
+  const adapters = chatAdapters(settings);
+  const slackOn = adapters.find((a) => a.name === 'slack')?.on === true;
+  const slack = slackOn
+    ? await createSlackApp({ settings: { ...settings.slack, botToken: settings.slack.botToken! }, chatCore, store, log, ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}) })
+    : undefined;
+  const chat = new RoutingChat(slack ? { slack: new SlackChat(slack.app.client) } : {}, new ConsoleChat(log));
+
   const { worker, connection: workerConnection } = await createWorker({
     settings,
     deps: {
@@ -48,11 +71,10 @@ async function main(): Promise<void> {
       log,
       kube: kubeConfig(settings),
       aws: awsClientConfig(settings),
-      chat: new ConsoleChat(log),
+      chat,
     },
     logger: temporalLogger(log),
   });
-  const client = await Connection.connect({ address: settings.temporal.address });
 
   const app = createHttpApp({
     checks: {
@@ -62,10 +84,12 @@ async function main(): Promise<void> {
         if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
       },
     },
+    routers: slack?.router ? [slack.router] : [],
   });
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');
-  for (const a of chatAdapters(settings)) log.info(`chat adapter ${a.name}: ${a.on ? 'on' : 'off'} (${a.reason})`);
+  await slack?.start();
+  for (const a of adapters) log.info(`chat adapter ${a.name}: ${a.on ? 'on' : 'off'} (${a.reason})`);
   log.info({ temporal: settings.temporal.address, taskQueue: settings.temporal.taskQueue, ui: settings.temporal.uiUrl }, 'worker running; Ctrl-C stops envbot');
 
   let stopping = false;
@@ -85,6 +109,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
+    await slack?.stop();
     await client.close();
     await workerConnection.close();
     await store.close();

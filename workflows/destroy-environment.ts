@@ -72,7 +72,12 @@ export async function destroyEnvironment(input: DestroyEnvironmentInput): Promis
     quick.finishOperation({ ref, operation, requester, state: result.failed.length ? 'failed' : 'destroyed', ...(error ? { error } : {}) }),
   );
   tracker.finish(result.failed.length ? 'failed' : 'succeeded');
-  await notifier.close({ kind: 'notice', environment: ref.environment, text: result.failed.length ? `${ref.environment} could not be fully destroyed: ${error}` : `${ref.environment} was destroyed.` });
+  const who = `asked by ${requester.id}, ${new Date().toISOString()}`;
+  await notifier.close({
+    kind: 'notice',
+    environment: ref.environment,
+    text: result.failed.length ? `${ref.environment} could not be fully destroyed (${who}): ${error}. Run destroy again.` : `${ref.environment} was destroyed (${who}).`,
+  });
   if (result.failed.length) {
     throw ApplicationFailure.create({ type: 'EnvironmentDestroyFailed', message: `${ref.environment}: ${error}`, nonRetryable: true, details: [result] });
   }

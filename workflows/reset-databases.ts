@@ -43,11 +43,11 @@ export async function resetDatabases(input: ResetDatabasesInput): Promise<ResetD
     // The environment still exists; its data may be half re-seeded: say so and leave it usable for a retry.
     await quick.finishOperation({ ref, operation: 'reset', requester, state: 'ready', error: `reset failed: ${describe(err)}` });
     tracker.finish('failed');
-    await notifier.close({ kind: 'notice', environment: ref.environment, text: `Resetting ${stores.join(', ')} of ${ref.environment} failed: ${describe(err)}. Run the reset again.` });
+    await notifier.close({ kind: 'notice', environment: ref.environment, text: `Resetting ${stores.join(', ')} of ${ref.environment} (asked by ${requester.id}) failed: ${describe(err)}. Run the reset again.` });
     throw ApplicationFailure.create({ type: 'EnvironmentResetFailed', message: `${ref.environment}: ${describe(err)}`, nonRetryable: true });
   }
   await tracker.run('done', () => quick.finishOperation({ ref, operation: 'reset', requester, state: 'ready' }));
   tracker.finish('succeeded');
-  await notifier.close({ kind: 'notice', environment: ref.environment, text: `${ref.environment}: ${stores.join(', ')} re-seeded.` });
+  await notifier.close({ kind: 'notice', environment: ref.environment, text: `${ref.environment}: ${stores.join(', ')} re-seeded (asked by ${requester.id}, ${new Date().toISOString()}).` });
   return { environment: ref.environment, reset: stores };
 }

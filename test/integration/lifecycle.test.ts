@@ -70,7 +70,7 @@ describe('environmentLifecycle (time-skipping)', () => {
       expect(warnings()).toHaveLength(2); // a second warning for the new deadline
       // The destroy that expiry starts reports to the same channel.
       const last = calls.filter((c) => c.name === 'notify').at(-1)!.arg as { message: ChatMessage };
-      expect(last.message).toMatchObject({ kind: 'notice', text: 'projb-qa was destroyed.' });
+      expect(last.message).toMatchObject({ kind: 'notice', text: expect.stringMatching(/^projb-qa was destroyed \(asked by system:expiry, /) });
       const begin = calls.find((c) => c.name === 'beginOperation');
       expect(begin?.arg).toMatchObject({ ref, operation: 'expire' });
       await recordHistory(env.client, handle.workflowId, 'lifecycle-extended-then-expired');

@@ -1,0 +1,73 @@
+// What the chat core understands and answers, whatever the platform. Adapters translate these to
+// Block Kit (Slack) or Adaptive Cards (Teams) and back; nothing here knows either.
+import type { Action } from '../../shared/catalogue/schema.js';
+import type { EnvironmentCard } from '../../shared/chat.js';
+import type { Progress, ResetTarget } from '../../shared/model.js';
+
+/** Who is asking, and where: the adapter fills in the platform's ids and the user's groups. */
+export interface Actor {
+  platform: 'slack' | 'teams';
+  /** The platform's user id (Slack U…, Teams AAD object id). */
+  userId: string;
+  /** The platform's user groups the user is in (Slack S…, Entra ID group ids), when known. */
+  groups: string[];
+  /** The conversation the request came from. */
+  channel: string;
+}
+
+/** A parsed `/env …` command. */
+export type Command =
+  | { name: 'create'; project?: string; stage?: string; suffix?: string; ttl?: string }
+  | { name: 'list'; project?: string }
+  | { name: 'status'; environment: string }
+  | { name: 'destroy'; environment: string }
+  | { name: 'reset-db'; environment: string; which: ResetTarget }
+  | { name: 'extend'; environment: string; duration: string }
+  | { name: 'secrets'; environment: string }
+  | { name: 'subscribe'; project: string }
+  | { name: 'unsubscribe'; project?: string }
+  | { name: 'help' };
+
+/** A command that did not parse: what was wrong and what to write instead. */
+export interface ParseError {
+  error: string;
+  /** The closest command word, for an unknown one ("did you mean destroy?"). */
+  suggestion?: string;
+}
+
+/** Which catalogue permission each command needs. */
+export const COMMAND_ACTION: Record<Command['name'], Action | undefined> = {
+  create: 'create',
+  list: 'read',
+  status: 'read',
+  destroy: 'destroy',
+  'reset-db': 'reset',
+  extend: 'extend',
+  secrets: 'credentials',
+  subscribe: 'read',
+  unsubscribe: 'read',
+  help: undefined,
+};
+
+export interface EnvironmentSummary {
+  name: string;
+  project: string;
+  stage: string;
+  state: string;
+  expiresAt?: string;
+  createdBy: string;
+}
+
+/** What the core answers. `ephemeral` replies are shown only to the person who asked. */
+export type Reply =
+  | { kind: 'help'; ephemeral: true; commands: { usage: string; description: string }[]; note?: string }
+  | { kind: 'error'; ephemeral: true; text: string }
+  | { kind: 'refused'; ephemeral: true; action: Action; project: string; text: string; allowed: string[] }
+  | { kind: 'started'; ephemeral: false; environment: string; operation: 'create' | 'destroy' | 'reset'; workflowId: string; by: string; text: string }
+  | { kind: 'confirm'; ephemeral: true; environment: string; operation: 'destroy' | 'reset-db'; which?: ResetTarget; text: string }
+  | { kind: 'open-create-form'; ephemeral: true; projects: { name: string; stages: string[]; services: string[] }[]; project?: string; stage?: string }
+  | { kind: 'list'; ephemeral: true; project?: string; environments: EnvironmentSummary[] }
+  | { kind: 'status'; ephemeral: true; environment: EnvironmentSummary; progress?: Progress; card?: EnvironmentCard }
+  | { kind: 'extended'; ephemeral: false; environment: string; expiresAt: string; by: string; text: string }
+  | { kind: 'secrets'; ephemeral: true; environment: string; values: { name: string; value: string }[] }
+  | { kind: 'subscribed'; ephemeral: false; project: string; subscribed: boolean; text: string };

@@ -1,0 +1,43 @@
+// The chat port on Slack: the first message of an operation is posted, later states edit it in
+// place (chat.update), at most one edit a second per channel; cards and notices use the pure
+// Block Kit builders.
+import type { WebClient } from '@slack/web-api';
+import type { ChatMessage, ChatPort } from '../../shared/chat.js';
+import type { ChatTarget } from '../../shared/model.js';
+import { environmentCard, noticeMessage, progressMessage } from './blocks.js';
+
+export const MIN_EDIT_INTERVAL_MS = 1000;
+
+export class SlackChat implements ChatPort {
+  private readonly lastEdit = new Map<string, number>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly client: WebClient, private readonly now: () => Date = () => new Date()) {}
+
+  send(target: ChatTarget, message: ChatMessage): Promise<string> {
+    // One call at a time per channel, so the throttle holds however many workflows report there.
+    const previous = this.queues.get(target.channel) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.sendNow(target, message));
+    this.queues.set(target.channel, next);
+    return next;
+  }
+
+  private async sendNow(target: ChatTarget, message: ChatMessage): Promise<string> {
+    const payload =
+      message.kind === 'progress'
+        ? progressMessage(message.progress, this.now())
+        : message.kind === 'card'
+          ? environmentCard(message.card, { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true })
+          : noticeMessage(message.environment, message.text);
+    if (!target.messageRef || message.kind === 'notice') {
+      const res = await this.client.chat.postMessage({ channel: target.channel, ...payload });
+      if (!res.ts) throw new Error(`chat.postMessage to ${target.channel} returned no ts`);
+      return res.ts;
+    }
+    const wait = (this.lastEdit.get(target.channel) ?? 0) + MIN_EDIT_INTERVAL_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.lastEdit.set(target.channel, Date.now());
+    await this.client.chat.update({ channel: target.channel, ts: target.messageRef, ...payload });
+    return target.messageRef;
+  }
+}

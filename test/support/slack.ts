@@ -1,0 +1,156 @@
+// Slack for tests: requests signed the way Slack signs them, in Slack's documented payload formats,
+// and a local recorder that answers the Web API like Slack and keeps every call.
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+
+/** Headers of a request signed with HMAC-SHA256 over `v0:{timestamp}:{body}`. */
+export function signedHeaders(body: string, opts: { secret?: string; timestamp?: number; contentType?: string } = {}): Record<string, string> {
+  const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  const sig = createHmac('sha256', opts.secret ?? SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
+  return {
+    'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(ts),
+    'x-slack-signature': `v0=${sig}`,
+  };
+}
+
+export interface SlackUser {
+  id: string;
+  team?: string;
+}
+
+/** A slash command as Slack posts it (application/x-www-form-urlencoded). */
+export function slashCommand(text: string, user: SlackUser, channel: string, responseUrl: string): string {
+  return new URLSearchParams({
+    token: 'legacy-verification-token',
+    team_id: user.team ?? 'T0TEST0001',
+    team_domain: 'envbot-test',
+    channel_id: channel,
+    channel_name: 'projb',
+    user_id: user.id,
+    user_name: user.id.toLowerCase(),
+    command: '/env',
+    text,
+    api_app_id: 'A0ENVBOT01',
+    is_enterprise_install: 'false',
+    response_url: responseUrl,
+    trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+  }).toString();
+}
+
+/** An interaction (block_actions, view_submission) as Slack posts it: `payload=<json>`. */
+export function interaction(payload: Record<string, unknown>): string {
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export function blockAction(actionId: string, value: string, user: SlackUser, channel: string, responseUrl: string): string {
+  return interaction({
+    type: 'block_actions',
+    user: { id: user.id, username: user.id.toLowerCase(), team_id: user.team ?? 'T0TEST0001' },
+    api_app_id: 'A0ENVBOT01',
+    token: 'legacy-verification-token',
+    container: { type: 'message', message_ts: '1700000000.000100', channel_id: channel, is_ephemeral: false },
+    trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+    team: { id: user.team ?? 'T0TEST0001', domain: 'envbot-test' },
+    channel: { id: channel, name: 'projb' },
+    response_url: responseUrl,
+    actions: [{ action_id: actionId, block_id: 'actions', type: 'button', value, action_ts: `${Date.now() / 1000}` }],
+  });
+}
+
+export function viewSubmission(values: Record<string, Record<string, unknown>>, user: SlackUser, privateMetadata: string): string {
+  return interaction({
+    type: 'view_submission',
+    team: { id: user.team ?? 'T0TEST0001', domain: 'envbot-test' },
+    user: { id: user.id, username: user.id.toLowerCase(), team_id: user.team ?? 'T0TEST0001' },
+    api_app_id: 'A0ENVBOT01',
+    token: 'legacy-verification-token',
+    trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+    view: {
+      id: 'V0TEST0001',
+      team_id: user.team ?? 'T0TEST0001',
+      type: 'modal',
+      callback_id: 'env_create',
+      private_metadata: privateMetadata,
+      state: { values },
+      hash: 'h',
+      title: { type: 'plain_text', text: 'New environment' },
+    },
+  });
+}
+
+export interface RecordedCall {
+  method: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+/** Answers Web API calls (POST /api/<method>) like Slack would, and records them. */
+export class SlackRecorder {
+  readonly calls: RecordedCall[] = [];
+  private server: Server | undefined;
+  private ts = 1_700_000_000_000;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
+        const body = this.parse(raw, req.headers['content-type'] ?? '');
+        this.calls.push({ method, body, at: Date.now() });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(this.answer(method, body)));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  /** Calls of `method`, optionally only those to `channel`. */
+  of(method: string, channel?: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method && (channel === undefined || c.body.channel === channel));
+  }
+
+  private parse(raw: string, type: string): Record<string, unknown> {
+    if (type.includes('json')) return JSON.parse(raw || '{}') as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of new URLSearchParams(raw)) {
+      try {
+        out[k] = ['blocks', 'attachments', 'view'].includes(k) ? JSON.parse(v) : v;
+      } catch {
+        out[k] = v;
+      }
+    }
+    return out;
+  }
+
+  private answer(method: string, body: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://envbot-test.slack.com/', team: 'envbot-test', user: 'envbot', team_id: 'T0TEST0001', user_id: 'U0ENVBOT01', bot_id: 'B0ENVBOT01' };
+      case 'chat.postMessage':
+        this.ts += 1;
+        return { ok: true, channel: body.channel, ts: `${(this.ts / 1000).toFixed(6)}`, message: { text: body.text } };
+      case 'chat.update':
+        return { ok: true, channel: body.channel, ts: body.ts, text: body.text };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: `${(Date.now() / 1000).toFixed(6)}` };
+      case 'views.open':
+      case 'views.publish':
+        return { ok: true, view: { id: 'V0TEST0001', ...(body.view as object) } };
+      case 'usergroups.list':
+        return { ok: true, usergroups: [{ id: 'S0DEVOPS001', users: ['U0GROUPED01'] }] };
+      default:
+        return { ok: true };
+    }
+  }
+}
