@@ -211,6 +211,22 @@ describe('Slack, end to end', () => {
     await connection.close();
   }, 120_000);
 
+  it('shows credentials only to people allowed to see them, and only to them', async () => {
+    const refused = await post(blockAction('env_credentials', env, PM, CHANNEL, `${recorder.url}response`));
+    expect(refused.status).toBe(200);
+    const no = await until('the refusal', () => recorder.of('chat.postEphemeral', CHANNEL).find((x) => x.body.user === PM.id && /may not see the credentials/.test(String(x.body.text))));
+    expect(no).toBeDefined();
+
+    const OPS = { id: 'U0OPS000001' }; // group devops
+    const shown = await post(slashCommand(`secrets ${env}`, OPS, CHANNEL, `${recorder.url}response`));
+    expect(shown.status).toBe(200);
+    const token = (await deps.store.getSecret(env, 'api-token'))!;
+    const message = await until('the credentials', () => recorder.of('chat.postEphemeral', CHANNEL).find((x) => x.body.user === OPS.id && JSON.stringify(x.body).includes(token)));
+    expect(message.method).toBe('chat.postEphemeral');
+    // Never in anything posted to the channel.
+    expect(recorder.calls.filter((c) => c.method !== 'chat.postEphemeral' && JSON.stringify(c.body).includes(token))).toEqual([]);
+  });
+
   it('publishes the App Home tab with the user\'s environments', async () => {
     const event = JSON.stringify({
       token: 'legacy-verification-token', team_id: 'T0TEST0001', api_app_id: 'A0ENVBOT01', type: 'event_callback',
