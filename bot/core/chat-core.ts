@@ -92,7 +92,7 @@ export class ChatCore {
         if (refused) return refused;
         const s = await this.o.core.create({
           project: c.project, stage: c.stage, requester, target,
-          ...(c.suffix ? { suffix: c.suffix } : {}), ...(c.ttl ? { ttl: c.ttl } : {}),
+          ...(c.suffix ? { suffix: c.suffix } : {}), ...(c.ttl ? { ttl: c.ttl } : {}), ...(c.branches ? { branches: c.branches } : {}),
         });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'create', workflowId: s.workflowId, by: requester.id, text: `Creating ${s.environment}…` };
       }

@@ -17,7 +17,7 @@ export interface Actor {
 
 /** A parsed `/env …` command. */
 export type Command =
-  | { name: 'create'; project?: string; stage?: string; suffix?: string; ttl?: string }
+  | { name: 'create'; project?: string; stage?: string; suffix?: string; ttl?: string; branches?: Record<string, string> }
   | { name: 'list'; project?: string }
   | { name: 'status'; environment: string }
   | { name: 'destroy'; environment: string }

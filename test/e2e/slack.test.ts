@@ -190,11 +190,18 @@ describe('Slack, end to end', () => {
     const answer = JSON.parse(bad.text) as { response_action: string; errors: Record<string, string> };
     expect(answer.response_action).toBe('errors');
     expect(answer.errors.stage).toMatch(/has no stage "uat"/);
+    expect(answer.errors.suffix).toMatch(/"Not_OK" is not a valid suffix: use 1-12 lowercase letters and digits/);
 
     const good = `projb-dev-${randomBytes(3).toString('hex')}`;
     const ok = await post(
       viewSubmission(
-        { project: { value: { type: 'static_select', selected_option: { value: 'projb' } } }, stage: { value: { type: 'static_select', selected_option: { value: 'dev' } } }, suffix: { value: { type: 'plain_text_input', value: good.split('-')[2] } } },
+        {
+          project: { value: { type: 'static_select', selected_option: { value: 'projb' } } },
+          stage: { value: { type: 'static_select', selected_option: { value: 'dev' } } },
+          suffix: { value: { type: 'plain_text_input', value: good.split('-')[2] } },
+          'branch:service1': { value: { type: 'plain_text_input', value: 'feature/checkout' } },
+          'branch:service2': { value: { type: 'plain_text_input', value: null } },
+        },
         PM,
         JSON.stringify({ channel: CHANNEL }),
       ),
@@ -202,6 +209,7 @@ describe('Slack, end to end', () => {
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('');
     await until('the modal-created card', () => recorder.of('chat.update', CHANNEL).find((c) => JSON.stringify(c.body).includes(`https://service1.${good}.example.com`)));
+    expect((await deps.store.getEnvironment(good))?.spec).toMatchObject({ branches: { service1: 'feature/checkout' } });
     const connection = await Connection.connect({ address: testSettings().temporal.address });
     const destroyed = await new Client({ connection }).workflow.start('destroyEnvironment', {
       taskQueue, workflowId: `envbot/${good}/destroy`,

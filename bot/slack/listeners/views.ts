@@ -46,8 +46,10 @@ export function registerViews(app: App, ctx: ListenerContext): void {
     const branches: Record<string, string> = {};
     for (const block of Object.keys(values).filter((b) => b.startsWith('branch:'))) {
       const branch = field(values, block);
-      if (branch && !/^[A-Za-z0-9._/-]{1,100}$/.test(branch)) errors[block] = 'A git branch name: letters, digits, ".", "_", "/" and "-".';
-      else if (branch) branches[block.slice('branch:'.length)] = branch;
+      const service = block.slice('branch:'.length);
+      if (branch && project && !ctx.chatCore.catalogue.projects[project]?.services[service]) errors[block] = `${project} has no service "${service}"; leave this empty.`;
+      else if (branch && !/^[A-Za-z0-9._/-]{1,100}$/.test(branch)) errors[block] = 'A git branch name: letters, digits, ".", "_", "/" and "-".';
+      else if (branch) branches[service] = branch;
     }
     if (Object.keys(errors).length) {
       await ack({ response_action: 'errors', errors });
@@ -57,7 +59,7 @@ export function registerViews(app: App, ctx: ListenerContext): void {
     const channel = (JSON.parse(view.private_metadata || '{}') as { channel?: string }).channel ?? body.user.id;
     const actor = await actorOf(client, body.team?.id, body.user.id, channel);
     try {
-      const reply = await ctx.chatCore.handle(actor, { name: 'create', project: project!, stage: stage!, ...(suffix ? { suffix } : {}), ...(ttl ? { ttl } : {}) }, { platform: 'slack', channel });
+      const reply = await ctx.chatCore.handle(actor, { name: 'create', project: project!, stage: stage!, ...(suffix ? { suffix } : {}), ...(ttl ? { ttl } : {}), ...(Object.keys(branches).length ? { branches } : {}) }, { platform: 'slack', channel });
       await answer(client, channel, body.user.id, reply);
     } catch (err) {
       if (!(err instanceof EnvbotError)) throw err;
