@@ -2,6 +2,7 @@
 // their seeds (examples/README.md, "MySQL / MariaDB and PostgreSQL"). Admin work uses the
 // catalogue's server URL; seeding runs as the environment's own user, so a seed can do only
 // what the environment itself could. Passwords and URLs with passwords are never logged.
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
@@ -198,18 +199,33 @@ function withDatabase(url: string, db: string, user?: { name: string; password: 
   return u.toString();
 }
 
+/** A PostgreSQL SCRAM-SHA-256 password verifier (RFC 5802/7677), as the server itself stores it. */
+export function scramVerifier(password: string, iterations = 4096): string {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
 async function postgresAdmin(url: string, log: ActivityDeps['log']): Promise<Admin> {
   const c = await pgConnect(url, log);
   return {
     async ensureUser(user, password) {
       const role = pgIdent(user);
+      // The server gets a SCRAM verifier, never the password: statements can end up in its log
+      // (log_statement=ddl, or any failed statement), and a verifier there gives no login.
+      const verifier = pg.escapeLiteral(scramVerifier(password));
+      const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
       try {
-        await c.query(`CREATE ROLE ${role} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
+        if (!rowCount) await c.query(`CREATE ROLE ${role} LOGIN PASSWORD ${verifier}`);
       } catch (err) {
-        // duplicate_object, or unique_violation when two calls race: the store's password wins.
+        // unique_violation or duplicate_object when two calls race: fall through to ALTER.
         if (!hasCode(err, '42710', '23505')) throw err;
-        await c.query(`ALTER ROLE ${role} WITH LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
       }
+      // Already there (a retry): the store's password wins.
+      await c.query(`ALTER ROLE ${role} WITH LOGIN PASSWORD ${verifier}`);
       // A non-superuser admin (RDS, CREATEROLE) must be a member of a role to make it a database owner.
       const { rows } = await c.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
       if (!rows[0]?.rolsuper) await c.query(`GRANT ${role} TO CURRENT_USER`);
@@ -289,9 +305,15 @@ async function mysqlAdmin(url: string, log: ActivityDeps['log']): Promise<Admin>
   const c = await mysqlConnect({ uri: url }, log);
   return {
     async ensureUser(user, password) {
-      await c.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
-      // Already there (a retry): the store's password wins.
-      await c.query(`ALTER USER ?@'%' IDENTIFIED BY ?`, [user, password]);
+      try {
+        await c.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
+        // Already there (a retry): the store's password wins.
+        await c.query(`ALTER USER ?@'%' IDENTIFIED BY ?`, [user, password]);
+      } catch (err) {
+        // mysql2 errors carry the statement with its values filled in (the password): never rethrow that.
+        const e = err as { message?: string; code?: string; errno?: number };
+        throw Object.assign(new Error(`creating MySQL user ${user} failed: ${e.message ?? 'unknown error'}`), { code: e.code, errno: e.errno });
+      }
     },
     async ensureDatabase(db, user) {
       await c.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(db)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);

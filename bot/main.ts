@@ -2,12 +2,11 @@
 // and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
 import { hostname } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, type LogLevel } from '@temporalio/worker';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
 import { kubeConfig } from '../shared/clients/kubernetes.js';
 import { EnvbotError } from '../shared/errors.js';
-import { createLogger, type Logger } from '../shared/logger.js';
+import { createLogger } from '../shared/logger.js';
 import { servicesEnvFile } from '../shared/paths.js';
 import { readSettings } from '../shared/settings.js';
 import { migrate } from '../shared/store/migrate.js';
@@ -21,15 +20,8 @@ import { createSlackApp } from './slack/app.js';
 import { SlackChat } from './slack/chat-port.js';
 import { ConsoleChat } from './console-chat.js';
 import { createHttpApp, listen } from './http.js';
+import { temporalLogger } from './temporal-logger.js';
 import { createWorker } from './worker.js';
-
-function temporalLogger(log: Logger): DefaultLogger {
-  const level = (['trace', 'debug'].includes(log.level) ? 'DEBUG' : 'WARN') as LogLevel;
-  return new DefaultLogger(level, (entry) => {
-    const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
-    log[method]({ temporal: entry.meta }, entry.message);
-  });
-}
 
 async function main(): Promise<void> {
   const settings = readSettings(process.env, [servicesEnvFile]);

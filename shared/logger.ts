@@ -1,4 +1,6 @@
 // Structured logs (pino) outside workflows: readable lines on a terminal, JSON otherwise.
+// Secret values are kept out by the code that logs (names, never values); the redaction below is a
+// second line for the usual keys one or two levels deep, not a licence to log whole objects.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -8,7 +10,10 @@ export function createLogger(opts: { level: string; pretty?: boolean }): Logger 
   return pino({
     level: opts.level,
     // Belt and braces: values under these keys never reach a log line, whatever a caller passes.
-    redact: { paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'value', '*.value'], censor: '[redacted]' },
+    redact: {
+      paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'value', '*.value', 'sql', '*.sql', 'err.sql', 'input', '*.input'],
+      censor: '[redacted]',
+    },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   });
 }
