@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../shared/errors.js';
 import type { EnvRef, OperationKind, Requester } from '../shared/model.js';
 import type { EnvironmentState } from '../shared/store/store.js';
 import type { ActivityDeps } from './deps.js';
+import { runKey } from '../shared/names.js';
 import { resolveEnv } from './environment.js';
 
 export interface BeginInput {
@@ -28,14 +29,19 @@ const DURING: Record<Exclude<OperationKind, 'create'>, { state: EnvironmentState
   reset: { state: 'resetting', from: ['ready', 'resetting'] },
 };
 
+/** The id of the workflow run this activity belongs to, as the environment record keeps it. */
+function currentRun(): string {
+  const run = activityInfo().workflowExecution;
+  return run ? runKey(run.workflowId, run.runId) : `activity:${activityInfo().activityId}`;
+}
+
 export function createEnvironmentActivities(deps: ActivityDeps) {
   return {
     /** Records that an operation starts; refuses a create of an environment that exists or is being built. */
     async beginOperation({ ref, operation, requester, spec }: BeginInput): Promise<void> {
       deps.faults?.check('beginOperation');
       const r = resolveEnv(deps.catalogue, ref);
-      const run = activityInfo().workflowExecution;
-      const runId = run ? `${run.workflowId}:${run.runId}` : `activity:${activityInfo().activityId}`;
+      const runId = currentRun();
       if (operation === 'create') {
         const claimed = await deps.store.claimEnvironment({
           name: r.env.name, project: r.env.project, stage: r.env.stage, suffix: r.env.suffix, createdBy: requester.id, runId, spec,
@@ -59,7 +65,10 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
     async finishOperation({ ref, operation, requester, state, error, expiresAt }: FinishInput): Promise<void> {
       deps.faults?.check('finishOperation');
       const r = resolveEnv(deps.catalogue, ref);
+      // Only while this run owns the environment: a run that lost the claim, or was overtaken by a
+      // destroy, never writes over another run's state.
       await deps.store.setEnvironmentState(r.env.name, state, {
+        ifRun: currentRun(),
         error: error ?? null,
         ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}),
       });
@@ -70,7 +79,7 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
     },
 
     async setExpiry({ ref, expiresAt }: { ref: EnvRef; expiresAt: string }): Promise<void> {
-      await deps.store.setEnvironmentState(ref.environment, 'ready', { from: ['ready'], expiresAt: new Date(expiresAt) });
+      await deps.store.setExpiry(ref.environment, new Date(expiresAt));
     },
   };
 }

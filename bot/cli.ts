@@ -94,11 +94,17 @@ async function started(s: Started, wait: boolean, out: Output): Promise<number> 
 }
 
 export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { 'no-wait': { type: 'boolean' }, json: { type: 'boolean' }, suffix: { type: 'string' }, ttl: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { 'no-wait': { type: 'boolean' }, json: { type: 'boolean' }, suffix: { type: 'string' }, ttl: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
   const [command, ...args] = positionals;
   if (!command || values.help) {
     out.line(USAGE);

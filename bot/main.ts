@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const slack = slackOn
     ? await createSlackApp({ settings: { ...settings.slack, botToken: settings.slack.botToken! }, chatCore, store, log, ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}) })
     : undefined;
-  const chat = new RoutingChat(slack ? { slack: new SlackChat(slack.app.client) } : {}, new ConsoleChat(log));
+  const chat = new RoutingChat(slack ? { slack: new SlackChat(slack.chatClient) } : {}, new ConsoleChat(log));
 
   const { worker, connection: workerConnection } = await createWorker({
     settings,

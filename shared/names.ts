@@ -151,3 +151,14 @@ export type Operation = 'create' | 'destroy' | 'reset' | 'lifecycle';
 export function workflowId(operation: Operation, environment: string): string {
   return `envbot/${environment}/${operation}`;
 }
+
+/** How the environment record names the workflow run that owns it: `<workflow id>:<run id>`. */
+export function runKey(workflowIdValue: string, runId: string): string {
+  return `${workflowIdValue}:${runId}`;
+}
+
+/** The workflow id part of a run key. */
+export function workflowIdOfRun(key: string): string {
+  const i = key.lastIndexOf(':');
+  return i < 0 ? key : key.slice(0, i);
+}

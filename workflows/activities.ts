@@ -24,7 +24,6 @@ export const long = proxyActivities<Activities>({
 /** Undo steps: idempotent, so they are retried longer; a failure is logged and unwinding goes on. */
 export const undo = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 

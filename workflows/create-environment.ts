@@ -1,13 +1,23 @@
 // createEnvironment: builds one environment as a saga. Secrets first; then databases, Redis, DNS and
 // the namespace in parallel; then the credentials Secret and the services. On any failure every
 // step done (or half done) is undone in reverse, and the result says what happened.
-import { ApplicationFailure, ParentClosePolicy, defineQuery, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ParentClosePolicy,
+  defineQuery,
+  getExternalWorkflowHandle,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { EnvironmentCard } from '../shared/chat.js';
 import { parseDuration } from '../shared/duration.js';
 import type { ChatTarget, EnvRef, Progress, Requester } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
 import { long, quick, undo } from './activities.js';
-import { environmentLifecycle } from './lifecycle.js';
+import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
 import { Saga } from './saga.js';
@@ -157,7 +167,8 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     result.rolledBack = unwound.undone;
     result.undoFailed = unwound.undoFailed;
     tracker.finish('failed');
-    await notifier.close({ kind: 'card', card: card() });
+    // Also after a cancellation: the channel learns how it ended.
+    await CancellationScope.nonCancellable(() => notifier.close({ kind: 'card', card: card() }));
     throw ApplicationFailure.create({
       type: 'EnvironmentCreateFailed',
       message: `${ref.environment}: ${result.failedStep ?? 'a step'} failed: ${result.error}`,
@@ -167,11 +178,18 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
   }
 
   if (result.expiresAt) {
-    await startChild(environmentLifecycle, {
-      workflowId: workflowId('lifecycle', ref.environment),
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [{ ref, expiresAt: result.expiresAt, warnBefore: plan.warnBefore, ...(input.target ? { target: { ...input.target, messageRef: undefined } } : {}) }],
-    });
+    const id = workflowId('lifecycle', ref.environment);
+    try {
+      await startChild(environmentLifecycle, {
+        workflowId: id,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [{ ref, expiresAt: result.expiresAt, warnBefore: plan.warnBefore, ...(input.target ? { target: { ...input.target, messageRef: undefined } } : {}) }],
+      });
+    } catch (err) {
+      // A lifecycle of this environment is already running (extended meanwhile): move its deadline.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      await getExternalWorkflowHandle(id).signal(extendSignal, { until: result.expiresAt, by: requester.id });
+    }
   }
   await notifier.close({ kind: 'card', card: card() });
   return result;

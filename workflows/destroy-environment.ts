@@ -45,7 +45,14 @@ export async function destroyEnvironment(input: DestroyEnvironmentInput): Promis
   setHandler(destroyProgressQuery, () => tracker.snapshot());
   const result: DestroyEnvironmentResult = { environment: ref.environment, status: 'destroyed', removed: [], failed: [] };
 
-  await tracker.run('begin', () => quick.beginOperation({ ref, operation, requester }));
+  try {
+    await tracker.run('begin', () => quick.beginOperation({ ref, operation, requester }));
+  } catch (err) {
+    // Not started (it does not exist, or another operation runs): say so where it was asked, then fail.
+    tracker.finish('failed');
+    await notifier.close({ kind: 'notice', environment: ref.environment, text: `${ref.environment} was not destroyed: ${describe(err)}` });
+    throw err;
+  }
   const removals: [string, () => Promise<unknown>][] = [
     ['manifests', () => undo.deleteManifests({ ref })],
     ['credentials', () => undo.deleteCredentials({ ref })],

@@ -1,6 +1,6 @@
 // environmentLifecycle: an environment with a time to live warns its channel ahead of expiry,
 // can be extended (signal), and is destroyed when due.
-import { condition, defineQuery, defineSignal, executeChild, setHandler } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, executeChild, ParentClosePolicy, setHandler } from '@temporalio/workflow';
 import { parseDuration } from '../shared/duration.js';
 import type { ChatTarget, EnvRef } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
@@ -65,6 +65,8 @@ export async function environmentLifecycle(input: LifecycleInput): Promise<Lifec
 
   await executeChild(destroyEnvironment, {
     workflowId: workflowId('destroy', input.ref.environment),
+    // A destroy that has started finishes, even if this workflow is terminated meanwhile.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
     args: [{ ref: input.ref, requester: { id: 'system:expiry', platform: 'system' }, reason: 'expired', ...(input.target ? { target: input.target } : {}) }],
   });
   return { environment: input.ref.environment, destroyedAt: new Date().toISOString(), extensions };

@@ -1,6 +1,6 @@
 // resetDatabases: drops and re-seeds the chosen data stores of an environment (mongo, sql, redis
 // or all) from the catalogue's seeds, per-stage overrides included; everything else stays.
-import { ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, setHandler } from '@temporalio/workflow';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../shared/model.js';
 import { long, quick } from './activities.js';
 import type { EnvironmentPlan } from './create-environment.js';
@@ -32,22 +32,36 @@ export async function resetDatabases(input: ResetDatabasesInput): Promise<ResetD
   const tracker = new Tracker(ref.environment, 'reset', steps, () => notifier.changed());
   setHandler(resetProgressQuery, () => tracker.snapshot());
 
-  await tracker.run('begin', () => quick.beginOperation({ ref, operation: 'reset', requester }));
+  let failure: string | undefined;
   try {
-    await Promise.all(
+    await tracker.run('begin', () => quick.beginOperation({ ref, operation: 'reset', requester }));
+    // Let every store finish (or fail) before reporting, so nothing is still seeding when we answer.
+    const settled = await Promise.allSettled(
       stores.map((s) =>
         tracker.run(s, async (): Promise<unknown> => (s === 'mongo' ? long.seedMongo({ ref }) : s === 'redis' ? long.seedRedis({ ref }) : long.seedSql({ ref, engine: s }))),
       ),
     );
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [`${stores[i]}: ${describe(r.reason)}`] : []));
+    if (failed.length) {
+      failure = failed.join('; ');
+      // The environment still exists; the failed stores may be half re-seeded: a new reset starts them clean.
+      await quick.finishOperation({ ref, operation: 'reset', requester, state: 'ready', error: `reset failed: ${failure}` });
+    } else {
+      await tracker.run('done', () => quick.finishOperation({ ref, operation: 'reset', requester, state: 'ready' }));
+    }
   } catch (err) {
-    // The environment still exists; its data may be half re-seeded: say so and leave it usable for a retry.
-    await quick.finishOperation({ ref, operation: 'reset', requester, state: 'ready', error: `reset failed: ${describe(err)}` });
-    tracker.finish('failed');
-    await notifier.close({ kind: 'notice', environment: ref.environment, text: `Resetting ${stores.join(', ')} of ${ref.environment} (asked by ${requester.id}) failed: ${describe(err)}. Run the reset again.` });
-    throw ApplicationFailure.create({ type: 'EnvironmentResetFailed', message: `${ref.environment}: ${describe(err)}`, nonRetryable: true });
+    failure ??= describe(err);
+  } finally {
+    tracker.finish(failure ? 'failed' : 'succeeded');
+    const who = `asked by ${requester.id}, ${new Date().toISOString()}`;
+    await CancellationScope.nonCancellable(() =>
+      notifier.close({
+        kind: 'notice',
+        environment: ref.environment,
+        text: failure ? `Resetting ${stores.join(', ')} of ${ref.environment} (${who}) failed: ${failure}. Run the reset again.` : `${ref.environment}: ${stores.join(', ')} re-seeded (${who}).`,
+      }),
+    );
   }
-  await tracker.run('done', () => quick.finishOperation({ ref, operation: 'reset', requester, state: 'ready' }));
-  tracker.finish('succeeded');
-  await notifier.close({ kind: 'notice', environment: ref.environment, text: `${ref.environment}: ${stores.join(', ')} re-seeded (asked by ${requester.id}, ${new Date().toISOString()}).` });
+  if (failure) throw ApplicationFailure.create({ type: 'EnvironmentResetFailed', message: `${ref.environment}: ${failure}`, nonRetryable: true });
   return { environment: ref.environment, reset: stores };
 }

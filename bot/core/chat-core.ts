@@ -43,7 +43,7 @@ export class ChatCore {
     } catch (err) {
       if (err instanceof EnvbotError) return { kind: 'error', ephemeral: true, text: err.message };
       this.o.log.error({ err, command: command.name, user: actor.userId }, 'chat command failed');
-      return { kind: 'error', ephemeral: true, text: 'Something went wrong on envbot\'s side; nothing was changed. Try again, and tell the envbot admins if it keeps happening.' };
+      return { kind: 'error', ephemeral: true, text: 'Something went wrong on envbot\'s side; the request may be partly done. "/env status <environment>" shows where it stands; try again, and tell the envbot admins if it keeps happening.' };
     }
   }
 

@@ -1,11 +1,11 @@
 // The platform-neutral core the CLI and the chat adapters share: check a request, start or signal
 // the workflow, and answer with plain data. It never waits for provisioning itself.
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Catalogue } from '../../shared/catalogue/schema.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
-import { environmentName, parseEnvironmentName, workflowId } from '../../shared/names.js';
+import { environmentName, parseEnvironmentName, workflowId, workflowIdOfRun } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
@@ -73,8 +73,20 @@ export class EnvbotCore {
   async destroy(req: { environment: string; requester: Requester; target?: ChatTarget }): Promise<Started> {
     const record = await this.existing(req.environment);
     const ref = refOf(record);
-    // A pending expiry would otherwise try to destroy it again later.
-    await this.o.client.workflow.getHandle(workflowId('lifecycle', ref.environment)).terminate('destroyed on request').catch(() => undefined);
+    // Never under a running create or reset (it would build again what the destroy removes), nor
+    // twice; a record left 'creating' by a run that is gone may be destroyed.
+    if (record.workflowId && (record.state === 'creating' || record.state === 'resetting') && (await this.running(workflowIdOfRun(record.workflowId)))) {
+      throw new ConflictError(`${ref.environment} is ${record.state === 'creating' ? 'being built' : 'being reset'}; destroy it once that has finished ("status ${ref.environment}" shows how far it is).`);
+    }
+    if (await this.running(workflowId('destroy', ref.environment))) throw new ConflictError(`${ref.environment} is already being destroyed.`);
+    // A pending expiry would otherwise try to destroy it again later. (Its own destroy, if it had
+    // started one, is abandoned rather than killed, and was caught by the check above.)
+    await this.o.client.workflow
+      .getHandle(workflowId('lifecycle', ref.environment))
+      .terminate('destroyed on request')
+      .catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
     return this.startOnce(destroyEnvironment, 'destroy', ref, [{ ref, requester: req.requester, reason: 'requested' as const, ...(req.target ? { target: req.target } : {}) }]);
   }
 
@@ -89,6 +101,7 @@ export class EnvbotCore {
   /** Pushes the expiry to now + `duration`; starts a lifecycle for an environment that had none. */
   async extend(req: { environment: string; duration: string; requester: Requester; target?: ChatTarget }): Promise<{ environment: string; expiresAt: string }> {
     const record = await this.existing(req.environment);
+    if (record.state !== 'ready') throw new ConflictError(`${record.name} is ${record.state}; it can be extended when it is ready.`);
     const until = new Date(Date.now() + parseDuration(req.duration)).toISOString();
     const ref = refOf(record);
     await this.o.client.workflow.signalWithStart(environmentLifecycle, {
@@ -98,7 +111,7 @@ export class EnvbotCore {
       signal: extendSignal,
       signalArgs: [{ until, by: req.requester.id }],
     });
-    await this.o.store.setEnvironmentState(ref.environment, record.state, { expiresAt: new Date(until) });
+    await this.o.store.setExpiry(ref.environment, new Date(until));
     await this.o.store.audit({ actor: req.requester.id, platform: req.requester.platform, channel: req.requester.channel, action: 'extend', environment: ref.environment, outcome: 'succeeded', details: { until } });
     return { environment: ref.environment, expiresAt: until };
   }
@@ -114,9 +127,17 @@ export class EnvbotCore {
   async status(environment: string): Promise<{ record: EnvironmentRecord; progress?: Progress }> {
     const record = await this.existing(environment);
     if (!BUSY.includes(record.state) || !record.workflowId) return { record };
-    const id = record.workflowId.split(':')[0]!;
-    const progress = await this.o.client.workflow.getHandle(id).query<Progress>('progress').catch(() => undefined);
+    const progress = await this.o.client.workflow.getHandle(workflowIdOfRun(record.workflowId)).query<Progress>('progress').catch(() => undefined);
     return progress ? { record, progress } : { record };
+  }
+
+  private async running(id: string): Promise<boolean> {
+    try {
+      return (await this.o.client.workflow.getHandle(id).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
   }
 
   private async existing(text: string): Promise<EnvironmentRecord> {

@@ -1,6 +1,7 @@
 // The Slack app: Bolt over envbot's own HTTP server (POST /slack/events, signature checked by Bolt),
 // or Socket Mode when an app-level token is set. Listeners are thin: ack first, then the chat core.
 import { App, ExpressReceiver, LogLevel, SocketModeReceiver, type Receiver } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import { Router } from 'express';
 import type { Logger } from '../../shared/logger.js';
 import type { Settings } from '../../shared/settings.js';
@@ -18,6 +19,8 @@ export interface SlackAppOptions {
 
 export interface SlackApp {
   app: App;
+  /** The Web API client the chat port uses. */
+  chatClient: WebClient;
   /** Express router with POST /slack/events (HTTP mode); absent in Socket Mode. */
   router?: Router;
   mode: 'http' | 'socket';
@@ -48,15 +51,23 @@ export async function createSlackApp(o: SlackAppOptions): Promise<SlackApp> {
       endpoints: '/slack/events',
       router,
       logger,
-      // The signature identifies a request: a replay of it is acknowledged and ignored.
-      customPropertiesExtractor: (req) => ({ requestKey: `${req.headers['x-slack-request-timestamp']}:${req.headers['x-slack-signature']}` }),
+      // What identifies a request: an event's id (Slack retries an event with a new signature but the
+      // same id), otherwise its timestamp and signature. One seen before is acknowledged and ignored.
+      customPropertiesExtractor: (req) => {
+        const eventId = (req.body as { event_id?: unknown } | undefined)?.event_id;
+        return { requestKey: typeof eventId === 'string' ? `event:${eventId}` : `${req.headers['x-slack-request-timestamp']}:${req.headers['x-slack-signature']}` };
+      },
     });
   }
   const app = new App({ token: o.settings.botToken, receiver, clientOptions, logger, deferInitialization: true });
   await app.init();
   registerListeners(app, { chatCore: o.chatCore, store: o.store, log: o.log, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) });
+  // The chat port's own client: few retries and a short timeout, so one slow or rate-limited call
+  // fails the notify activity (which Temporal retries) instead of holding a channel's queue for minutes.
+  const chatClient = new WebClient(o.settings.botToken, { ...clientOptions, retryConfig: { retries: 2 }, timeout: 5000, rejectRateLimitedCalls: true });
   return {
     app,
+    chatClient,
     ...(router ? { router } : {}),
     mode: o.settings.appToken ? 'socket' : 'http',
     start: async () => {

@@ -503,7 +503,7 @@ function secretsMessage(reply: Extract<Reply, { kind: 'secrets' }>): MessagePayl
     const name = `*${esc(s.name)}*\n`;
     blocks.push(section(`${name}\`\`\`${esc(clip(s.value, SLACK_LIMITS.sectionText - name.length - 10)) || ' '}\`\`\``));
   }
-  if (n > room) blocks.push(context([`…and ${n - room} more: \`envbot secrets ${esc(reply.environment)}\` shows them all.`]));
+  if (n > room) blocks.push(context([`…and ${n - room} more that do not fit in one message.`]));
   return { text: fallback(text, `Credentials of ${reply.environment}`), blocks };
 }
 

@@ -19,6 +19,9 @@ export class SlackChat implements ChatPort {
     const previous = this.queues.get(target.channel) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.sendNow(target, message));
     this.queues.set(target.channel, next);
+    void next.finally(() => {
+      if (this.queues.get(target.channel) === next) this.queues.delete(target.channel);
+    }).catch(() => undefined);
     return next;
   }
 

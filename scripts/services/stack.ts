@@ -1,7 +1,7 @@
 // The local server stack as a whole: bring every server up (reusing what already answers),
 // write .envbot/services.env, report status, stop what envbot started.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, type Context, type Server } from './lib/context.js';
 import { pythonVenv, venvDir } from './lib/install.js';
@@ -96,7 +96,9 @@ export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
   const ok = result.every((r) => r.state !== 'failed');
   if (ok) {
     const body = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n');
-    writeFileSync(envFile, `# Written by scripts/services up: connections to the local servers.\n${body}\n`);
+    // It holds the local secret key: readable by this user only.
+    writeFileSync(envFile, `# Written by scripts/services up: connections to the local servers.\n${body}\n`, { mode: 0o600 });
+    chmodSync(envFile, 0o600);
   }
   return { ok, envFile, env, servers: result };
 }

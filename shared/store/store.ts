@@ -78,14 +78,32 @@ export class Store {
   }
 
   /** Moves an environment to `state` when it is in one of `from` (any state when omitted). */
-  async setEnvironmentState(name: string, state: EnvironmentState, opts: { from?: EnvironmentState[]; error?: string | null; expiresAt?: Date | null; runId?: string } = {}): Promise<boolean> {
+  /**
+   * Moves an environment to `state` when it is in one of `from` (any state when omitted) and, with
+   * `ifRun`, only while that workflow run still owns it (a run never overwrites another's outcome).
+   * `runId` makes the given run the owner.
+   */
+  async setEnvironmentState(
+    name: string,
+    state: EnvironmentState,
+    opts: { from?: EnvironmentState[]; error?: string | null; expiresAt?: Date | null; runId?: string; ifRun?: string } = {},
+  ): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE environments SET state = $2, updated_at = now(),
          last_error = CASE WHEN $3::boolean THEN $4 ELSE last_error END,
          expires_at = CASE WHEN $5::boolean THEN $6::timestamptz ELSE expires_at END,
          workflow_id = COALESCE($8, workflow_id)
-       WHERE name = $1 AND ($7::text[] IS NULL OR state = ANY($7::text[]))`,
-      [name, state, opts.error !== undefined, opts.error ?? null, opts.expiresAt !== undefined, opts.expiresAt ?? null, opts.from ?? null, opts.runId ?? null],
+       WHERE name = $1 AND ($7::text[] IS NULL OR state = ANY($7::text[])) AND ($9::text IS NULL OR workflow_id = $9)`,
+      [name, state, opts.error !== undefined, opts.error ?? null, opts.expiresAt !== undefined, opts.expiresAt ?? null, opts.from ?? null, opts.runId ?? null, opts.ifRun ?? null],
+    );
+    return rowCount === 1;
+  }
+
+  /** Sets only the expiry of an environment that is ready. */
+  async setExpiry(name: string, expiresAt: Date): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      "UPDATE environments SET expires_at = $2, updated_at = now() WHERE name = $1 AND state = 'ready'",
+      [name, expiresAt],
     );
     return rowCount === 1;
   }
@@ -201,7 +219,8 @@ export class Store {
       }
       // Lost a race for the index another claim took at the same moment: try the next one.
     }
-    throw new ResourceExhaustedError(`could not claim a Redis database on ${server} after ${databases + 1} attempts`);
+    // Contention, not exhaustion: other claims kept taking the free index first. Retryable.
+    throw new Error(`lost the race for a free Redis database on ${server} ${databases + 1} times; the step will be retried`);
   }
 
   async releaseRedisIndex(server: string, environment: string): Promise<void> {

@@ -112,6 +112,7 @@ describe('envbot CLI', () => {
 
   it.each([
     [['frobnicate'], 2, /unknown command "frobnicate"/],
+    [['list', '--frob'], 2, /Unknown option '--frob'/],
     [['create', 'projc'], 2, /create needs a project and a stage/],
     [['create', 'projz', 'dev'], 1, /There is no project "projz"\. Projects: proja, projb, projc/],
     [['create', 'projc', 'uat'], 1, /Project projc has no stage "uat"\. Its stages: dev, qa/],
