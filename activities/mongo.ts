@@ -10,6 +10,7 @@ import type { EnvRef } from '../shared/model.js';
 import { databasePassword, serverUrl } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { keepAlive } from './heartbeat.js';
 import { baseVars, render } from './render.js';
 
 export interface MongoInput {
@@ -314,7 +315,7 @@ export function createMongoActivities(deps: ActivityDeps) {
               });
               try {
                 await db.collection(coll).deleteMany({});
-                if (docs.length > 0) await db.collection(coll).insertMany(docs as Document[], { ordered: true });
+                if (docs.length > 0) await keepAlive(() => ({ database: d.physical, file: name }), () => db.collection(coll).insertMany(docs as Document[], { ordered: true }));
                 else await db.createCollection(coll).catch((err: unknown) => { if (codeOf(err) !== NAMESPACE_EXISTS) throw err; });
               } catch (err) {
                 throw asSeedError(err, file, '');
@@ -330,7 +331,7 @@ export function createMongoActivities(deps: ActivityDeps) {
                 const coll = db.collection(spec.collection);
                 const path = `${spec.collection}.${spec.options.name}`;
                 try {
-                  await coll.createIndex(spec.key, spec.options);
+                  await keepAlive(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options));
                 } catch (err) {
                   if (!INDEX_CONFLICTS.has(codeOf(err) ?? -1)) throw asSeedError(err, indexFile, path);
                   // The seed changed since an index of this name was made: make it what the file says now.

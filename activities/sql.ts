@@ -18,6 +18,7 @@ import type { EnvRef, SqlEngine } from '../shared/model.js';
 import { databasePassword, serverUrl } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { keepAlive } from './heartbeat.js';
 import { baseVars, render } from './render.js';
 
 export interface SqlInput {
@@ -56,9 +57,8 @@ const KINDS = {
 const SEED_KINDS = ['schema', 'data', 'custom', 'constraints'] as const;
 type SeedKind = (typeof SEED_KINDS)[number];
 
-/** Heartbeat every this many CSV lines, and at least this often while one file runs. */
+/** Heartbeat every this many CSV lines (and, through keepAlive, every few seconds while one file runs). */
 const HEARTBEAT_ROWS = 50_000;
-const HEARTBEAT_MS = 5_000;
 
 interface Target {
   logical: string;
@@ -481,16 +481,6 @@ function lineCounter(onRows: (lines: number) => void): Transform {
   });
 }
 
-/** Runs `fn`, heartbeating `details()` every HEARTBEAT_MS meanwhile, for a statement that runs long. */
-async function keepAlive<T>(beat: (details: unknown) => void, details: () => unknown, fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => beat(details()), HEARTBEAT_MS);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 // --- activities ----------------------------------------------------------------------------------
 
 export function createSqlActivities(deps: ActivityDeps) {
@@ -572,7 +562,7 @@ export function createSqlActivities(deps: ActivityDeps) {
             if (f.csv) {
               const header = await csvHeader(f.path, file);
               const counter = lineCounter((lines) => beat({ file, rows: rows + lines }));
-              const loaded = await keepAlive(beat, () => details, () => session.load(f.path, basename(f.path, '.csv'), header, counter)).catch(
+              const loaded = await keepAlive(() => details, () => session.load(f.path, basename(f.path, '.csv'), header, counter), beat).catch(
                 (err: unknown) => {
                   throw seedError(file, err);
                 },
@@ -583,7 +573,7 @@ export function createSqlActivities(deps: ActivityDeps) {
               added = loaded.rows;
             } else {
               const text = render(r, await readFile(f.path, 'utf8'), vars, file);
-              const inserted = await keepAlive(beat, () => details, () => session.run(text)).catch((err: unknown) => {
+              const inserted = await keepAlive(() => details, () => session.run(text), beat).catch((err: unknown) => {
                 throw seedError(file, err, text);
               });
               added = f.kind === 'data' ? inserted : 0;

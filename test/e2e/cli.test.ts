@@ -10,6 +10,7 @@ import { createWorker } from '../../bot/worker.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
+import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 
 interface Run {
@@ -45,6 +46,7 @@ describe('envbot CLI', () => {
     storeDb = await scratchPostgres('store_cli', { migrate: true });
     const d = depsOn(storeDb.url, 'cli');
     deps = d.deps;
+    await ensureSharedSecrets(deps);
     const w = await createWorker({ settings: testSettings(), deps, taskQueue });
     worker = w.worker;
     running = worker.run();

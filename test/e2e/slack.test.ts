@@ -11,6 +11,7 @@ import { resolveEnv } from '../../activities/environment.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
+import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 import { blockAction, signedHeaders, SlackRecorder, slashCommand, viewSubmission } from '../support/slack.js';
 
@@ -61,6 +62,7 @@ describe('Slack, end to end', () => {
     await recorder.start();
     storeDb = await scratchPostgres('store_slack', { migrate: true });
     deps = depsOn(storeDb.url, 'slack-test');
+    await ensureSharedSecrets(deps.deps);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bot', 'main.ts')], {

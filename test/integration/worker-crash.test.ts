@@ -13,6 +13,7 @@ import type { Requester } from '../../shared/model.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn, uniqueEnv } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
+import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 
 const requester: Requester = { id: 'cli:test', platform: 'cli' };
@@ -44,6 +45,9 @@ describe('a worker killed mid-seeding', () => {
 
   beforeAll(async () => {
     storeDb = await scratchPostgres('store_crash', { migrate: true });
+    const { deps, store } = depsOn(storeDb.url, 'crash-setup');
+    await ensureSharedSecrets(deps);
+    await store.close();
     connection = await Connection.connect({ address: testSettings().temporal.address });
   });
 

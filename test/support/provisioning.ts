@@ -5,6 +5,7 @@ import type { Worker } from '@temporalio/worker';
 import { EnvbotCore } from '../../bot/core/core.js';
 import { createWorker } from '../../bot/worker.js';
 import { testDeps, type TestDeps } from './deps.js';
+import { ensureSharedSecrets } from './shared-secrets.js';
 import { testSettings } from './settings.js';
 
 export interface Harness extends TestDeps {
@@ -18,6 +19,7 @@ export interface Harness extends TestDeps {
 export async function provisioningHarness(name: string, opts: { runWorker?: boolean } = {}): Promise<Harness> {
   const settings = testSettings();
   const t = await testDeps(name);
+  await ensureSharedSecrets(t.deps);
   const taskQueue = `${name}-${randomUUID()}`;
   const { worker, connection: native } = await createWorker({ settings, deps: t.deps, taskQueue });
   const running = opts.runWorker === false ? undefined : worker.run();
