@@ -44,16 +44,19 @@ function stepLine(s: Step): string {
 /** Waits for the workflow, printing each step as its state changes. */
 async function follow(handle: WorkflowHandle, out: Output): Promise<{ ok: boolean; value: unknown }> {
   const seen = new Map<string, string>();
+  const show = async (): Promise<void> => {
+    const p = await handle.query<Progress>('progress').catch(() => undefined);
+    for (const s of p?.steps ?? []) {
+      if (seen.get(s.id) !== s.status && s.status !== 'pending' && s.status !== 'skipped') {
+        seen.set(s.id, s.status);
+        if (!out.json) out.line(stepLine(s));
+      }
+    }
+  };
   let done = false;
   const poll = (async () => {
     while (!done) {
-      const p = await handle.query<Progress>('progress').catch(() => undefined);
-      for (const s of p?.steps ?? []) {
-        if (seen.get(s.id) !== s.status && s.status !== 'pending') {
-          seen.set(s.id, s.status);
-          if (!out.json) out.line(stepLine(s));
-        }
-      }
+      await show();
       await new Promise((r) => setTimeout(r, 400));
     }
   })();
@@ -69,6 +72,7 @@ async function follow(handle: WorkflowHandle, out: Output): Promise<{ ok: boolea
   } finally {
     done = true;
     await poll;
+    await show(); // the steps that finished after the last poll
   }
 }
 

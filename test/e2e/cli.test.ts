@@ -69,6 +69,7 @@ describe('envbot CLI', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/✓ Generate credentials/);
     expect(run.stdout).toMatch(/✓ MySQL databases/);
+    expect(run.stdout).toMatch(/✓ Services[^\n]*\n(.*\n)*  ✓ Ready/);
     expect(run.stdout).toMatch(new RegExp(`ready: https://shop\\.${env}\\.example\\.com`));
   });
 

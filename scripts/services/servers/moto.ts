@@ -7,6 +7,11 @@ import type { Server } from '../lib/context.js';
 
 const PORT = 5000;
 
+/** Shared secrets the example catalogue reads from Secrets Manager (examples/envbot.yaml, secrets.shared). */
+const EXAMPLE_SHARED_SECRETS: Record<string, string> = {
+  'envbot/shared/smtp': JSON.stringify({ password: 'local-smtp-password' }),
+};
+
 async function answers(): Promise<boolean> {
   const res = await fetch(`http://127.0.0.1:${PORT}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
   return res.ok;
@@ -24,6 +29,26 @@ export const moto: Server = {
       pidFile: ctx.pidFile('moto'),
     });
     await waitUntil('moto server', answers, { timeoutMs: 60_000, logFile, pid });
+  },
+  // moto keeps state in memory: after each start, put back what an operator would have made in AWS
+  // for the example catalogue (its shared secret), so the quick start works with no edits.
+  async setup() {
+    const base = `http://127.0.0.1:${PORT}/`;
+    const call = (target: string, body: object) =>
+      fetch(base, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `secretsmanager.${target}`,
+          authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0',
+        },
+        body: JSON.stringify(body),
+      });
+    for (const [name, value] of Object.entries(EXAMPLE_SHARED_SECRETS)) {
+      if ((await call('DescribeSecret', { SecretId: name })).ok) continue;
+      const res = await call('CreateSecret', { Name: name, SecretString: value });
+      if (!res.ok) throw new Error(`could not create the example secret ${name} in moto: ${res.status} ${await res.text()}`);
+    }
   },
   env: () => ({
     AWS_ENDPOINT_URL: `http://127.0.0.1:${PORT}`,
