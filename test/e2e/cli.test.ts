@@ -69,7 +69,7 @@ describe('envbot CLI', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/✓ Generate credentials/);
     expect(run.stdout).toMatch(/✓ MySQL databases/);
-    expect(run.stdout).toMatch(/✓ Services[^\n]*\n(.*\n)*  ✓ Ready/);
+    expect(run.stdout).toMatch(/✓ Services[^\n]*\n(.*\n)* {2}✓ Ready/);
     expect(run.stdout).toMatch(new RegExp(`ready: https://shop\\.${env}\\.example\\.com`));
   });
 
