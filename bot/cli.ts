@@ -3,14 +3,15 @@
 // result; the exit code is 0 on success, 1 on failure, 2 on bad usage.
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { EnvbotError } from '../shared/errors.js';
 import type { Progress, Requester, ResetTarget, Step } from '../shared/model.js';
 import { servicesEnvFile } from '../shared/paths.js';
 import { readSettings } from '../shared/settings.js';
 import { Store } from '../shared/store/store.js';
-import { EnvbotCore, type Started } from './core/core.js';
+import { connectCore } from './core/connect.js';
+import type { Started } from './core/core.js';
 import { catalogueFile } from './catalogue-file.js';
 
 const USAGE = `usage: envbot <command> [options]
@@ -121,14 +122,7 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
   const settings = readSettings(env, [servicesEnvFile]);
   const catalogue = loadCatalogue(catalogueFile(settings), settings.env).catalogue;
   const store = new Store(settings.databaseUrl, settings.secretKeys);
-  const connection = await Connection.connect({ address: settings.temporal.address });
-  const core = new EnvbotCore({
-    client: new Client({ connection, namespace: settings.temporal.namespace }),
-    store,
-    catalogue,
-    taskQueue: settings.temporal.taskQueue,
-    ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}),
-  });
+  const { core, connection } = await connectCore(settings, catalogue, store);
   const requester: Requester = { id: `cli:${userInfo().username}`, platform: 'cli' };
   const wait = !values['no-wait'];
   try {

@@ -1,7 +1,6 @@
 // envbot's process: settings and catalogue read once, the store migrated, then the Temporal worker
 // and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
 import { hostname } from 'node:os';
-import { Client, Connection } from '@temporalio/client';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
 import { kubeConfig } from '../shared/clients/kubernetes.js';
@@ -14,7 +13,7 @@ import { Store } from '../shared/store/store.js';
 import { catalogueFile } from './catalogue-file.js';
 import { chatAdapters } from './chat-status.js';
 import { ChatCore } from './core/chat-core.js';
-import { EnvbotCore } from './core/core.js';
+import { connectCore } from './core/connect.js';
 import { RoutingChat } from './routing-chat.js';
 import { createSlackApp } from './slack/app.js';
 import { SlackChat } from './slack/chat-port.js';
@@ -37,14 +36,7 @@ async function main(): Promise<void> {
   if (settings.secretKeys.length === 0) log.warn('ENVBOT_SECRET_KEYS is not set: envbot cannot store generated secrets until it is');
 
   // The engine's client and core, shared by the chat adapters.
-  const client = await Connection.connect({ address: settings.temporal.address });
-  const core = new EnvbotCore({
-    client: new Client({ connection: client, namespace: settings.temporal.namespace }),
-    store,
-    catalogue,
-    taskQueue: settings.temporal.taskQueue,
-    ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}),
-  });
+  const { core, connection: client } = await connectCore(settings, catalogue, store);
   const chatCore = new ChatCore({ core, store, catalogue, log });
 
   const adapters = chatAdapters(settings);

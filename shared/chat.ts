@@ -11,6 +11,7 @@ export interface EnvironmentCard {
   environment: string;
   project: string;
   stage: string;
+  suffix?: string;
   status: 'ready' | 'failed' | 'destroyed' | 'reset';
   urls: string[];
   databases: { engine: string; name: string }[];

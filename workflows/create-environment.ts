@@ -81,6 +81,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     environment: ref.environment,
     project: ref.project,
     stage: ref.stage,
+    ...(ref.suffix ? { suffix: ref.suffix } : {}),
     status: result.status,
     urls: result.urls,
     databases: result.databases,

@@ -280,16 +280,9 @@ export function extendChoice(value: string, blockId?: string): { environment: st
   return env && typeof duration === 'string' ? { environment: env, duration } : undefined;
 }
 
-/** The suffix of `environment` given its project and stage, or undefined when it has none. */
-export function suffixOf(environment: string, project: string, stage: string): string | undefined {
-  const base = `${project}-${stage}-`;
-  return environment.startsWith(base) && environment.length > base.length ? environment.slice(base.length) : undefined;
-}
-
 /** The Retry button's value: what to build again. */
-export function retryValue(card: Pick<EnvironmentCard, 'environment' | 'project' | 'stage'>): string {
-  const suffix = suffixOf(card.environment, card.project, card.stage);
-  return JSON.stringify({ project: card.project, stage: card.stage, ...(suffix ? { suffix } : {}) });
+export function retryValue(card: Pick<EnvironmentCard, 'project' | 'stage' | 'suffix'>): string {
+  return JSON.stringify({ project: card.project, stage: card.stage, ...(card.suffix ? { suffix: card.suffix } : {}) });
 }
 
 function failedCard(card: EnvironmentCard): MessagePayload {

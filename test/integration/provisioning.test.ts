@@ -14,6 +14,7 @@ import { resolveEnv } from '../../activities/environment.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ConflictError } from '../../shared/errors.js';
 import type { EnvRef, Requester } from '../../shared/model.js';
+import { workflowId } from '../../shared/names.js';
 import { uniqueEnv } from '../support/deps.js';
 import { recordHistory } from '../support/histories.js';
 import { leftovers } from '../support/inspect.js';
@@ -60,7 +61,7 @@ describe('provisioning engine', () => {
     });
     sm.destroy();
     await Promise.all([create(qa), create(dev)]);
-    await recordHistory(h.client, `envbot/${qa.environment}/create`, 'create-projb-qa');
+    await recordHistory(h.client, workflowId('create', qa.environment), 'create-projb-qa');
   }, 240_000);
 
   afterAll(async () => {
@@ -181,7 +182,7 @@ describe('provisioning engine', () => {
 
   it('never lets the canary secret into a workflow history, a log line or a chat message', async () => {
     const apiToken = (await h.deps.store.getSecret(qa.environment, 'api-token'))!;
-    const history = JSON.stringify(await h.client.workflow.getHandle(`envbot/${qa.environment}/create`).fetchHistory());
+    const history = JSON.stringify(await h.client.workflow.getHandle(workflowId('create', qa.environment)).fetchHistory());
     const chat = JSON.stringify(h.chat.sent);
     const logs = h.logs.join('\n');
     for (const value of [CANARY, apiToken]) {
@@ -246,7 +247,7 @@ describe('provisioning engine', () => {
     expect(refused.map((a) => a.reason)).toEqual(Array.from({ length: 9 }, () => expect.any(ConflictError)));
     await (started[0] as PromiseFulfilledResult<Awaited<ReturnType<Harness['core']['create']>>>).value.handle.result();
     const runs = [];
-    for await (const w of h.client.workflow.list({ query: `WorkflowId = 'envbot/${ref.environment}/create'` })) runs.push(w);
+    for await (const w of h.client.workflow.list({ query: `WorkflowId = '${workflowId('create', ref.environment)}'` })) runs.push(w);
     expect(runs).toHaveLength(1);
     const destroyed = await h.core.destroy({ environment: ref.environment, requester });
     await destroyed.handle.result();

@@ -166,6 +166,7 @@ const failedCard: EnvironmentCard = {
   environment: 'projb-qa-2',
   project: 'projb',
   stage: 'qa',
+  suffix: '2',
   status: 'failed',
   urls: [],
   databases: [],
@@ -318,8 +319,8 @@ describe('environmentCard', () => {
   });
 
   it('retries an environment without a suffix with project and stage only', () => {
-    expect(JSON.parse(retryValue({ environment: 'web-shop-uat', project: 'web-shop', stage: 'uat' }))).toEqual({ project: 'web-shop', stage: 'uat' });
-    expect(JSON.parse(retryValue({ environment: 'web-shop-uat-hotfix', project: 'web-shop', stage: 'uat' }))).toEqual({ project: 'web-shop', stage: 'uat', suffix: 'hotfix' });
+    expect(JSON.parse(retryValue({ project: 'web-shop', stage: 'uat' }))).toEqual({ project: 'web-shop', stage: 'uat' });
+    expect(JSON.parse(retryValue({ project: 'web-shop', stage: 'uat', suffix: 'hotfix' }))).toEqual({ project: 'web-shop', stage: 'uat', suffix: 'hotfix' });
   });
 
   it('keeps the Extend value within 75 characters for a 63-character name, and reads it back', () => {
