@@ -28,7 +28,7 @@ export async function storeBench(settings: Settings, print: (line: string) => vo
   try {
     const raw = await time(async () => {
       for (let i = 0; i < n; i++) {
-        await store.pool.query('INSERT INTO redis_allocations (server, db_index, environment) VALUES ($1, $2, $3)', ['raw', i, `env-${i}`]);
+        await store.pool.query('INSERT INTO allocations (pool, slot, owner) VALUES ($1, $2, $3)', ['raw', i, `env-${i}`]);
       }
     });
     const claim = await time(async () => {

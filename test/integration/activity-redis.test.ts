@@ -39,7 +39,7 @@ function clientOn(db: number): Redis {
 
 async function allocations(t: TestDeps): Promise<{ db_index: number; environment: string }[]> {
   const { rows } = await t.deps.store.pool.query<{ db_index: number; environment: string }>(
-    "SELECT db_index, environment FROM redis_allocations WHERE server = 'main' ORDER BY db_index",
+    "SELECT slot AS db_index, owner AS environment FROM allocations WHERE pool = 'redis/main' ORDER BY slot",
   );
   return rows;
 }

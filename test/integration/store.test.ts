@@ -1,6 +1,9 @@
-// envbot's store on real PostgreSQL: migrations, the ledger, Redis index allocation that cannot
-// double-allocate, secrets encrypted at rest, the audit log.
+// envbot's store on real PostgreSQL: migrations, the ledger, slot allocation (Redis indexes and any
+// other pool) that cannot double-allocate, secrets and server connections encrypted at rest, the audit log.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResourceExhaustedError } from '../../shared/errors.js';
@@ -28,12 +31,53 @@ describe('store', () => {
     expect(await Promise.all([migrate(db.url), migrate(db.url)])).toEqual([[], []]);
   });
 
-  it('refuses two environments on one Redis index in the database itself', async () => {
-    await store.pool.query("INSERT INTO redis_allocations (server, db_index, environment) VALUES ('main', 5, 'proja-dev')");
+  it('moves the Redis allocations of a store made before 003 into the allocations table', async () => {
+    const old = await scratchPostgres('store_migrate');
+    const dir = await mkdtemp(join(tmpdir(), 'envbot-migrations-'));
+    try {
+      const before = listMigrations().filter((m) => m.version < 3);
+      for (const m of before) await writeFile(join(dir, m.name), m.sql);
+      expect(await migrate(old.url, dir)).toEqual(before.map((m) => m.name));
+      const c = new pg.Client({ connectionString: old.url });
+      await c.connect();
+      try {
+        await c.query(
+          `INSERT INTO redis_allocations (server, db_index, environment, allocated_at)
+           VALUES ('main', 0, 'proja-dev', '2024-01-02T03:04:05Z'), ('main', 3, 'projb-qa', now()), ('cache', 0, 'proja-dev', now())`,
+        );
+        expect(await migrate(old.url)).toEqual(listMigrations().filter((m) => m.version >= 3).map((m) => m.name));
+        const { rows } = await c.query('SELECT pool, slot, owner FROM allocations ORDER BY pool, slot');
+        expect(rows).toEqual([
+          { pool: 'redis/cache', slot: 0, owner: 'proja-dev' },
+          { pool: 'redis/main', slot: 0, owner: 'proja-dev' },
+          { pool: 'redis/main', slot: 3, owner: 'projb-qa' },
+        ]);
+        const kept = await c.query<{ at: Date }>("SELECT allocated_at AS at FROM allocations WHERE pool = 'redis/main' AND slot = 0");
+        expect(kept.rows[0]?.at.toISOString()).toBe('2024-01-02T03:04:05.000Z');
+        expect((await c.query("SELECT to_regclass('redis_allocations') AS t")).rows[0].t).toBeNull();
+      } finally {
+        await c.end();
+      }
+      const migrated = new Store(old.url, keys);
+      try {
+        expect(await migrated.redisIndexOf('main', 'projb-qa')).toBe(3);
+        expect(await migrated.claimRedisIndex('main', 'projc-dev', 16)).toBe(1);
+      } finally {
+        await migrated.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await old.drop();
+    }
+  });
+
+  it('refuses two owners of one slot in the database itself', async () => {
+    await store.pool.query("INSERT INTO allocations (pool, slot, owner) VALUES ('redis/main', 5, 'proja-dev')");
     await expect(
-      store.pool.query("INSERT INTO redis_allocations (server, db_index, environment) VALUES ('main', 5, 'projb-qa')"),
-    ).rejects.toThrow(/duplicate key value violates unique constraint "redis_allocations_pkey"/);
-    await store.pool.query("DELETE FROM redis_allocations WHERE server = 'main'");
+      store.pool.query("INSERT INTO allocations (pool, slot, owner) VALUES ('redis/main', 5, 'projb-qa')"),
+    ).rejects.toThrow(/duplicate key value violates unique constraint "allocations_pkey"/);
+    await store.releaseRedisIndex('main', 'proja-dev');
+    expect(await store.redisIndexOf('main', 'proja-dev')).toBeUndefined();
   });
 
   it('claims the lowest free index, never the same one twice under concurrency, and says when none is left', async () => {
@@ -46,6 +90,79 @@ describe('store', () => {
     expect(await store.claimRedisIndex('race', 'late', 6)).toBe(claimed[2]);
   });
 
+  describe('allocations', () => {
+    const range = { from: 100, count: 20 };
+
+    it('hands out the lowest free slot of the range, and the same one again to its owner', async () => {
+      const a = store.allocations;
+      expect(await a.claim('lb/low', 'env-a', range)).toBe(100);
+      expect(await a.claim('lb/low', 'env-b', range)).toBe(101);
+      expect(await a.claim('lb/low', 'env-a', range)).toBe(100);
+      expect(await a.slotOf('lb/low', 'env-b')).toBe(101);
+      expect(await a.slotOf('lb/low', 'nobody')).toBeUndefined();
+    });
+
+    it('gives 20 owners claiming at once 20 distinct slots, then says the pool is exhausted', async () => {
+      const owners = Array.from({ length: 20 }, (_, i) => `owner-${i}`);
+      const slots = await Promise.all(owners.map((o) => store.allocations.claim('lb/race', o, range)));
+      expect([...slots].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+      // Each owner's slot is the one recorded for it.
+      for (const [i, o] of owners.entries()) expect(await store.allocations.slotOf('lb/race', o)).toBe(slots[i]);
+
+      const err = await store.allocations.claim('lb/race', 'one-too-many', range).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ResourceExhaustedError);
+      expect((err as Error).message).toBe('all 20 slots of lb/race (100 to 119) are taken; release one first.');
+      await expect(store.allocations.claim('lb/race', 'one-too-many', { ...range, exhausted: 'no rule priority left' })).rejects.toThrow(
+        /^no rule priority left$/,
+      );
+      expect(await store.allocations.slotOf('lb/race', 'one-too-many')).toBeUndefined();
+      // The owner of a slot still gets it back from a full pool.
+      expect(await store.allocations.claim('lb/race', 'owner-7', range)).toBe(slots[7]);
+    });
+
+    it('frees a released slot for the next claim', async () => {
+      const a = store.allocations;
+      for (const o of ['r-0', 'r-1', 'r-2']) await a.claim('lb/release', o, range);
+      expect(await a.release('lb/release', 'r-1')).toBe(101);
+      expect(await a.release('lb/release', 'r-1')).toBeUndefined();
+      expect(await a.slotOf('lb/release', 'r-1')).toBeUndefined();
+      expect(await a.claim('lb/release', 'r-3', range)).toBe(101);
+    });
+
+    it('releases every slot an owner holds in the pools with a prefix, and nothing else', async () => {
+      const a = store.allocations;
+      await a.claim('lb/arn:one', 'held', range);
+      await a.claim('lb/arn:two', 'other', range);
+      await a.claim('lb/arn:two', 'held', range);
+      await a.claim('redis/prefix', 'held', { count: 16 });
+      expect(await a.releaseAll('held', 'l%')).toEqual([]); // a prefix, not a pattern
+      expect(await a.releaseAll('held', 'lb/')).toEqual([
+        { pool: 'lb/arn:one', slot: 100 },
+        { pool: 'lb/arn:two', slot: 101 },
+      ]);
+      expect(await a.slotOf('lb/arn:two', 'other')).toBe(100);
+      expect(await a.slotOf('redis/prefix', 'held')).toBe(0);
+      expect(await a.releaseAll('held', 'lb/')).toEqual([]);
+    });
+
+    it('keeps pools independent: the same slot in two pools, one owner in both', async () => {
+      const a = store.allocations;
+      expect(await a.claim('lb/one', 'both', range)).toBe(100);
+      expect(await a.claim('lb/two', 'both', range)).toBe(100);
+      expect(await a.claim('lb/two', 'second', range)).toBe(101);
+      expect(await a.claim('lb/one', 'second', range)).toBe(101);
+      expect(await a.release('lb/one', 'both')).toBe(100);
+      expect(await a.slotOf('lb/two', 'both')).toBe(100);
+    });
+
+    it('stores Redis indexes as slots of the pool redis/<server>', async () => {
+      const index = await store.claimRedisIndex('pooled', 'projb-qa', 4);
+      expect(await store.allocations.slotOf('redis/pooled', 'projb-qa')).toBe(index);
+      await store.releaseRedisIndex('pooled', 'projb-qa');
+      expect(await store.allocations.slotOf('redis/pooled', 'projb-qa')).toBeUndefined();
+    });
+  });
+
   it('stores secrets encrypted: the row holds no plaintext, and reading gives the value back', async () => {
     const canary = `canary-${randomBytes(8).toString('hex')}`;
     await store.putSecret('projb-qa', 'api-token', canary);
@@ -56,6 +173,45 @@ describe('store', () => {
     expect(JSON.stringify(rows)).not.toContain(canary);
     expect(Buffer.concat([rows[0].ciphertext, rows[0].iv]).toString('latin1')).not.toContain(canary);
     expect(rows[0].key_id).toBe('test-1');
+  });
+
+  describe('server connections', () => {
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    const url = `postgres://admin:${password}@db.internal:5432/postgres`;
+
+    it('remembers an admin URL encrypted and gives it back; a second remember replaces it', async () => {
+      expect(await store.rememberedServer('postgres', 'main')).toBeUndefined();
+      await store.rememberServer('postgres', 'main', 'postgres://admin:old@db.internal:5432/postgres');
+      await store.rememberServer('postgres', 'main', url);
+      expect(await store.rememberedServer('postgres', 'main')).toBe(url);
+      expect(await store.secrets.rememberedServer('mysql', 'main')).toBeUndefined();
+      const { rows } = await store.pool.query("SELECT * FROM server_connections WHERE engine = 'postgres'");
+      expect(rows).toHaveLength(1);
+      expect(rows[0].key_id).toBe('test-1');
+      for (const plain of [url, password, 'db.internal']) {
+        expect(JSON.stringify(rows)).not.toContain(plain);
+        expect(Buffer.concat([rows[0].ciphertext, rows[0].iv, rows[0].auth_tag]).toString('latin1')).not.toContain(plain);
+      }
+    });
+
+    it('is never an environment secret: not listed, and a row copied between the tables fails to open', async () => {
+      await store.putSecret('server', 'api-token', 'a secret of an environment named "server"');
+      expect(await store.secretNames('server')).toEqual(['api-token']);
+      // A server row as the secret `postgres:main` of environment `server`, whose text would read alike.
+      await store.pool.query(
+        `INSERT INTO secrets (environment, name, key_id, iv, ciphertext, auth_tag)
+         SELECT 'server', engine || ':' || server, key_id, iv, ciphertext, auth_tag FROM server_connections WHERE engine = 'postgres'`,
+      );
+      await expect(store.getSecret('server', 'postgres:main')).rejects.toThrow(/unable to authenticate/);
+      // And a secret row as a server's connection.
+      await store.pool.query(
+        `INSERT INTO server_connections (engine, server, key_id, iv, ciphertext, auth_tag)
+         SELECT 'mysql', 'api-token', key_id, iv, ciphertext, auth_tag FROM secrets WHERE environment = 'server' AND name = 'api-token'`,
+      );
+      await expect(store.rememberedServer('mysql', 'api-token')).rejects.toThrow(/unable to authenticate/);
+      await store.deleteSecrets('server');
+      expect(await store.rememberedServer('postgres', 'main')).toBe(url);
+    });
   });
 
   it('keeps one live ledger row per resource and remembers deleted ones', async () => {
