@@ -19,10 +19,10 @@ import {
   retryValue,
   SLACK_LIMITS,
   type MessagePayload,
-} from '../../bot/slack/blocks.js';
+} from '../../bot/slack/blocks/index.js';
 import type { EnvironmentCard } from '../../shared/chat.js';
 import type { Progress, Step } from '../../shared/model.js';
-import { CREATE_STEPS } from '../../workflows/create-environment.js';
+import { stepTitle } from '../../shared/resources.js';
 
 const NOW = new Date('2025-03-14T12:05:30Z');
 const ALL = { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true };
@@ -311,7 +311,7 @@ describe('environmentCard', () => {
     const text = allText(m.attachments);
     expect(text).toContain('*DNS records* failed');
     expect(text).toContain('InvalidChangeBatch');
-    for (const id of failedCard.rolledBack!) expect(text).toContain(CREATE_STEPS.find((s) => s.id === id)!.title);
+    for (const id of failedCard.rolledBack!) expect(text).toContain(stepTitle(id));
     expect(actionIds(m)).toEqual([ACTION.retry]);
     expect(JSON.parse(String(buttons(m)[0]!.value))).toEqual({ project: 'projb', stage: 'qa', suffix: '2' });
     expect(m.text).toContain('projb-qa-2 could not be built');
@@ -422,33 +422,32 @@ describe('resetChooser', () => {
 });
 
 describe('createModal', () => {
-  it('builds the form with the chosen project and stage preselected and a branch per service', () => {
+  it('builds the form with the chosen project and stage preselected', () => {
     const v = createModal(createForm, '{"channel":"C1"}');
     expect(v).toMatchSnapshot();
     expectWithinLimits(v, { perBlockIds: true });
     expect(v).toMatchObject({ type: 'modal', callback_id: 'env_create', private_metadata: '{"channel":"C1"}', submit: { text: 'Create' }, close: { text: 'Cancel' } });
     const byId = Object.fromEntries(v.blocks.map((b) => [b.block_id, b as unknown as Obj]));
-    expect(Object.keys(byId)).toEqual(['project', 'stage', 'suffix', 'ttl', 'branch:service1', 'branch:service2', 'branch:worker']);
+    expect(Object.keys(byId)).toEqual(['project', 'stage', 'suffix', 'ttl']);
     expect((byId.project!.element as Obj).initial_option).toMatchObject({ value: 'projb' });
     expect(((byId.stage!.element as Obj).options as Obj[]).map((o) => o.value)).toEqual(['dev', 'qa', 'uat']);
     expect((byId.stage!.element as Obj).initial_option).toMatchObject({ value: 'qa' });
     expect(byId.project!.optional).toBeUndefined();
-    for (const id of ['suffix', 'ttl', 'branch:worker']) expect(byId[id]!.optional).toBe(true);
+    for (const id of ['suffix', 'ttl']) expect(byId[id]!.optional).toBe(true);
     expect(((byId.ttl!.element as Obj).options as Obj[]).map((o) => o.value)).toEqual(['1d', '3d', '7d', '14d', '30d']);
     expect(textOf(byId.suffix!.hint)).toBe('letters and digits, e.g. 2');
   });
 
-  it('uses the first project without a choice, and preselects nothing', () => {
+  it('preselects nothing without a choice', () => {
     const v = createModal({ ...createForm, project: undefined, stage: undefined }, '');
-    const ids = v.blocks.map((b) => b.block_id);
-    expect(ids).toContain('branch:web');
     expect(objects(v.blocks).some((o) => 'initial_option' in o)).toBe(false);
   });
 
-  it('keeps a project with 100 services within the block limit', () => {
-    const v = createModal({ ...createForm, projects: [{ name: 'big', stages: ['qa'], services: Array.from({ length: 100 }, (_, i) => `svc${i}`) }], project: 'big' }, '');
+  it('keeps 150 projects within the option limit', () => {
+    const v = createModal({ ...createForm, projects: Array.from({ length: 150 }, (_, i) => ({ name: `project${i}`, stages: ['qa'], services: ['web'] })), project: 'project0' }, '');
     expectWithinLimits(v, { perBlockIds: true });
-    expect(allText(v.blocks)).toMatch(/and \d+ more services/);
+    const project = v.blocks.find((b) => b.block_id === 'project') as unknown as { element: { options: unknown[] } };
+    expect(project.element.options).toHaveLength(SLACK_LIMITS.options);
   });
 });
 

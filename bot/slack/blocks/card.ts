@@ -1,0 +1,195 @@
+// The environment card, posted when an operation ends: links, databases, expiry and the buttons the
+// reader may use; a failed build instead says which step failed, what was rolled back, and offers
+// Retry. The pieces an environment shows elsewhere (its details in the status reply, its buttons
+// and one-line summary on the Home tab and in lists) are built here too, so they look the same.
+import type { types } from '@slack/bolt';
+import type { EnvironmentCard } from '../../../shared/chat.js';
+import { stepTitle } from '../../../shared/resources.js';
+import type { EnvironmentSummary } from '../../core/model.js';
+import {
+  ACTION,
+  button,
+  clip,
+  context,
+  esc,
+  fallback,
+  header,
+  link,
+  oneLine,
+  option,
+  packSections,
+  plain,
+  plainTime,
+  principal,
+  section,
+  slackTime,
+  SLACK_LIMITS,
+  type Button,
+  type ContextBlock,
+  type KnownBlock,
+  type MessagePayload,
+} from './common.js';
+
+export const FAILED_COLOR = '#d93f0b';
+
+export const EXTEND_CHOICES = [
+  { duration: '1d', label: '1 day' },
+  { duration: '7d', label: '7 days' },
+  { duration: '14d', label: '14 days' },
+] as const;
+
+export const STATE_EMOJI: Record<string, string> = {
+  ready: '✅',
+  creating: '⏳',
+  resetting: '⏳',
+  destroying: '⏳',
+  failed: '❌',
+  destroyed: '🗑️',
+};
+
+export interface CardPermissions {
+  canReset: boolean;
+  canDestroy: boolean;
+  canExtend: boolean;
+  canReadCredentials: boolean;
+}
+
+/** The card posted when an operation ends: links, databases, expiry, and the allowed buttons. */
+export function environmentCard(card: EnvironmentCard, opts: CardPermissions): MessagePayload {
+  if (card.status === 'failed') return failedCard(card);
+  const blocks: KnownBlock[] = [header(cardTitle(card)), ...cardDetails(card)];
+  const ctx = cardContext(card);
+  if (ctx) blocks.push(ctx);
+  if (card.status !== 'destroyed') {
+    const elements = cardActions(card.environment, opts);
+    if (elements.length) blocks.push({ type: 'actions', block_id: `env_actions:${card.environment}`, elements });
+  }
+  const parts = [cardTitle(card)];
+  if (card.urls.length) parts.push(card.urls.join(' '));
+  if (card.expiresAt && card.status !== 'destroyed') parts.push(`expires ${plainTime(card.expiresAt)}`);
+  return { text: fallback(parts.join(' · '), card.environment), blocks };
+}
+
+function cardTitle(card: EnvironmentCard): string {
+  switch (card.status) {
+    case 'ready':
+      return `✅ ${card.environment} is ready`;
+    case 'failed':
+      return `❌ ${card.environment} could not be built`;
+    case 'destroyed':
+      return `🗑️ ${card.environment} was destroyed`;
+    case 'reset':
+      return `🔄 ${card.environment}: databases reset`;
+  }
+}
+
+/** Services, databases and Redis: shared by the card and the status reply. */
+export function cardDetails(card: EnvironmentCard): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  if (card.urls.length) {
+    blocks.push(...packSections(['*Services*', ...card.urls.map((u) => `• ${link(u, u.replace(/^https?:\/\//, '').replace(/\/$/, ''))}`)], { maxSections: 3, noun: 'services' }));
+  }
+  const data = card.databases.map((d) => `• ${esc(d.engine)}: \`${esc(d.name)}\``);
+  if (card.redisIndex !== undefined) data.push(`• Redis: database ${card.redisIndex}`);
+  if (data.length) blocks.push(...packSections(['*Databases*', ...data], { maxSections: 2, noun: 'databases' }));
+  return blocks;
+}
+
+function cardContext(card: EnvironmentCard): ContextBlock | undefined {
+  const parts: string[] = [];
+  if (card.expiresAt && card.status !== 'destroyed') parts.push(`Expires ${slackTime(card.expiresAt)}`);
+  if (card.workflowUrl) parts.push(link(card.workflowUrl, 'View in Temporal'));
+  return parts.length ? context(parts) : undefined;
+}
+
+/** An environment's buttons; `discriminator` keeps action ids unique where several share a payload. */
+export function cardActions(environment: string, opts: CardPermissions, discriminator?: string): (Button | types.StaticSelect)[] {
+  const id = (base: string): string => (discriminator ? `${base}:${discriminator}` : base);
+  const elements: (Button | types.StaticSelect)[] = [];
+  if (opts.canReset) elements.push(button('Reset database', id(ACTION.reset), environment));
+  if (opts.canExtend) {
+    elements.push({
+      type: 'static_select',
+      action_id: id(ACTION.extend),
+      placeholder: plain('Extend by…'),
+      options: EXTEND_CHOICES.map((c) => option(c.label, extendValue(environment, c.duration))),
+    });
+  }
+  if (opts.canReadCredentials) elements.push(button('Show credentials', id(ACTION.credentials), environment));
+  if (opts.canDestroy) elements.push({ ...button('Destroy', id(ACTION.destroy), environment), style: 'danger', confirm: destroyConfirm(environment) });
+  return elements;
+}
+
+/** The second "are you sure" on every Destroy button: the card's and the destroy confirmation's. */
+export function destroyConfirm(environment: string): types.ConfirmationDialog {
+  return {
+    title: plain(clip(`Destroy ${environment}?`, SLACK_LIMITS.confirmTitle)),
+    text: plain(clip(`Destroy ${environment}? Everything in it is deleted.`, SLACK_LIMITS.confirmText)),
+    confirm: plain('Destroy'),
+    deny: plain('Cancel'),
+    style: 'danger',
+  };
+}
+
+/** One environment on one line, for lists and the Home tab; `userId` says "created by you". */
+export function summaryLine(e: EnvironmentSummary, userId?: string): string {
+  const parts = [`*${esc(e.name)}*`, `${STATE_EMOJI[e.state] ?? '⚪'} ${esc(e.state)}`];
+  if (e.expiresAt) parts.push(`expires ${slackTime(e.expiresAt)}`);
+  parts.push(userId && e.createdBy === `slack:${userId}` ? 'created by you' : `by ${principal(e.createdBy)}`);
+  return parts.join(' · ');
+}
+
+/**
+ * The Extend menu's option value: `{"environment","duration"}`, unless that passes Slack's 75
+ * characters (environment names reach 63); then only `{"duration"}`, and the environment is read
+ * from the actions block's id (`env_actions:<environment>`). `extendChoice` reads both.
+ */
+export function extendValue(environment: string, duration: string): string {
+  const full = JSON.stringify({ environment, duration });
+  return full.length <= SLACK_LIMITS.optionValue ? full : JSON.stringify({ duration });
+}
+
+/** Reads an Extend choice back: the option's value and the block id of the block it was in. */
+export function extendChoice(value: string, blockId?: string): { environment: string; duration: string } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== 'object') return undefined;
+  const { environment, duration } = parsed as { environment?: unknown; duration?: unknown };
+  const env = typeof environment === 'string' ? environment : blockId?.startsWith('env_actions:') ? blockId.slice('env_actions:'.length) : undefined;
+  return env && typeof duration === 'string' ? { environment: env, duration } : undefined;
+}
+
+/** The Retry button's value: what to build again. */
+export function retryValue(card: Pick<EnvironmentCard, 'project' | 'stage' | 'suffix'>): string {
+  return JSON.stringify({ project: card.project, stage: card.stage, ...(card.suffix ? { suffix: card.suffix } : {}) });
+}
+
+// Step titles come from the resource table (shared/resources.ts), not the workflow: chat adapters
+// must not import workflow modules.
+function failedCard(card: EnvironmentCard): MessagePayload {
+  const step = card.failedStep ? stepTitle(card.failedStep) : undefined;
+  const blocks: KnownBlock[] = [header(cardTitle(card))];
+  const what = step ? `*${esc(step)}* failed` : 'A step failed';
+  blocks.push(section(card.error ? `${what}:\n\`\`\`${esc(clip(card.error, 2500))}\`\`\`` : `${what}.`));
+  if (card.rolledBack) {
+    blocks.push(
+      ...(card.rolledBack.length
+        ? packSections(['*Rolled back*', ...card.rolledBack.map((id) => `↩️ ${esc(stepTitle(id))}`)], { maxSections: 2, noun: 'steps' })
+        : [section('Nothing had to be rolled back.')]),
+    );
+  }
+  const ctx = cardContext(card);
+  if (ctx) blocks.push(ctx);
+  blocks.push({ type: 'actions', block_id: `env_actions:${card.environment}`, elements: [{ ...button('Retry', ACTION.retry, retryValue(card)), style: 'primary' }] });
+
+  const parts = [`${card.environment} could not be built`];
+  if (step) parts.push(`${step} failed${card.error ? `: ${oneLine(card.error)}` : ''}`);
+  else if (card.error) parts.push(oneLine(card.error));
+  if (card.rolledBack?.length) parts.push(`rolled back: ${card.rolledBack.map(stepTitle).join(', ')}`);
+  // Empty top-level blocks: when this replaces a progress message in place, its blocks must go.
+  return { text: fallback(parts.join('; '), card.environment), blocks: [], attachments: [{ color: FAILED_COLOR, blocks }] };
+}
