@@ -1,6 +1,7 @@
 // sql activities against the real MariaDB and PostgreSQL servers: two environments of projb
 // (qa and dev) get their databases and users, are seeded from examples/seeds/projb, are kept
-// apart, re-seed without duplicates, and are dropped again, ledger included.
+// apart, re-seed without duplicates, and are dropped again, ledger included; destroy works from
+// the ledger even once the project and its server are gone from the catalogue.
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { resolveEnv } from '../../activities/environment.js';
 import { createSecretsActivities } from '../../activities/secrets.js';
-import { createSqlActivities, isSeedError, type SqlInput } from '../../activities/sql.js';
-import { CatalogueError } from '../../shared/errors.js';
+import { createSqlActivities, isSeedError, type SqlInput } from '../../activities/sql/index.js';
+import { CatalogueError, GoneError, NON_RETRYABLE_ERRORS } from '../../shared/errors.js';
 import { DATABASE_PASSWORDS, type EnvRef, type SqlEngine } from '../../shared/model.js';
 import { testDeps, uniqueEnv, type TestDeps } from '../support/deps.js';
 import { repoRoot, required, testSettings } from '../support/settings.js';
@@ -31,6 +32,9 @@ let td: TestDeps;
 let deps: ActivityDeps;
 const qa = uniqueEnv('projb', 'qa');
 const dev = uniqueEnv('projb', 'dev');
+/** Destroyed after its project and server left the catalogue (the server's URL remembered, or not). */
+const removed = uniqueEnv('projb', 'qa');
+const forgotten = uniqueEnv('projb', 'dev');
 const tempDirs: string[] = [];
 
 const settings = testSettings();
@@ -165,6 +169,22 @@ function seedAt(engine: SqlEngine, path: string): ActivityDeps {
   };
 }
 
+/** The deps with projb, and the `main` server of both engines, gone from the catalogue (the catalogue object only). */
+function projectAndServersRemoved(): ActivityDeps {
+  const c = deps.catalogue.catalogue;
+  const { projb: _projb, ...projects } = c.projects;
+  const { main: _mysql, ...mysqlServers } = c.servers.mysql;
+  const { main: _postgres, ...postgresServers } = c.servers.postgres;
+  return {
+    ...deps,
+    catalogue: { ...deps.catalogue, catalogue: { ...c, projects, servers: { ...c.servers, mysql: mysqlServers, postgres: postgresServers } } },
+  };
+}
+
+async function liveSql(ref: EnvRef, engine: SqlEngine) {
+  return (await deps.store.liveResources(ref.environment)).filter((e) => e.kind.startsWith(`${engine}-`));
+}
+
 /** A scratch seed folder, removed in afterAll; returns a writer of files in it. */
 async function scratchSeed(engine: SqlEngine) {
   const dir = await mkdtemp(join(tmpdir(), `envbot-sql-seed-${engine}-`));
@@ -182,12 +202,14 @@ beforeAll(async () => {
   const secrets = createSecretsActivities(deps);
   await secrets.createSecrets({ ref: qa });
   await secrets.createSecrets({ ref: dev });
+  await secrets.createSecrets({ ref: removed });
+  await secrets.createSecrets({ ref: forgotten });
 });
 
 afterAll(async () => {
   if (deps) {
     for (const engine of ENGINES) {
-      for (const ref of [qa, dev]) await run(sql().deleteSql, { ref, engine }).catch(() => undefined);
+      for (const ref of [qa, dev, removed, forgotten]) await run(sql().deleteSql, { ref, engine }).catch(() => undefined);
     }
   }
   for (const d of tempDirs) await rm(d, { recursive: true, force: true });
@@ -203,7 +225,7 @@ describe.each(ENGINES)('%s', (engine) => {
       expect(await run(sql().createSql, { ref, engine })).toEqual(first);
       expect(await databaseExists(engine, dbName(ref, engine))).toBe(true);
       expect(await userExists(engine, userName(ref, engine))).toBe(true);
-      const live = (await deps.store.liveResources(ref.environment)).filter((e) => e.kind.startsWith(`${engine}-`));
+      const live = await liveSql(ref, engine);
       expect(live.map((e) => [e.kind, e.name, e.location]).sort()).toEqual(
         [
           [`${engine}-database`, dbName(ref, engine), `${engine}/main`],
@@ -368,8 +390,45 @@ describe.each(ENGINES)('%s', (engine) => {
       await expect(asUser(engine, ref, ref, 'SELECT 1')).rejects.toThrow(engine === 'mysql' ? /Access denied/ : /password authentication failed|does not exist/);
       // Again: nothing left to drop, still a success.
       await expect(run(sql().deleteSql, { ref, engine })).resolves.toMatchObject({ engine });
-      const live = (await deps.store.liveResources(ref.environment)).filter((e) => e.kind.startsWith(`${engine}-`));
-      expect(live).toEqual([]);
+      expect(await liveSql(ref, engine)).toEqual([]);
+    }
+  });
+});
+
+describe('destroy after the catalogue changed', () => {
+  it('deleteSql drops what the ledger holds when the project and its server are gone from the catalogue', async () => {
+    for (const engine of ENGINES) await run(sql().createSql, { ref: removed, engine });
+    const gone = projectAndServersRemoved();
+    expect(() => resolveEnv(gone.catalogue, removed)).toThrow(/not in the catalogue/);
+    for (const engine of ENGINES) {
+      const result = await run(sql(gone).deleteSql, { ref: removed, engine });
+      expect(result.dropped.sort()).toEqual([dbName(removed, engine), userName(removed, engine)].sort());
+      expect(await databaseExists(engine, dbName(removed, engine))).toBe(false);
+      expect(await userExists(engine, userName(removed, engine))).toBe(false);
+      expect(await liveSql(removed, engine)).toEqual([]);
+    }
+  });
+
+  it('deleteSql fails for good, naming the server, when the server is gone and envbot kept no connection to it', async () => {
+    for (const engine of ENGINES) await run(sql().createSql, { ref: forgotten, engine });
+    await deps.store.pool.query("DELETE FROM server_connections WHERE engine IN ('mysql', 'postgres') AND server = 'main'");
+    const gone = projectAndServersRemoved();
+    for (const engine of ENGINES) {
+      const err = await run(sql(gone).deleteSql, { ref: forgotten, engine }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GoneError);
+      expect((err as GoneError).message).toMatch(new RegExp(`${engine} server "main".*add servers\\.${engine}\\.main back to envbot\\.yaml`));
+      // Temporal retries nothing whose type is listed, and GoneError is.
+      expect((err as GoneError).retryable).toBe(false);
+      expect(NON_RETRYABLE_ERRORS).toContain((err as GoneError).name);
+      // Nothing was dropped, and the ledger still says what is there.
+      expect(await databaseExists(engine, dbName(forgotten, engine))).toBe(true);
+      expect((await liveSql(forgotten, engine)).map((e) => e.kind).sort()).toEqual([`${engine}-database`, `${engine}-user`]);
+    }
+    // Once the server is back in the catalogue, destroy goes through.
+    for (const engine of ENGINES) {
+      await run(sql().deleteSql, { ref: forgotten, engine });
+      expect(await databaseExists(engine, dbName(forgotten, engine))).toBe(false);
+      expect(await liveSql(forgotten, engine)).toEqual([]);
     }
   });
 });

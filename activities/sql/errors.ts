@@ -1,0 +1,58 @@
+// Which database errors are the seed's fault (permanent: a CatalogueError naming the file) and
+// which are the server's or the network's (retryable), for both engines.
+import pg from 'pg';
+import { CatalogueError } from '../../shared/errors.js';
+
+/** What either driver's errors may carry. */
+interface DbError {
+  message: string;
+  code?: string;
+  errno?: number;
+  sqlState?: string;
+  fatal?: boolean;
+  severity?: string;
+  position?: string;
+  detail?: string;
+  where?: string;
+}
+
+/** SQLSTATE classes that say "try again": connection, transaction rollback, resources, operator, system. */
+const RETRYABLE_SQLSTATE_CLASSES = ['08', '40', '53', '57', '58'];
+const RETRYABLE_SQLSTATES = ['55P03', '55006'];
+/** MySQL/MariaDB errors with a permanent-looking SQLSTATE that still pass: lock waits, limits, kills, memory. */
+const RETRYABLE_MYSQL_ERRNOS = [1037, 1038, 1040, 1041, 1053, 1203, 1205, 1213, 1226, 1317, 1927];
+
+/**
+ * Whether the error is the seed's fault (syntax, constraint, data, permission): retrying the
+ * same file cannot help. Errors without a SQLSTATE (lost connections, timeouts) are retryable.
+ */
+export function isSeedError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as DbError;
+  if (e instanceof pg.DatabaseError || (typeof e.severity === 'string' && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code))) {
+    const code = e.code ?? '';
+    return !RETRYABLE_SQLSTATE_CLASSES.includes(code.slice(0, 2)) && !RETRYABLE_SQLSTATES.includes(code);
+  }
+  if (typeof e.sqlState === 'string' && typeof e.errno === 'number') {
+    if (e.fatal) return false;
+    if (RETRYABLE_SQLSTATE_CLASSES.includes(e.sqlState.slice(0, 2))) return false;
+    return !RETRYABLE_MYSQL_ERRNOS.includes(e.errno);
+  }
+  return false;
+}
+
+/** Turns a seed's own error into a CatalogueError naming the file (and line, when PostgreSQL says). */
+export function seedError(file: string, err: unknown, text?: string): unknown {
+  if (!isSeedError(err)) return err;
+  const e = err as DbError;
+  const position = Number(e.position);
+  const line = text !== undefined && position > 0 ? text.slice(0, position - 1).split('\n').length : undefined;
+  const problem = [e.message, e.detail, e.where ? `(${e.where})` : undefined].filter(Boolean).join(' ');
+  return new CatalogueError(file, [{ path: '', problem, ...(line ? { line } : {}) }]);
+}
+
+/** Whether the error carries one of `codes` (a driver's code or a MySQL errno). */
+export function hasCode(err: unknown, ...codes: (string | number)[]): boolean {
+  const e = err as DbError | undefined;
+  return codes.includes(e?.code ?? '') || codes.includes(e?.errno ?? -1);
+}

@@ -1,0 +1,225 @@
+// sql: each environment's MySQL/MariaDB and PostgreSQL databases, its one user per engine, and
+// their seeds (examples/README.md, "MySQL / MariaDB and PostgreSQL"). Admin work uses the
+// catalogue's server URL (remembered for destroy); seeding runs as the environment's own user, so a
+// seed can do only what the environment itself could. Destroy works from the ledger alone, so it
+// still works once the project or its server is gone from the catalogue. Passwords and URLs with
+// passwords are never logged. The engines are in mysql.ts and postgres.ts, the seed folder in seed-files.ts.
+import { readFile } from 'node:fs/promises';
+import { basename, isAbsolute, relative } from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { Location } from '../../shared/catalogue/schema.js';
+import type { EnvRef, SqlEngine } from '../../shared/model.js';
+import type { LedgerEntry } from '../../shared/store/store.js';
+import { databasePassword } from '../credentials.js';
+import type { ActivityDeps } from '../deps.js';
+import { localPath, resolveEnv, type ResolvedEnv } from '../environment.js';
+import { keepAlive } from '../heartbeat.js';
+import { baseVars, render } from '../render.js';
+import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from '../servers.js';
+import type { Admin, Log, Session } from './engine.js';
+import { seedError } from './errors.js';
+import { mysqlAdmin, mysqlSession } from './mysql.js';
+import { postgresAdmin, postgresSession } from './postgres.js';
+import { csvHeader, lineCounter, seedFiles } from './seed-files.js';
+
+export { isSeedError } from './errors.js';
+export { scramVerifier } from './postgres.js';
+export { seedFiles, type SeedFile } from './seed-files.js';
+
+export interface SqlInput {
+  ref: EnvRef;
+  engine: SqlEngine;
+}
+
+export interface CreateSqlResult {
+  engine: SqlEngine;
+  /** The environment's user on every server of this engine (no password here). */
+  user: string;
+  /** Physical database names, in catalogue order. */
+  databases: string[];
+}
+
+export interface SeedSqlResult {
+  engine: SqlEngine;
+  /** SQL and CSV files run. */
+  files: number;
+  /** Rows loaded by the `data/` files: INSERT affected rows, COPY and LOAD DATA rows. */
+  rows: number;
+}
+
+export interface DeleteSqlResult {
+  engine: SqlEngine;
+  /** Databases and users dropped, or found already gone. */
+  dropped: string[];
+}
+
+interface Engine {
+  /** Ledger kinds of the engine's resources. */
+  kinds: { database: string; user: string };
+  admin(url: string, log: Log): Promise<Admin>;
+  session(url: string, db: string, user: string, password: string, log: Log): Promise<Session>;
+}
+
+const ENGINES: Record<SqlEngine, Engine> = {
+  mysql: { kinds: { database: 'mysql-database', user: 'mysql-user' }, admin: mysqlAdmin, session: mysqlSession },
+  postgres: { kinds: { database: 'postgres-database', user: 'postgres-user' }, admin: postgresAdmin, session: postgresSession },
+};
+
+interface Target {
+  logical: string;
+  physical: string;
+  server: string;
+  seed?: Location;
+}
+
+function targetsOf(r: ResolvedEnv, engine: SqlEngine): Target[] {
+  return Object.entries(r.project.databases)
+    .filter(([, db]) => db.engine === engine)
+    .map(([logical, db]) => ({
+      logical,
+      physical: engine === 'mysql' ? r.names.mysqlDatabase(logical) : r.names.postgresDatabase(logical),
+      server: db.server,
+      ...(db.seed ? { seed: db.seed } : {}),
+    }));
+}
+
+function userOf(r: ResolvedEnv, engine: SqlEngine): string {
+  return engine === 'mysql' ? r.names.mysqlUser : r.names.postgresUser;
+}
+
+/** `items` by the key each has, in first-seen order. */
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
+}
+
+export function createSqlActivities(deps: ActivityDeps) {
+  const log = deps.log;
+
+  /** A path as the catalogue's author knows it: relative to envbot.yaml's folder when inside it. */
+  function shown(file: string): string {
+    const rel = relative(deps.catalogue.root, file);
+    return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+  }
+
+  return {
+    /** Creates the environment's databases and user of `engine`; existing ones are kept (idempotent). */
+    async createSql({ ref, engine }: SqlInput): Promise<CreateSqlResult> {
+      deps.faults?.check('createSql');
+      const r = resolveEnv(deps.catalogue, ref);
+      const { kinds } = ENGINES[engine];
+      const user = userOf(r, engine);
+      const targets = targetsOf(r, engine);
+      if (!targets.length) return { engine, user, databases: [] };
+      const password = await databasePassword(deps, r, engine);
+      for (const [server, dbs] of groupBy(targets, (t) => t.server)) {
+        const location = serverLocation(engine, server);
+        // The URL is remembered before anything is made there, so destroy can always reach it.
+        const a = await ENGINES[engine].admin(await adminUrlForCreate(deps, engine, server), log);
+        try {
+          await deps.store.recordResource({ environment: r.env.name, kind: kinds.user, name: user, location });
+          await a.ensureUser(user, password);
+          for (const db of dbs) {
+            await deps.store.recordResource({ environment: r.env.name, kind: kinds.database, name: db.physical, location, details: { logical: db.logical } });
+            await a.ensureDatabase(db.physical, user);
+          }
+        } finally {
+          await a.close();
+        }
+        log.info({ environment: r.env.name, engine, server, user, databases: dbs.map((d) => d.physical) }, 'sql databases created');
+      }
+      return { engine, user, databases: targets.map((t) => t.physical) };
+    },
+
+    /** Empties each seeded database and loads its seed again, as the environment's user. */
+    async seedSql({ ref, engine }: SqlInput): Promise<SeedSqlResult> {
+      deps.faults?.check('seedSql');
+      const r = resolveEnv(deps.catalogue, ref);
+      const user = userOf(r, engine);
+      const seeded = targetsOf(r, engine).filter((t) => t.seed);
+      if (!seeded.length) return { engine, files: 0, rows: 0 };
+      const password = await databasePassword(deps, r, engine);
+      const vars = baseVars(r);
+      // The activity's context, held here: stream and timer callbacks heartbeat through it.
+      const ctx = Context.current();
+      const beat = (details: unknown) => ctx.heartbeat(details);
+      let files = 0;
+      let rows = 0;
+      for (const db of seeded) {
+        const folder = localPath(deps.catalogue, db.seed!, `projects.${r.env.project}.databases.${db.logical}.seed`);
+        const plan = await seedFiles(folder, r.env.stage);
+        const url = await adminUrlForCreate(deps, engine, db.server);
+        const session = await ENGINES[engine].session(url, db.physical, user, password, log);
+        let dbRows = 0;
+        try {
+          await session.reset();
+          for (const f of plan) {
+            const file = shown(f.path);
+            const details = { file, rows };
+            let added: number;
+            if (f.csv) {
+              const header = await csvHeader(f.path, file);
+              const counter = lineCounter((lines) => beat({ file, rows: rows + lines }));
+              const loaded = await keepAlive(() => details, () => session.load(f.path, basename(f.path, '.csv'), header, counter), beat).catch(
+                (err: unknown) => {
+                  throw seedError(file, err);
+                },
+              );
+              if (loaded.warnings.length) {
+                log.warn({ environment: r.env.name, engine, database: db.physical, file, warnings: loaded.warnings }, 'csv loaded with warnings');
+              }
+              added = loaded.rows;
+            } else {
+              const text = render(r, await readFile(f.path, 'utf8'), vars, file);
+              const inserted = await keepAlive(() => details, () => session.run(text), beat).catch((err: unknown) => {
+                throw seedError(file, err, text);
+              });
+              added = f.kind === 'data' ? inserted : 0;
+            }
+            rows += added;
+            dbRows += added;
+            files += 1;
+            log.debug({ environment: r.env.name, engine, database: db.physical, file, rows: added }, 'seed file run');
+            beat({ file, rows });
+          }
+        } finally {
+          await session.close();
+        }
+        log.info({ environment: r.env.name, engine, server: db.server, database: db.physical, files: plan.length, rows: dbRows }, 'sql database seeded');
+      }
+      return { engine, files, rows };
+    },
+
+    /**
+     * Drops what the ledger says the environment has of `engine`, databases before users; ones
+     * already gone count as dropped. Reads no catalogue entry of the project: it may be gone.
+     */
+    async deleteSql({ ref, engine }: SqlInput): Promise<DeleteSqlResult> {
+      const environment = ref.environment;
+      const { kinds } = ENGINES[engine];
+      const live: { server: string; entry: LedgerEntry }[] = [];
+      for (const entry of await deps.store.liveResources(environment)) {
+        const server = serverOfLocation(engine, entry.location);
+        if (server !== undefined && (entry.kind === kinds.database || entry.kind === kinds.user)) live.push({ server, entry });
+      }
+      const dropped: string[] = [];
+      for (const [server, found] of groupBy(live, (l) => l.server)) {
+        // A PostgreSQL role that still owns a database cannot be dropped: databases first.
+        const entries = [kinds.database, kinds.user].flatMap((kind) => found.map((f) => f.entry).filter((e) => e.kind === kind));
+        const a = await ENGINES[engine].admin(await adminUrlForDelete(deps, engine, server), log);
+        try {
+          for (const e of entries) {
+            await (e.kind === kinds.database ? a.dropDatabase(e.name) : a.dropUser(e.name));
+            await deps.store.markResourceDeleted(e);
+            dropped.push(e.name);
+          }
+        } finally {
+          await a.close();
+        }
+        log.info({ environment, engine, server, dropped: entries.map((e) => e.name) }, 'sql databases deleted');
+      }
+      return { engine, dropped: [...new Set(dropped)] };
+    },
+  };
+}

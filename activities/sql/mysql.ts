@@ -1,0 +1,109 @@
+// MySQL and MariaDB: users, databases granted to exactly one user, and a seeding session that
+// empties the database and bulk-loads CSV with LOAD DATA LOCAL INFILE.
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { pipeline as pipeWithCallback, type Readable } from 'node:stream';
+import mysql from 'mysql2/promise';
+import type { Admin, Log, Session } from './engine.js';
+import { hasCode } from './errors.js';
+
+async function mysqlConnect(options: mysql.ConnectionOptions, log: Log): Promise<mysql.Connection> {
+  const c = await mysql.createConnection(options);
+  // A fatal error with no query in flight is emitted; without a listener it would end the worker.
+  c.on('error', (err: Error) => log.debug({ err: err.message }, 'mysql connection error'));
+  return c;
+}
+
+/** A database name for GRANT, where `_` and `%` are wildcards: escaped, so the grant is exactly this database. */
+function mysqlGrantDatabase(db: string): string {
+  return mysql.escapeId(db.replace(/[\\_%]/g, '\\$&'));
+}
+
+export async function mysqlAdmin(url: string, log: Log): Promise<Admin> {
+  const c = await mysqlConnect({ uri: url }, log);
+  return {
+    async ensureUser(user, password) {
+      try {
+        await c.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
+        // Already there (a retry): the store's password wins.
+        await c.query(`ALTER USER ?@'%' IDENTIFIED BY ?`, [user, password]);
+      } catch (err) {
+        // mysql2 errors carry the statement with its values filled in (the password): never rethrow that.
+        const e = err as { message?: string; code?: string; errno?: number };
+        throw Object.assign(new Error(`creating MySQL user ${user} failed: ${e.message ?? 'unknown error'}`), { code: e.code, errno: e.errno });
+      }
+    },
+    async ensureDatabase(db, user) {
+      await c.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(db)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      await c.query(`GRANT ALL PRIVILEGES ON ${mysqlGrantDatabase(db)}.* TO ?@'%'`, [user]);
+    },
+    async dropDatabase(db) {
+      await c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(db)}`);
+    },
+    async dropUser(user) {
+      await c.query(`DROP USER IF EXISTS ?@'%'`, [user]);
+    },
+    close: () => c.end(),
+  };
+}
+
+function affectedRows(res: unknown): number {
+  const one = (x: unknown): number =>
+    typeof x === 'object' && x !== null && !Array.isArray(x) && typeof (x as mysql.ResultSetHeader).affectedRows === 'number' && 'insertId' in x
+      ? (x as mysql.ResultSetHeader).affectedRows
+      : 0;
+  return Array.isArray(res) ? res.reduce((n: number, x) => n + one(x), 0) : one(res);
+}
+
+/** A session on `db` of the server at `url`, logged in as the environment's user. */
+export async function mysqlSession(url: string, db: string, user: string, password: string, log: Log): Promise<Session> {
+  const c = await mysqlConnect({ uri: url, user, password, database: db, multipleStatements: true, flags: ['+LOCAL_FILES'] }, log);
+  return {
+    async reset() {
+      const [tables] = await c.query<mysql.RowDataPacket[]>(
+        'SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE()',
+      );
+      const [routines] = await c.query<mysql.RowDataPacket[]>(
+        'SELECT routine_name AS name, routine_type AS type FROM information_schema.routines WHERE routine_schema = DATABASE()',
+      );
+      const statements = ['SET FOREIGN_KEY_CHECKS = 0'];
+      const named = (type: string) => tables.filter((t) => t.type === type).map((t) => mysql.escapeId(String(t.name)));
+      const views = named('VIEW');
+      const sequences = named('SEQUENCE');
+      const rest = tables.filter((t) => t.type !== 'VIEW' && t.type !== 'SEQUENCE').map((t) => mysql.escapeId(String(t.name)));
+      if (views.length) statements.push(`DROP VIEW IF EXISTS ${views.join(', ')}`);
+      if (rest.length) statements.push(`DROP TABLE IF EXISTS ${rest.join(', ')}`);
+      if (sequences.length) statements.push(`DROP SEQUENCE IF EXISTS ${sequences.join(', ')}`);
+      for (const r of routines) statements.push(`DROP ${r.type === 'FUNCTION' ? 'FUNCTION' : 'PROCEDURE'} IF EXISTS ${mysql.escapeId(String(r.name))}`);
+      // Foreign keys are checked again for the seed (constraints/ must hold for the data).
+      statements.push('SET FOREIGN_KEY_CHECKS = 1');
+      await c.query(statements.join(';\n'));
+    },
+    async run(text) {
+      try {
+        const [res] = await c.query(text);
+        return affectedRows(res);
+      } catch (err) {
+        if (hasCode(err, 'ER_EMPTY_QUERY')) return 0; // a file of comments only
+        throw err;
+      }
+    },
+    async load(file, table, header, counter) {
+      const columns = header.columns.map((col) => mysql.escapeId(col)).join(', ');
+      const sql =
+        `LOAD DATA LOCAL INFILE ${mysql.escape(basename(file))} INTO TABLE ${mysql.escapeId(table)} CHARACTER SET utf8mb4 ` +
+        `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY ${header.crlf ? "'\\r\\n'" : "'\\n'"} ` +
+        `IGNORE 1 LINES (${columns})`;
+      const infileStreamFactory = (): Readable => pipeWithCallback(createReadStream(file), counter, () => undefined);
+      const [res] = await c.query<mysql.ResultSetHeader>({ sql, infileStreamFactory });
+      let warnings: string[] = [];
+      if (res.warningStatus > 0) {
+        // LOCAL loads turn bad values and duplicate keys into warnings: report them, naming the file.
+        const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
+        warnings = rows.map((w) => `${String(w.Level)} ${String(w.Code)}: ${String(w.Message)}`);
+      }
+      return { rows: res.affectedRows, warnings };
+    },
+    close: () => c.end(),
+  };
+}
