@@ -1,8 +1,11 @@
 // Slack for tests: requests signed the way Slack signs them, in Slack's documented payload formats,
 // and a local recorder that answers the Web API like Slack and keeps every call.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { repoRoot } from './settings.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 
@@ -153,4 +156,69 @@ export class SlackRecorder {
         return { ok: true };
     }
   }
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `fn` every 200 ms until it returns something other than undefined or false. */
+export async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface EnvbotProcess {
+  child: ChildProcess;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  /** Everything it has written to stdout and stderr so far. */
+  output(): string;
+  /** SIGINT, and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** The real envbot (bot/main.ts) in its own process, Slack over HTTP, answering /healthz. */
+export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string }): Promise<EnvbotProcess> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bot', 'main.ts')], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: o.databaseUrl, PORT: String(port), TEMPORAL_TASK_QUEUE: o.taskQueue,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: o.slackApiUrl,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+  };
+  try {
+    await until('envbot to answer /healthz', async () => {
+      if (child.exitCode !== null) throw new Error(`envbot exited:\n${output}`);
+      return (await fetch(`${base}/healthz`).catch(() => undefined))?.ok;
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { child, base, output: () => output, stop };
 }
