@@ -43,7 +43,9 @@ export default tseslint.config(
               message: 'Import activity types only (import type), and call activities through workflows/activities.ts.',
             },
             {
-              group: ['**/shared/store/**', '**/shared/settings*', '**/shared/catalogue/load*'],
+              // Every shared module that does I/O or reads the process (test/unit/workflow-lint.test.ts
+              // finds them all and checks each is refused here).
+              group: ['**/shared/store/**', '**/shared/settings*', '**/shared/catalogue/load*', '**/shared/clients/**', '**/shared/logger*', '**/shared/paths*'],
               message: 'Only pure shared modules (names, errors, models) belong in workflow code.',
             },
           ],

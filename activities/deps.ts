@@ -1,7 +1,7 @@
 // What every activity module is built from. main.ts makes the real ones; tests may hand in others.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LoadedCatalogue } from '../shared/catalogue/load.js';
-import type { AwsClientConfig } from '../shared/clients/aws.js';
+import { AwsClients, type AwsClientConfig } from '../shared/clients/aws.js';
 import type { ChatPort } from '../shared/chat.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store } from '../shared/store/store.js';
@@ -14,7 +14,14 @@ export interface ActivityDeps {
   log: Logger;
   kube: KubeConfig;
   aws: AwsClientConfig;
+  /** The AWS clients built from `aws`, one per service (made on first use when not handed in). */
+  awsClients?: AwsClients;
   chat: ChatPort;
   /** Test-only fault injection (see faults.ts); absent in production. */
   faults?: Faults;
+}
+
+/** The worker's AWS clients: the ones handed in, or made once from `deps.aws` and kept. */
+export function awsClients(deps: ActivityDeps): AwsClients {
+  return (deps.awsClients ??= new AwsClients(deps.aws));
 }

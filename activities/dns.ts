@@ -8,15 +8,16 @@ import {
   ListHostedZonesByNameCommand,
   type ListHostedZonesByNameCommandOutput,
   ListResourceRecordSetsCommand,
-  Route53Client,
+  type Route53Client,
   type Change,
   type HostedZone,
   type ResourceRecordSet,
   type VPCRegion,
 } from '@aws-sdk/client-route-53';
-import { CatalogueError, ConflictError, EnvbotError } from '../shared/errors.js';
+import { awsError, awsErrorName as errorName } from '../shared/clients/aws.js';
+import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
-import type { ActivityDeps } from './deps.js';
+import { awsClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
 
 export interface DnsInput {
@@ -36,34 +37,14 @@ export interface DeleteDnsResult {
 }
 
 const KIND = 'dns-record';
+/** The private zone envbot made, when it had to: shared by every environment, so no environment's destroy removes it. */
+const ZONE_KIND = 'dns-zone';
+const ZONE_OWNER = 'envbot';
 const TTL = 60;
-/**
- * The SDK retries throttling (`Throttling`, `PriorRequestNotComplete`), 5xx and network errors with
- * backoff up to this many attempts in all; when they run out the error is rethrown and Temporal's
- * retry policy tries the activity again (every step here is idempotent).
- */
-const MAX_ATTEMPTS = 8;
 
 /** Route 53 returns names with a trailing dot; envbot keeps them without. */
 const fqdn = (name: string) => name.replace(/\.$/, '').toLowerCase();
 const zoneIdOf = (id: string) => id.replace(/^\/hostedzone\//, '');
-
-/** Rethrows an AWS error with what was being done, keeping its name (the SDK's error code) for retry decisions. */
-const wrapped = new WeakSet<Error>();
-
-function awsError(err: unknown, what: string): Error {
-  if (err instanceof EnvbotError || (err instanceof Error && wrapped.has(err))) return err;
-  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  const out = new Error(`${what} failed${status ? ` (HTTP ${status} ${e.name ?? ''})` : e.name ? ` (${e.name})` : ''}: ${e.message ?? String(err)}`);
-  out.name = e.name && e.name !== 'Error' ? e.name : 'Route53Error';
-  wrapped.add(out);
-  return out;
-}
-
-function errorName(err: unknown): string | undefined {
-  return (err as { name?: string }).name;
-}
 
 /** Every host name of every service of the project. */
 function hostsOf(r: ResolvedEnv): string[] {
@@ -73,7 +54,7 @@ function hostsOf(r: ResolvedEnv): string[] {
 }
 
 export function createDnsActivities(deps: ActivityDeps) {
-  const client = () => new Route53Client({ ...deps.aws, maxAttempts: MAX_ATTEMPTS });
+  const r53 = () => awsClients(deps).route53();
 
   /** The private zones named `zone` (several when one is shared by VPCs), best match for the catalogue's VPC first. */
   async function findPrivateZone(r53: Route53Client, zone: string, vpcId: string): Promise<HostedZone | undefined> {
@@ -115,10 +96,7 @@ export function createDnsActivities(deps: ActivityDeps) {
         HostedZoneConfig: { PrivateZone: true, Comment: 'Lower environments made by envbot' },
       }));
     try {
-      const created = await create(`envbot-${zone}`);
-      const id = zoneIdOf(created.HostedZone!.Id!);
-      deps.log.info({ zone, zoneId: id, vpcId: dns.vpcId }, 'created the private hosted zone (it did not exist)');
-      return id;
+      return await recordZone(zone, dns.vpcId, await create(`envbot-${zone}`));
     } catch (err) {
       if (errorName(err) !== 'HostedZoneAlreadyExists') throw awsError(err, `creating private hosted zone ${zone}`);
     }
@@ -126,9 +104,14 @@ export function createDnsActivities(deps: ActivityDeps) {
     // (a caller reference can never be used twice): find it, or make it under a fresh reference.
     const raced = await findPrivateZone(r53, zone, dns.vpcId);
     if (raced?.Id) return zoneIdOf(raced.Id);
-    const created = await create(`envbot-${zone}-${Date.now()}`);
+    return recordZone(zone, dns.vpcId, await create(`envbot-${zone}-${Date.now()}`));
+  }
+
+  /** A zone envbot made is in the ledger like everything else (owned by envbot, not by an environment). */
+  async function recordZone(zone: string, vpcId: string, created: { HostedZone?: { Id?: string } }): Promise<string> {
     const id = zoneIdOf(created.HostedZone!.Id!);
-    deps.log.info({ zone, zoneId: id, vpcId: dns.vpcId }, 'created the private hosted zone (it did not exist)');
+    await deps.store.recordResource({ environment: ZONE_OWNER, kind: ZONE_KIND, name: id, location: 'route53', details: { zone, vpcId } });
+    deps.log.info({ zone, zoneId: id, vpcId }, 'created the private hosted zone (it did not exist)');
     return id;
   }
 
@@ -150,68 +133,60 @@ export function createDnsActivities(deps: ActivityDeps) {
       if (outside.length) {
         throw new CatalogueError(r.catalogue.file, [{ path: 'dns.privateZone', problem: `"${zone}" does not contain ${outside.join(', ')} (baseDomain is ${r.catalogue.catalogue.baseDomain}); use a zone that contains baseDomain` }]);
       }
-      const r53 = client();
+      const client = r53();
+      const zoneId = await ensureZone(client, r).catch((err: unknown) => {
+        throw awsError(err, `finding or creating private hosted zone ${zone}`);
+      });
+      for (const name of records) await deps.store.recordResource({ environment: r.env.name, kind: KIND, name, location: zoneId });
+      const changes: Change[] = records.map((name) => ({
+        Action: 'UPSERT',
+        ResourceRecordSet: { Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: dns.target }] },
+      }));
       try {
-        const zoneId = await ensureZone(r53, r).catch((err: unknown) => {
-          throw awsError(err, `finding or creating private hosted zone ${zone}`);
-        });
-        for (const name of records) await deps.store.recordResource({ environment: r.env.name, kind: KIND, name, location: zoneId });
-        const changes: Change[] = records.map((name) => ({
-          Action: 'UPSERT',
-          ResourceRecordSet: { Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: dns.target }] },
+        await client.send(new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: { Comment: `envbot: ${r.env.name}`, Changes: changes },
         }));
-        try {
-          await r53.send(new ChangeResourceRecordSetsCommand({
-            HostedZoneId: zoneId,
-            ChangeBatch: { Comment: `envbot: ${r.env.name}`, Changes: changes },
-          }));
-        } catch (err) {
-          if (errorName(err) === 'InvalidChangeBatch') {
-            // E.g. another record type (A, TXT) already holds one of the names: retrying cannot help.
-            throw new ConflictError(`Route 53 refused the records of ${r.env.name} in zone ${zoneId}: ${(err as Error).message}`);
-          }
-          throw awsError(err, `upserting ${records.length} CNAME record(s) in zone ${zoneId}`);
+      } catch (err) {
+        if (errorName(err) === 'InvalidChangeBatch') {
+          // E.g. another record type (A, TXT) already holds one of the names: retrying cannot help.
+          throw new ConflictError(`Route 53 refused the records of ${r.env.name} in zone ${zoneId}: ${(err as Error).message}`);
         }
-        deps.log.info({ environment: r.env.name, zoneId, records, target: dns.target }, 'DNS records upserted');
-        return { zoneId, records };
-      } finally {
-        r53.destroy();
+        throw awsError(err, `upserting ${records.length} CNAME record(s) in zone ${zoneId}`);
       }
+      deps.log.info({ environment: r.env.name, zoneId, records, target: dns.target }, 'DNS records upserted');
+      return { zoneId, records };
     },
 
-    /** DELETEs every record the ledger holds for the environment, with its current values; gone ones are done. */
+    /** DELETEs every record the ledger holds for the environment, with its current values; gone ones are done. Needs no catalogue. */
     async deleteDnsRecords({ ref }: DnsInput): Promise<DeleteDnsResult> {
-      const r = resolveEnv(deps.catalogue, ref);
-      const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === KIND);
+      const name = ref.environment;
+      const live = (await deps.store.liveResources(name)).filter((e) => e.kind === KIND);
       const byZone = new Map<string, typeof live>();
       for (const e of live) byZone.set(e.location, [...(byZone.get(e.location) ?? []), e]);
       const deleted: string[] = [];
-      const r53 = client();
-      try {
-        for (const [zoneId, entries] of byZone) {
-          const changes: Change[] = [];
-          try {
-            for (const e of entries) {
-              const current = await currentRecord(r53, zoneId, e.name);
-              // Route 53 deletes a record set only when given its exact current values.
-              if (current) changes.push({ Action: 'DELETE', ResourceRecordSet: current });
-            }
-            if (changes.length) {
-              await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Comment: `envbot: ${r.env.name}`, Changes: changes } }));
-            }
-          } catch (err) {
-            // The zone itself is gone: so are its records.
-            if (errorName(err) !== 'NoSuchHostedZone') throw awsError(err, `deleting DNS records of ${r.env.name} in zone ${zoneId}`);
-          }
+      const client = r53();
+      for (const [zoneId, entries] of byZone) {
+        const changes: Change[] = [];
+        try {
           for (const e of entries) {
-            await deps.store.markResourceDeleted(e);
-            deleted.push(e.name);
+            const current = await currentRecord(client, zoneId, e.name);
+            // Route 53 deletes a record set only when given its exact current values.
+            if (current) changes.push({ Action: 'DELETE', ResourceRecordSet: current });
           }
+          if (changes.length) {
+            await client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Comment: `envbot: ${name}`, Changes: changes } }));
+          }
+        } catch (err) {
+          // The zone itself is gone: so are its records.
+          if (errorName(err) !== 'NoSuchHostedZone') throw awsError(err, `deleting DNS records of ${name} in zone ${zoneId}`);
         }
-      } finally {
-        r53.destroy();
+        for (const e of entries) {
+          await deps.store.markResourceDeleted(e);
+          deleted.push(e.name);
+        }
       }
-      deps.log.info({ environment: r.env.name, records: deleted }, 'DNS records deleted');
+      deps.log.info({ environment: name, records: deleted }, 'DNS records deleted');
       return { deleted };
     },
   };

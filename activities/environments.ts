@@ -40,9 +40,12 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
     /** Records that an operation starts; refuses a create of an environment that exists or is being built. */
     async beginOperation({ ref, operation, requester, spec }: BeginInput): Promise<void> {
       deps.faults?.check('beginOperation');
-      const r = resolveEnv(deps.catalogue, ref);
       const runId = currentRun();
+      // Only a create needs the catalogue; the other operations work on what exists, also for an
+      // environment whose project has since left envbot.yaml.
+      const name = ref.environment;
       if (operation === 'create') {
+        const r = resolveEnv(deps.catalogue, ref);
         const claimed = await deps.store.claimEnvironment({
           name: r.env.name, project: r.env.project, stage: r.env.stage, suffix: r.env.suffix, createdBy: requester.id, runId, spec,
         });
@@ -52,28 +55,28 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
         }
       } else {
         const during = DURING[operation];
-        const moved = await deps.store.setEnvironmentState(r.env.name, during.state, { from: during.from, runId });
+        const moved = await deps.store.setEnvironmentState(name, during.state, { from: during.from, runId });
         if (!moved) {
-          const existing = await deps.store.getEnvironment(r.env.name);
-          if (!existing || existing.state === 'destroyed') throw new NotFoundError(`${r.env.name} does not exist; "list" shows the environments there are.`);
-          throw new ConflictError(`${r.env.name} is ${existing.state}; wait for that to finish and try again.`);
+          const existing = await deps.store.getEnvironment(name);
+          if (!existing || existing.state === 'destroyed') throw new NotFoundError(`${name} does not exist; "list" shows the environments there are.`);
+          throw new ConflictError(`${name} is ${existing.state}; wait for that to finish and try again.`);
         }
       }
-      await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: r.env.name, outcome: 'started' });
+      await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name, outcome: 'started' });
     },
 
     async finishOperation({ ref, operation, requester, state, error, expiresAt }: FinishInput): Promise<void> {
       deps.faults?.check('finishOperation');
-      const r = resolveEnv(deps.catalogue, ref);
+      const name = ref.environment;
       // Only while this run owns the environment: a run that lost the claim, or was overtaken by a
       // destroy, never writes over another run's state.
-      await deps.store.setEnvironmentState(r.env.name, state, {
+      await deps.store.setEnvironmentState(name, state, {
         ifRun: currentRun(),
         error: error ?? null,
         ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}),
       });
       await deps.store.audit({
-        actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: r.env.name,
+        actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name,
         outcome: error ? 'failed' : 'succeeded', details: error ? { error } : {},
       });
     },

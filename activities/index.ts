@@ -8,7 +8,7 @@ import { createNotifyActivities } from './notify.js';
 import { createRedisActivities } from './redis.js';
 import { createSecretsActivities } from './secrets.js';
 import { createSelfCheckActivities } from './self-check.js';
-import { createSqlActivities } from './sql.js';
+import { createSqlActivities } from './sql/index.js';
 
 export type { ActivityDeps };
 

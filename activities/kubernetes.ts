@@ -14,8 +14,9 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { CatalogueError, ConflictError, EnvbotError, type CatalogueProblem } from '../shared/errors.js';
+import { environmentName, namesFor } from '../shared/names.js';
 import type { EnvRef } from '../shared/model.js';
-import { databasePassword, generatedSecret, generatedSpecs, serverUrl, sharedSecret } from './credentials.js';
+import { environmentCredentials } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
 import { render, serviceVars } from './render.js';
@@ -46,7 +47,8 @@ export interface DeletedResult {
 }
 
 export interface DeleteCredentialsResult {
-  secret: string;
+  /** The Secrets deleted (or found already gone); none when the ledger holds none. */
+  secrets: string[];
 }
 
 export interface DeleteNamespaceResult {
@@ -158,68 +160,9 @@ interface RenderedObject {
   object: KubernetesObject & { apiVersion: string; kind: string; metadata: { name: string } };
 }
 
-/** `scheme://[userinfo@]hosts[/path][?query]`; hosts may be a list (mongodb://a:1,b:2). */
-function splitUrl(url: string, what: string): { scheme: string; userinfo?: string; hosts: string; query: URLSearchParams } {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?/i.exec(url);
-  if (!m) throw new CatalogueError('envbot.yaml', [{ path: what, problem: 'is not a URL of the form scheme://[user:password@]host:port' }]);
-  return { scheme: m[1]!, ...(m[2] !== undefined ? { userinfo: m[2] } : {}), hosts: m[3]!, query: new URLSearchParams(m[5] ?? '') };
-}
-
-function withQuery(base: string, query: URLSearchParams): string {
-  const q = query.toString();
-  return q ? `${base}?${q}` : base;
-}
-
-/** The connection URL of one database for the environment's own user, on the server's host and port. */
-function databaseUrl(admin: string, where: string, user: string, password: string, database: string, engine: 'mongo' | 'mysql' | 'postgres'): string {
-  const u = splitUrl(admin, where);
-  // Connection options of the server (tls, sslmode, replicaSet) carry over; its credentials never do.
-  for (const k of ['user', 'username', 'password', 'authSource']) u.query.delete(k);
-  if (engine === 'mongo') u.query.set('authSource', 'admin');
-  return withQuery(`${u.scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${u.hosts}/${encodeURIComponent(database)}`, u.query);
-}
-
-/** The environment's Redis URL: the server's (with its password: Redis has no per-environment user) and `/<index>`. */
-function redisUrl(admin: string, where: string, index: number): string {
-  const u = splitUrl(admin, where);
-  return withQuery(`${u.scheme}://${u.userinfo !== undefined ? `${u.userinfo}@` : ''}${u.hosts}/${index}`, u.query);
-}
-
 export function createKubernetesActivities(deps: ActivityDeps) {
   const core = deps.kube.makeApiClient(CoreV1Api);
   const objects = deps.kube.makeApiClient(ObjectApi);
-
-  /** Every key of the environment's Secret with its value. Values stay in this module. */
-  async function credentialData(r: ResolvedEnv): Promise<Map<string, string>> {
-    const data = new Map<string, string>();
-    const put = (key: string, value: string, from: string) => {
-      if (data.has(key)) {
-        throw new CatalogueError(r.catalogue.file, [{ path: from, problem: `makes Secret key "${key}", which another secret or database URL of ${r.env.project} already uses; rename one` }]);
-      }
-      data.set(key, value);
-    };
-    for (const spec of generatedSpecs(r)) put(spec.name, await generatedSecret(deps, r, spec.name), `projects.${r.env.project}.secrets.generated.${spec.name}`);
-    for (const name of Object.keys(r.project.secrets.shared)) put(name, await sharedSecret(deps, r, name), `projects.${r.env.project}.secrets.shared.${name}`);
-    for (const [db, spec] of Object.entries(r.project.databases)) {
-      const where = `servers.${spec.engine}.${spec.server}.url`;
-      const admin = serverUrl(r, spec.engine, spec.server);
-      const password = await databasePassword(deps, r, spec.engine);
-      const url =
-        spec.engine === 'mongo'
-          ? databaseUrl(admin, where, r.names.mongoUser, password, r.names.mongoDatabase(db), 'mongo')
-          : spec.engine === 'mysql'
-            ? databaseUrl(admin, where, r.names.mysqlUser, password, r.names.mysqlDatabase(db), 'mysql')
-            : databaseUrl(admin, where, r.names.postgresUser, password, r.names.postgresDatabase(db), 'postgres');
-      put(`${spec.engine}-${db}-url`, url, `projects.${r.env.project}.databases.${db}`);
-    }
-    if (r.project.redis) {
-      const server = r.project.redis.server;
-      const index = await deps.store.redisIndexOf(server, r.env.name);
-      // No index claimed yet (the Redis step has not run): the key is left out rather than guessed.
-      if (index !== undefined) put('redis-url', redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, index), `projects.${r.env.project}.redis`);
-    }
-    return data;
-  }
 
   /** Renders and parses every service template; nothing is applied until all of them are valid. */
   async function renderTemplates(r: ResolvedEnv): Promise<RenderedObject[]> {
@@ -268,48 +211,53 @@ export function createKubernetesActivities(deps: ActivityDeps) {
     }
   }
 
-  async function deleteManifests(r: ResolvedEnv): Promise<DeletedResult> {
-    const location = objectLocation(r.names.namespace);
-    const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === 'k8s-object' && e.location === location);
+  /** The namespace of a ledger entry's location (`kubernetes/<namespace>`). */
+  const namespaceOf = (location: string) => location.slice(objectLocation('').length);
+
+  /** Deletes every object the ledger holds for `environment` (in `namespace` only, when given), newest first. */
+  async function deleteManifests(environment: string, namespace?: string): Promise<DeletedResult> {
+    const live = (await deps.store.liveResources(environment)).filter((e) => e.kind === 'k8s-object' && (!namespace || e.location === objectLocation(namespace)));
     const deleted: string[] = [];
     // Newest first: the reverse of the order they were applied in.
     for (const entry of [...live].reverse()) {
       const { apiVersion, kind, name } = parseObjectLedgerName(entry.name);
+      const ns = namespaceOf(entry.location);
       try {
-        await objects.delete({ apiVersion, kind, metadata: { name, namespace: r.names.namespace } }, undefined, undefined, undefined, undefined, 'Background');
+        await objects.delete({ apiVersion, kind, metadata: { name, namespace: ns } }, undefined, undefined, undefined, undefined, 'Background');
       } catch (err) {
         const unknownKind = err instanceof Error && err.message.startsWith('Unrecognized API version and kind');
         // 404: already gone. An unknown kind (its CRD was removed) means its objects went with it.
-        if (statusOf(err) !== 404 && !unknownKind) throw apiError(err, `deleting ${kind}/${name} in namespace ${r.names.namespace}`);
+        if (statusOf(err) !== 404 && !unknownKind) throw apiError(err, `deleting ${kind}/${name} in namespace ${ns}`);
       }
       await deps.store.markResourceDeleted(entry);
       deleted.push(`${kind}/${name}`);
       heartbeat(`${kind}/${name}`);
     }
-    deps.log.info({ environment: r.env.name, namespace: r.names.namespace, objects: deleted }, 'kubernetes objects deleted');
+    deps.log.info({ environment, objects: deleted }, 'kubernetes objects deleted');
     return { deleted };
   }
 
-  async function deleteCredentials(r: ResolvedEnv): Promise<DeleteCredentialsResult> {
-    const secret = r.names.kubernetesSecret;
-    const namespace = r.names.namespace;
-    try {
-      const current = await core.readNamespacedSecret({ name: secret, namespace });
-      if (current.metadata?.labels?.[ENV_LABEL] === r.env.name) {
-        // The uid precondition: delete exactly the Secret read, never one made since by someone else.
-        await core.deleteNamespacedSecret({ name: secret, namespace, body: { preconditions: { uid: current.metadata.uid } } });
-      } else {
-        deps.log.warn({ environment: r.env.name, namespace, secret }, 'secret is not managed by envbot: left alone');
+  /** Deletes the credentials Secret(s) the ledger holds for `environment` (in `namespace` only, when given). */
+  async function deleteCredentials(environment: string, namespace?: string): Promise<DeleteCredentialsResult> {
+    const live = (await deps.store.liveResources(environment)).filter((e) => e.kind === 'k8s-secret' && (!namespace || e.location === objectLocation(namespace)));
+    for (const entry of live) {
+      const secret = entry.name;
+      const ns = namespaceOf(entry.location);
+      try {
+        const current = await core.readNamespacedSecret({ name: secret, namespace: ns });
+        if (current.metadata?.labels?.[ENV_LABEL] === environment) {
+          // The uid precondition: delete exactly the Secret read, never one made since by someone else.
+          await core.deleteNamespacedSecret({ name: secret, namespace: ns, body: { preconditions: { uid: current.metadata.uid } } });
+        } else {
+          deps.log.warn({ environment, namespace: ns, secret }, 'secret is not managed by envbot: left alone');
+        }
+      } catch (err) {
+        if (statusOf(err) !== 404) throw apiError(err, `deleting Secret ${secret} in namespace ${ns}`);
       }
-    } catch (err) {
-      if (statusOf(err) !== 404) throw apiError(err, `deleting Secret ${secret} in namespace ${namespace}`);
+      await deps.store.markResourceDeleted(entry);
     }
-    const location = objectLocation(r.names.namespace);
-    for (const e of await deps.store.liveResources(r.env.name)) {
-      if (e.kind === 'k8s-secret' && e.location === location) await deps.store.markResourceDeleted(e);
-    }
-    deps.log.info({ environment: r.env.name, namespace: r.names.namespace, secret }, 'kubernetes secret deleted');
-    return { secret };
+    deps.log.info({ environment, secrets: live.map((e) => e.name) }, 'kubernetes secret deleted');
+    return { secrets: live.map((e) => e.name) };
   }
 
   return {
@@ -351,7 +299,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       const r = resolveEnv(deps.catalogue, ref);
       const secret = r.names.kubernetesSecret;
       const namespace = r.names.namespace;
-      const data = await credentialData(r);
+      const data = await environmentCredentials(deps, r);
       const keys = [...data.keys()].sort();
       const values = [...data.values()];
       await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-secret', name: secret, location: objectLocation(namespace) });
@@ -415,13 +363,13 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       return { objects: applied };
     },
 
-    /** Deletes every object the ledger says envbot applied in the namespace (already gone is fine). */
+    /** Deletes every object the ledger says envbot applied (already gone is fine); needs no catalogue. */
     async deleteManifests({ ref }: KubernetesInput): Promise<DeletedResult> {
-      return deleteManifests(resolveEnv(deps.catalogue, ref));
+      return deleteManifests(ref.environment);
     },
 
     async deleteCredentials({ ref }: KubernetesInput): Promise<DeleteCredentialsResult> {
-      return deleteCredentials(resolveEnv(deps.catalogue, ref));
+      return deleteCredentials(ref.environment);
     },
 
     /**
@@ -431,32 +379,41 @@ export function createKubernetesActivities(deps: ActivityDeps) {
      * `Terminating`; on a real cluster it becomes `gone` once the controller has finished.
      */
     async deleteNamespace({ ref }: KubernetesInput): Promise<DeleteNamespaceResult> {
-      const r = resolveEnv(deps.catalogue, ref);
-      const namespace = r.names.namespace;
-      const entries = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === 'k8s-namespace' && e.location === NAMESPACE_LOCATION);
-      const existing = await readNamespace(namespace);
-      if (existing && existing.metadata?.labels?.[ENV_LABEL] !== r.env.name) {
-        // Someone else's namespace of the same name (createNamespace refused it, and this runs as its
-        // undo): envbot made nothing in it and leaves it alone.
-        for (const e of entries) await deps.store.markResourceDeleted(e);
-        deps.log.warn({ environment: r.env.name, namespace }, 'namespace is not managed by envbot: left alone');
-        return { namespace, phase: 'not-managed' };
-      }
-      await deleteManifests(r);
-      await deleteCredentials(r);
-      if (existing) {
-        try {
-          await core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' });
-        } catch (err) {
-          // 404: gone already; 409: already being deleted.
-          if (statusOf(err) !== 404 && statusOf(err) !== 409) throw apiError(err, `deleting Namespace ${namespace}`);
+      const environment = ref.environment;
+      const entries = (await deps.store.liveResources(environment)).filter((e) => e.kind === 'k8s-namespace' && e.location === NAMESPACE_LOCATION);
+      let phase: DeleteNamespaceResult['phase'] = 'gone';
+      for (const entry of entries) {
+        const namespace = entry.name;
+        const existing = await readNamespace(namespace);
+        if (existing && existing.metadata?.labels?.[ENV_LABEL] !== environment) {
+          // Someone else's namespace of the same name (createNamespace refused it, and this runs as its
+          // undo): envbot made nothing in it and leaves it alone.
+          await deps.store.markResourceDeleted(entry);
+          deps.log.warn({ environment, namespace }, 'namespace is not managed by envbot: left alone');
+          phase = 'not-managed';
+          continue;
         }
+        await deleteManifests(environment, namespace);
+        await deleteCredentials(environment, namespace);
+        if (existing) {
+          try {
+            await core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' });
+          } catch (err) {
+            // 404: gone already; 409: already being deleted.
+            if (statusOf(err) !== 404 && statusOf(err) !== 409) throw apiError(err, `deleting Namespace ${namespace}`);
+          }
+        }
+        await deps.store.markResourceDeleted(entry);
+        phase = (await readNamespace(namespace)) ? 'Terminating' : 'gone';
+        deps.log.info({ environment, namespace, phase }, 'namespace deleted');
       }
-      for (const e of entries) await deps.store.markResourceDeleted(e);
-      const after = await readNamespace(namespace);
-      const phase = after ? 'Terminating' : 'gone';
-      deps.log.info({ environment: r.env.name, namespace, phase }, 'namespace deleted');
-      return { namespace, phase };
+      if (entries.length === 0) {
+        // Nothing of ours to delete; say what is there under the environment's name, touching nothing.
+        const namespace = namesFor(environmentName(ref.project, ref.stage, ref.suffix), deps.catalogue.catalogue.baseDomain).namespace;
+        const existing = await readNamespace(namespace);
+        return { namespace, phase: !existing ? 'gone' : existing.metadata?.labels?.[ENV_LABEL] !== environment ? 'not-managed' : 'Terminating' };
+      }
+      return { namespace: entries[0]!.name, phase };
     },
   };
 }

@@ -7,9 +7,10 @@ import { BSON, MongoClient, MongoServerError, type Document, type IndexDirection
 import { CatalogueError } from '../shared/errors.js';
 import type { Location } from '../shared/catalogue/schema.js';
 import type { EnvRef } from '../shared/model.js';
-import { databasePassword, serverUrl } from './credentials.js';
+import { databasePassword } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
 import { keepAlive } from './heartbeat.js';
 import { baseVars, render } from './render.js';
 
@@ -94,11 +95,11 @@ function byServer<T extends { server: string }>(items: T[]): Map<string, T[]> {
   return map;
 }
 
-const location = (server: string) => `mongo/${server}`;
+const location = (server: string) => serverLocation('mongo', server);
 
-/** Runs `fn` with an admin client of `server`, always closing it. The URL (with its password) is never logged. */
-async function withServer<T>(r: ResolvedEnv, server: string, fn: (client: MongoClient) => Promise<T>): Promise<T> {
-  const client = new MongoClient(serverUrl(r, 'mongo', server), { appName: 'envbot', serverSelectionTimeoutMS: 15_000 });
+/** Runs `fn` with an admin client of the server at `adminUrl`, always closing it. The URL (with its password) is never logged. */
+async function withServer<T>(adminUrl: string, fn: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(adminUrl, { appName: 'envbot', serverSelectionTimeoutMS: 15_000 });
   try {
     await client.connect();
     return await fn(client);
@@ -250,7 +251,7 @@ export function createMongoActivities(deps: ActivityDeps) {
         for (const d of list) {
           await deps.store.recordResource({ environment: r.env.name, kind: DATABASE_KIND, name: d.physical, location: location(server), details: { database: d.logical } });
         }
-        await withServer(r, server, async (client) => {
+        await withServer(await adminUrlForCreate(deps, 'mongo', server), async (client) => {
           const ferret = await isFerretDb(client);
           ferretdb ||= ferret;
           if (ferret) {
@@ -295,7 +296,7 @@ export function createMongoActivities(deps: ActivityDeps) {
         // Seeding connects as the admin, not as the environment's user: the seed files only name
         // collections and envbot picks the database, so they cannot reach another database either way;
         // on FerretDB the user has no roles anyway, and this needs no password from the store.
-        await withServer(r, server, async (client) => {
+        await withServer(await adminUrlForCreate(deps, 'mongo', server), async (client) => {
           for (const d of list) {
             const folder = localPath(deps.catalogue, d.seed!, `projects.${r.env.project}.databases.${d.logical}.seed`);
             const db = client.db(d.physical);
@@ -374,36 +375,35 @@ export function createMongoActivities(deps: ActivityDeps) {
       return result;
     },
 
-    /** Drops the environment's databases and user: those the catalogue names and any the ledger still holds. */
+    /** Drops the environment's databases and user on every server the ledger names; needs no catalogue. */
     async deleteMongo({ ref }: MongoInput): Promise<DeleteMongoResult> {
       deps.faults?.check('deleteMongo');
-      const r = resolveEnv(deps.catalogue, ref);
-      const user = r.names.mongoUser;
-      const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === USER_KIND || e.kind === DATABASE_KIND);
-      const targets = new Map<string, Set<string>>();
-      const add = (server: string, db?: string) => {
-        const set = targets.get(server) ?? new Set<string>();
-        if (db) set.add(db);
-        targets.set(server, set);
-      };
-      for (const d of mongoDatabases(r)) add(d.server, d.physical);
-      for (const e of live) add(e.location.slice('mongo/'.length), e.kind === DATABASE_KIND ? e.name : undefined);
-
+      const name = ref.environment;
+      const live = (await deps.store.liveResources(name)).filter((e) => e.kind === USER_KIND || e.kind === DATABASE_KIND);
+      const servers = new Map<string, typeof live>();
+      for (const e of live) {
+        const server = serverOfLocation('mongo', e.location)!;
+        servers.set(server, [...(servers.get(server) ?? []), e]);
+      }
       const dropped: string[] = [];
-      for (const [server, dbs] of targets) {
-        await withServer(r, server, async (client) => {
+      for (const [server, entries] of servers) {
+        const dbs = entries.filter((e) => e.kind === DATABASE_KIND).map((e) => e.name);
+        const users = entries.filter((e) => e.kind === USER_KIND).map((e) => e.name);
+        await withServer(await adminUrlForDelete(deps, 'mongo', server), async (client) => {
           for (const db of dbs) {
             await client.db(db).dropDatabase(); // dropping a missing database is a no-op
             dropped.push(db);
           }
-          try {
-            await client.db('admin').command({ dropUser: user });
-          } catch (err) {
-            if (codeOf(err) !== USER_NOT_FOUND) throw err;
+          for (const user of users) {
+            try {
+              await client.db('admin').command({ dropUser: user });
+            } catch (err) {
+              if (codeOf(err) !== USER_NOT_FOUND) throw err;
+            }
           }
         });
-        for (const e of live.filter((l) => l.location === location(server))) await deps.store.markResourceDeleted(e);
-        deps.log.info({ environment: r.env.name, server, user, databases: [...dbs] }, 'MongoDB user and databases deleted');
+        for (const e of entries) await deps.store.markResourceDeleted(e);
+        deps.log.info({ environment: name, server, users, databases: dbs }, 'MongoDB user and databases deleted');
       }
       return { dropped };
     },

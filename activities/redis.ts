@@ -5,9 +5,9 @@ import { heartbeat } from '@temporalio/activity';
 import { Redis } from 'ioredis';
 import { CatalogueError, NotFoundError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
-import { serverUrl } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
-import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { localPath, resolveEnv } from './environment.js';
+import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
 import { baseVars, render } from './render.js';
 
 export interface RedisInput {
@@ -31,7 +31,6 @@ export interface DeleteRedisResult {
 }
 
 const KIND = 'redis-database';
-const location = (server: string) => `redis/${server}`;
 
 type SeedKey =
   | { key: string; type: 'string'; value: string; ttlSeconds?: number }
@@ -41,11 +40,12 @@ type SeedKey =
   | { key: string; type: 'zset'; value: { member: string; score: number }[]; ttlSeconds?: number };
 
 /**
- * Runs `fn` on a connection to database `db` of `server`, always disconnecting. The `db` option (not a
- * SELECT of our own) makes ioredis select it again after a reconnect. The URL is never logged.
+ * Runs `fn` on a connection to database `db` of the server at `adminUrl`, always disconnecting. The
+ * `db` option (not a SELECT of our own) makes ioredis select it again after a reconnect. The URL is
+ * never logged.
  */
-async function withRedis<T>(r: ResolvedEnv, server: string, db: number, fn: (client: Redis) => Promise<T>): Promise<T> {
-  const url = new URL(serverUrl(r, 'redis', server));
+async function withRedis<T>(adminUrl: string, db: number, fn: (client: Redis) => Promise<T>): Promise<T> {
+  const url = new URL(adminUrl);
   // A database in the URL (redis://host/3) would win over the `db` option in ioredis: drop it.
   url.pathname = '';
   url.searchParams.delete('db');
@@ -166,13 +166,13 @@ export function createRedisActivities(deps: ActivityDeps) {
         return { index: undefined };
       }
       const server = r.project.redis.server;
-      const databases = await withRedis(r, server, 0, databaseCount);
+      const databases = await withRedis(await adminUrlForCreate(deps, 'redis', server), 0, databaseCount);
       // Throws ResourceExhaustedError (non-retryable) when every index is taken; nothing is claimed then.
       const index = await deps.store.claimRedisIndex(server, r.env.name, databases);
       // The ledger entry comes after the claim: the claim's row is itself the durable record (one per
       // server and environment), so a crash here leaves nothing unknown: a retry gets the same index back
       // and records it, and deleteRedis releases the claim by environment whatever the ledger says.
-      await deps.store.recordResource({ environment: r.env.name, kind: KIND, name: String(index), location: location(server), details: { databases } });
+      await deps.store.recordResource({ environment: r.env.name, kind: KIND, name: String(index), location: serverLocation('redis', server), details: { databases } });
       deps.log.info({ environment: r.env.name, server, index, databases }, 'Redis database claimed');
       return { server, index };
     },
@@ -193,7 +193,7 @@ export function createRedisActivities(deps: ActivityDeps) {
         const file = localPath(deps.catalogue, redis.seed, `projects.${r.env.project}.redis.seed`);
         keys = parseRedisSeed(render(r, await readFile(file, 'utf8'), baseVars(r), file), file);
       }
-      await withRedis(r, redis.server, index, async (client) => {
+      await withRedis(await adminUrlForCreate(deps, 'redis', redis.server), index, async (client) => {
         const tx = client.multi().flushdb();
         for (const k of keys) {
           if (k.type === 'string') tx.set(k.key, k.value);
@@ -213,24 +213,27 @@ export function createRedisActivities(deps: ActivityDeps) {
       return { keys: keys.length };
     },
 
-    /** Empties the environment's database and gives its index back. Idempotent: nothing held is done. */
+    /**
+     * Empties the environment's database and gives its index back, from the ledger alone (no catalogue
+     * needed). Idempotent: nothing held is done.
+     */
     async deleteRedis({ ref }: RedisInput): Promise<DeleteRedisResult> {
       deps.faults?.check('deleteRedis');
-      const r = resolveEnv(deps.catalogue, ref);
-      const held = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === KIND);
+      const name = ref.environment;
+      const held = (await deps.store.liveResources(name)).filter((e) => e.kind === KIND);
       let index: number | undefined;
       for (const e of held) {
-        const server = e.location.slice('redis/'.length);
+        const server = serverOfLocation('redis', e.location)!;
         index ??= Number(e.name);
         // Order matters: flush while the index is still ours, then close the ledger entry, then release.
         // A retry after a crash then never flushes an index someone else may have claimed since.
-        await withRedis(r, server, Number(e.name), (client) => client.flushdb());
+        await withRedis(await adminUrlForDelete(deps, 'redis', server), Number(e.name), (client) => client.flushdb());
         await deps.store.markResourceDeleted(e);
-        await deps.store.releaseRedisIndex(server, r.env.name);
-        deps.log.info({ environment: r.env.name, server, index: Number(e.name) }, 'Redis database emptied and released');
+        await deps.store.releaseRedisIndex(server, name);
+        deps.log.info({ environment: name, server, index: Number(e.name) }, 'Redis database emptied and released');
       }
       // A claim with no ledger entry (a crash between the two in createRedis) was never seeded: just release it.
-      if (r.project.redis) await deps.store.releaseRedisIndex(r.project.redis.server, r.env.name);
+      await deps.store.allocations.releaseAll(name, 'redis/');
       return { index };
     },
   };

@@ -32,12 +32,13 @@ export function createSecretsActivities(deps: ActivityDeps) {
       return { names };
     },
 
+    /** Deletes every stored secret of the environment (the ledger says which); needs no catalogue. */
     async deleteSecrets({ ref }: SecretsInput): Promise<SecretsResult> {
-      const r = resolveEnv(deps.catalogue, ref);
-      const live = (await deps.store.liveResources(r.env.name)).filter((e) => e.kind === 'secret');
-      await deps.store.deleteSecrets(r.env.name);
+      const name = ref.environment;
+      const live = (await deps.store.liveResources(name)).filter((e) => e.kind === 'secret');
+      await deps.store.deleteSecrets(name);
       for (const e of live) await deps.store.markResourceDeleted(e);
-      deps.log.info({ environment: r.env.name, secrets: live.map((e) => e.name) }, 'secrets deleted');
+      deps.log.info({ environment: name, secrets: live.map((e) => e.name) }, 'secrets deleted');
       return { names: live.map((e) => e.name) };
     },
   };

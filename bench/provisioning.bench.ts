@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import { EnvbotCore } from '../bot/core/core.js';
+import { progressQuery } from '../shared/resources.js';
 import { createWorker } from '../bot/worker.js';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
@@ -144,7 +145,7 @@ async function runOnce(settings: Settings, catalogueFile: string, label: string,
     const started = await core.create({ project: 'projb', stage: 'qa', suffix, requester: { id: 'bench', platform: 'cli' } });
     await started.handle.result();
     const wall = performance.now() - t0;
-    const progress = await started.handle.query<Progress>('progress');
+    const progress = await started.handle.query(progressQuery);
     const steps = progress.steps
       .filter((s) => s.startedAt && s.endedAt)
       .map((s) => `${s.id} ${((Date.parse(s.endedAt!) - Date.parse(s.startedAt!)) / 1000).toFixed(2)}s`);

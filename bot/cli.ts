@@ -1,29 +1,34 @@
-// envbot CLI: the same core the chat adapters use, from a terminal. A command waits for its
-// workflow and shows live progress (--no-wait returns at once); --json prints a machine-readable
-// result; the exit code is 0 on success, 1 on failure, 2 on bad usage.
+// envbot CLI: the operator's way in, through the same parser and chat core as Slack, as the
+// operator identity `cli:<OS user>` (README, "Operating envbot"). A command waits for its workflow
+// and shows live progress (--no-wait returns at once); --json prints a machine-readable result; the
+// exit code is 0 on success, 1 on failure, 2 on bad usage.
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { pino } from 'pino';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { EnvbotError } from '../shared/errors.js';
-import type { Progress, Requester, ResetTarget, Step } from '../shared/model.js';
+import type { Step } from '../shared/model.js';
 import { servicesEnvFile } from '../shared/paths.js';
+import { progressQuery } from '../shared/resources.js';
 import { readSettings } from '../shared/settings.js';
 import { Store } from '../shared/store/store.js';
+import { ChatCore } from './core/chat-core.js';
 import { connectCore } from './core/connect.js';
-import type { Started } from './core/core.js';
+import type { Actor, Command, EnvironmentSummary, Reply } from './core/model.js';
+import { COMMAND_USAGE, parseCommand } from './core/parse.js';
 import { catalogueFile } from './catalogue-file.js';
 
-const USAGE = `usage: envbot <command> [options]
+/** The chat commands that make sense from a terminal. */
+const CLI_COMMANDS: readonly Command['name'][] = ['create', 'list', 'status', 'destroy', 'reset-db', 'extend'];
 
-  create <project> <stage> [--suffix S] [--ttl 14d]   build an environment
-  list [project]                                       environments that exist
-  status <environment>                                 state, expiry, live progress
-  destroy <environment>                                remove everything it has
-  reset-db <environment> [mongo|sql|redis|all]         re-seed its data (default all)
-  extend <environment> <duration>                      keep it longer (30m, 12h, 14d, 2w)
-
-options: --no-wait (return once started)  --json (machine-readable output)`;
+const USAGE = [
+  'usage: envbot <command> [options]',
+  '',
+  ...COMMAND_USAGE.filter((c) => CLI_COMMANDS.some((name) => c.usage === name || c.usage.startsWith(`${name} `))).map((c) => `  ${c.usage.padEnd(46)} ${c.description}`),
+  '',
+  'options: --suffix S (create)  --no-wait (return once started)  --json (machine-readable output)',
+].join('\n');
 
 class UsageError extends Error {}
 
@@ -46,7 +51,7 @@ function stepLine(s: Step): string {
 async function follow(handle: WorkflowHandle, out: Output): Promise<{ ok: boolean; value: unknown }> {
   const seen = new Map<string, string>();
   const show = async (): Promise<void> => {
-    const p = await handle.query<Progress>('progress').catch(() => undefined);
+    const p = await handle.query(progressQuery).catch(() => undefined);
     for (const s of p?.steps ?? []) {
       if (seen.get(s.id) !== s.status && s.status !== 'pending' && s.status !== 'skipped') {
         seen.set(s.id, s.status);
@@ -77,14 +82,14 @@ async function follow(handle: WorkflowHandle, out: Output): Promise<{ ok: boolea
   }
 }
 
-async function started(s: Started, wait: boolean, out: Output): Promise<number> {
+async function started(environment: string, handle: WorkflowHandle, wait: boolean, out: Output): Promise<number> {
   if (!wait) {
-    out.result({ environment: s.environment, workflowId: s.workflowId, status: 'started' });
-    if (!out.json) out.line(`started ${s.workflowId}`);
+    out.result({ environment, workflowId: handle.workflowId, status: 'started' });
+    if (!out.json) out.line(`started ${handle.workflowId}`);
     return 0;
   }
-  if (!out.json) out.line(`${s.environment}: ${s.workflowId}`);
-  const { ok, value } = await follow(s.handle, out);
+  if (!out.json) out.line(`${environment}: ${handle.workflowId}`);
+  const { ok, value } = await follow(handle, out);
   out.result(value);
   if (!out.json) {
     const v = value as { urls?: string[]; error?: string; rolledBack?: string[]; failedStep?: string };
@@ -96,6 +101,27 @@ async function started(s: Started, wait: boolean, out: Output): Promise<number> 
     }
   }
   return ok ? 0 : 1;
+}
+
+/** The command line as the chat parser reads it: options the parser knows are passed back in. */
+function commandOf(positionals: string[], values: { suffix?: string | undefined; ttl?: string | undefined }): Command {
+  const words = [...positionals];
+  if (values.suffix !== undefined) {
+    if (words[0] !== 'create') throw new UsageError(`--suffix goes only with create.\n\n${USAGE}`);
+    words.splice(3, 0, values.suffix);
+  }
+  if (values.ttl !== undefined) words.push('--ttl', values.ttl);
+  const parsed = parseCommand(words.join(' '), 'envbot');
+  if ('error' in parsed) throw new UsageError(`${parsed.error}${parsed.suggestion ? ` (did you mean "${parsed.suggestion}"?)` : ''}\n\n${USAGE}`);
+  if (!CLI_COMMANDS.includes(parsed.name)) throw new UsageError(`${parsed.name} is a chat command; the CLI runs ${CLI_COMMANDS.join(', ')}.\n\n${USAGE}`);
+  if (parsed.name === 'create' && (!parsed.project || !parsed.stage)) {
+    throw new UsageError(`create needs a project and a stage, for example "envbot create projb qa".\n\n${USAGE}`);
+  }
+  return parsed;
+}
+
+function summaryLine(e: EnvironmentSummary): string {
+  return `${e.name.padEnd(28)} ${e.state.padEnd(11)} ${e.expiresAt ? `expires ${e.expiresAt}` : ''}`;
 }
 
 export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -110,67 +136,58 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
     throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
   }
   const { values, positionals } = parsed;
-  const [command, ...args] = positionals;
-  if (!command || values.help) {
+  if (!positionals.length || values.help) {
     out.line(USAGE);
-    return command || values.help ? 0 : 2;
+    return positionals.length || values.help ? 0 : 2;
   }
-  const need = (n: number, what: string): string[] => {
-    if (args.length < n) throw new UsageError(`${command} needs ${what}.\n\n${USAGE}`);
-    return args;
-  };
+  const command = commandOf(positionals, values);
   const settings = readSettings(env, [servicesEnvFile]);
   const catalogue = loadCatalogue(catalogueFile(settings), settings.env).catalogue;
   const store = new Store(settings.databaseUrl, settings.secretKeys);
-  const { core, connection } = await connectCore(settings, catalogue, store);
-  const requester: Requester = { id: `cli:${userInfo().username}`, platform: 'cli' };
-  const wait = !values['no-wait'];
+  const { core, connection, client } = await connectCore(settings, catalogue, store);
+  // Unexpected errors are logged to stderr; the reply then says so.
+  const chatCore = new ChatCore({ core, store, catalogue, log: pino({ level: 'error' }, pino.destination(2)) });
+  const operator: Actor = { platform: 'cli', userId: userInfo().username, groups: [], channel: 'cli' };
   try {
-    switch (command) {
-      case 'create': {
-        const [project, stage] = need(2, 'a project and a stage, for example "create projb qa"');
-        return await started(await core.create({ project: project!, stage: stage!, requester, ...(values.suffix ? { suffix: values.suffix } : {}), ...(values.ttl ? { ttl: values.ttl } : {}) }), wait, out);
-      }
-      case 'destroy':
-        return await started(await core.destroy({ environment: need(1, 'an environment, for example "destroy projb-qa"')[0]!, requester }), wait, out);
-      case 'reset-db': {
-        const [environment, which = 'all'] = need(1, 'an environment, for example "reset-db projb-qa sql"');
-        if (!['mongo', 'sql', 'redis', 'all'].includes(which)) throw new UsageError(`reset-db takes mongo, sql, redis or all, not "${which}"`);
-        return await started(await core.resetDatabases({ environment: environment!, which: which as ResetTarget, requester }), wait, out);
-      }
-      case 'extend': {
-        const [environment, duration] = need(2, 'an environment and a duration, for example "extend projb-qa 7d"');
-        const res = await core.extend({ environment: environment!, duration: duration!, requester });
-        out.result(res);
-        if (!out.json) out.line(`${res.environment} now expires at ${res.expiresAt}`);
+    // Confirmed: typing the command in a terminal is the confirmation.
+    const reply: Reply = await chatCore.handle(operator, command, undefined, true);
+    switch (reply.kind) {
+      case 'started':
+        return await started(reply.environment, client.workflow.getHandle(reply.workflowId), !values['no-wait'], out);
+      case 'extended':
+        out.result({ environment: reply.environment, expiresAt: reply.expiresAt });
+        if (!out.json) out.line(`${reply.environment} now expires at ${reply.expiresAt}`);
         return 0;
-      }
-      case 'list': {
-        const rows = await core.list(args[0]);
-        out.result(rows.map((r) => ({ name: r.name, project: r.project, stage: r.stage, state: r.state, expiresAt: r.expiresAt, createdBy: r.createdBy })));
+      case 'list':
+        out.result(reply.environments);
         if (!out.json) {
-          if (!rows.length) out.line('no environments');
-          for (const r of rows) out.line(`${r.name.padEnd(28)} ${r.state.padEnd(11)} ${r.expiresAt ? `expires ${r.expiresAt.toISOString()}` : ''}`);
+          if (!reply.environments.length) out.line('no environments');
+          for (const e of reply.environments) out.line(summaryLine(e));
         }
         return 0;
-      }
       case 'status': {
-        const { record, progress } = await core.status(need(1, 'an environment')[0]!);
-        out.result({ ...record, progress });
+        const e = reply.environment;
+        out.result({ ...e, progress: reply.progress });
         if (!out.json) {
-          out.line(`${record.name}: ${record.state}${record.expiresAt ? `, expires ${record.expiresAt.toISOString()}` : ''}${record.lastError ? `\nlast error: ${record.lastError}` : ''}`);
-          for (const s of progress?.steps ?? []) out.line(stepLine(s));
+          out.line(`${e.name}: ${e.state}${e.expiresAt ? `, expires ${e.expiresAt}` : ''}${e.lastError ? `\nlast error: ${e.lastError}` : ''}`);
+          for (const s of reply.progress?.steps ?? []) out.line(stepLine(s));
         }
         return 0;
       }
+      case 'error':
+      case 'refused':
+        throw new CliError(reply.text);
       default:
-        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+        throw new CliError(`unexpected answer "${reply.kind}" to ${command.name}`);
     }
   } finally {
     await connection.close();
     await store.close();
   }
 }
+
+/** A refusal or an error the core answered: exit 1 with its sentence. */
+class CliError extends Error {}
 
 function consoleOutput(json: boolean): Output {
   return {
@@ -188,7 +205,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   runCli(argv, out).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      if (err instanceof UsageError || err instanceof EnvbotError) {
+      if (err instanceof UsageError || err instanceof EnvbotError || err instanceof CliError) {
         process.stderr.write(`${err.message}\n`);
         process.exit(err instanceof UsageError ? 2 : 1);
       }

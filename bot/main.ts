@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   const loaded = loadCatalogue(file, settings.env);
   const { catalogue } = loaded;
   log.info({ file, projects: Object.keys(catalogue.projects), stages: catalogue.stages }, 'catalogue loaded');
+  for (const warning of loaded.warnings ?? []) log.warn(`catalogue: ${warning}`);
 
   const applied = await migrate(settings.databaseUrl);
   log.info(applied.length ? { applied } : {}, applied.length ? 'store migrated' : 'store is up to date');

@@ -61,6 +61,11 @@ export class ForbiddenError extends EnvbotError {
   readonly retryable = false;
 }
 
+/** What an operation needs is gone for good (a server removed from the catalogue, for example): retrying cannot help. */
+export class GoneError extends EnvbotError {
+  readonly retryable = false;
+}
+
 /** Names Temporal should never retry; used in every retry policy. */
 export const NON_RETRYABLE_ERRORS = [
   'InvalidNameError',
@@ -70,4 +75,5 @@ export const NON_RETRYABLE_ERRORS = [
   'ConflictError',
   'ResourceExhaustedError',
   'ForbiddenError',
+  'GoneError',
 ] as const;

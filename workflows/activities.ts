@@ -21,10 +21,14 @@ export const long = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes },
 });
 
-/** Undo steps: idempotent, so they are retried longer; a failure is logged and unwinding goes on. */
+/**
+ * Undo and destroy steps: idempotent, so they are retried longer; a failure is logged and unwinding
+ * goes on. A delete that can never succeed (its server is gone from the catalogue and from envbot's
+ * memory) fails once with the reason instead of being retried to exhaustion.
+ */
 export const undo = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
 /** Chat: best effort; provisioning never fails because a message could not be sent. */

@@ -1,11 +1,11 @@
-// createEnvironment: builds one environment as a saga. Secrets first; then databases, Redis, DNS and
-// the namespace in parallel; then the credentials Secret and the services. On any failure every
-// step done (or half done) is undone in reverse, and the result says what happened.
+// createEnvironment: builds one environment as a saga, row by row of the resource table
+// (shared/resources.ts): the `before` rows, then the `parallel` ones side by side, then the `after`
+// ones. On any failure every step done (or half done) is undone in reverse, and the result says
+// what happened.
 import {
   ApplicationFailure,
   CancellationScope,
   ParentClosePolicy,
-  defineQuery,
   getExternalWorkflowHandle,
   setHandler,
   startChild,
@@ -14,31 +14,24 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { EnvironmentCard } from '../shared/chat.js';
 import { parseDuration } from '../shared/duration.js';
-import type { ChatTarget, EnvRef, Progress, Requester } from '../shared/model.js';
+import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
-import { long, quick, undo } from './activities.js';
+import { createSteps, progressQuery, rowsFor, type EnvironmentPlan, type ResourceRow } from '../shared/resources.js';
+import { quick, undo } from './activities.js';
 import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
+import { createResource, deleteResource, seedResource } from './resources.js';
 import { Saga } from './saga.js';
 
-/** What the catalogue says this environment is made of; worked out by the core, which has the catalogue. */
-export interface EnvironmentPlan {
-  mongo: boolean;
-  mysql: boolean;
-  postgres: boolean;
-  redis: boolean;
-  /** Time to live (14d); none: the environment stays until destroyed. */
-  ttl?: string;
-  warnBefore: string;
-}
+export type { EnvironmentPlan };
 
 export interface CreateEnvironmentInput {
   ref: EnvRef;
   requester: Requester;
   plan: EnvironmentPlan;
   target?: ChatTarget;
-  /** Branch per service, when someone asked for other than the catalogue's. */
+  /** Branch per service, when someone asked for other than the catalogue's (recorded only, for now). */
   branches?: Record<string, string>;
   temporalUiUrl?: string;
 }
@@ -57,25 +50,17 @@ export interface CreateEnvironmentResult {
   undoFailed: string[];
 }
 
-export const progressQuery = defineQuery<Progress>('progress');
-
-export const CREATE_STEPS = [
-  { id: 'claim', title: 'Reserve the environment' },
-  { id: 'secrets', title: 'Generate credentials' },
-  { id: 'mongo', title: 'MongoDB databases' },
-  { id: 'mysql', title: 'MySQL databases' },
-  { id: 'postgres', title: 'PostgreSQL databases' },
-  { id: 'redis', title: 'Redis database' },
-  { id: 'dns', title: 'DNS records' },
-  { id: 'namespace', title: 'Kubernetes namespace' },
-  { id: 'credentials', title: 'Kubernetes secret' },
-  { id: 'manifests', title: 'Services' },
-  { id: 'ready', title: 'Ready' },
-] as const;
+/** What a row's create activity returned, onto the result (and so the card). */
+function report(row: ResourceRow, created: unknown, result: CreateEnvironmentResult): void {
+  const c = created as { databases?: string[]; index?: number; records?: string[] } | undefined;
+  if (row.reports === 'databases') for (const name of c?.databases ?? []) result.databases.push({ engine: row.id, name });
+  if (row.reports === 'redisIndex' && c?.index !== undefined) result.redisIndex = c.index;
+  if (row.reports === 'urls') result.urls = (c?.records ?? []).map((r) => `https://${r}`);
+}
 
 export async function createEnvironment(input: CreateEnvironmentInput): Promise<CreateEnvironmentResult> {
   const { ref, requester, plan } = input;
-  const steps = CREATE_STEPS.filter((s) => !(['mongo', 'mysql', 'postgres', 'redis'] as string[]).includes(s.id) || plan[s.id as 'mongo']);
+  const rows = rowsFor(plan);
   const result: CreateEnvironmentResult = { environment: ref.environment, status: 'ready', urls: [], databases: [], built: [], rolledBack: [], undoFailed: [] };
   const card = (): EnvironmentCard => ({
     environment: ref.environment,
@@ -91,7 +76,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     ...(result.failedStep ? { failedStep: result.failedStep, error: result.error ?? '', rolledBack: result.rolledBack } : {}),
   });
   const notifier = new Notifier(input.target, () => ({ kind: 'progress', progress: tracker.snapshot() }));
-  const tracker = new Tracker(ref.environment, 'create', steps, () => notifier.changed());
+  const tracker = new Tracker(ref.environment, 'create', createSteps(plan), () => notifier.changed());
   setHandler(progressQuery, () => tracker.snapshot());
 
   const saga = new Saga();
@@ -106,57 +91,26 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
       throw err;
     }
   };
+  /** One row: its undo registered first (a half-made resource is undone too), then create and seed. */
+  const build = (row: ResourceRow): Promise<void> => {
+    saga.onUndo(row.id, () => deleteResource(row, ref));
+    return step(row.id, async () => {
+      const created = await createResource(row, ref);
+      await seedResource(row, ref);
+      report(row, created, result);
+    });
+  };
 
   try {
     saga.onUndo('claim', () => undo.finishOperation({ ref, operation: 'create', requester, state: 'failed', error: result.error ?? 'cancelled' }));
     await step('claim', () => quick.beginOperation({ ref, operation: 'create', requester, spec: { plan, branches: input.branches ?? {} } }));
 
-    saga.onUndo('secrets', () => undo.deleteSecrets({ ref }));
-    await step('secrets', () => quick.createSecrets({ ref }));
-
-    // Independent resources, in parallel; each registers its undo before it starts.
-    const parallel: Promise<unknown>[] = [];
-    if (plan.mongo) {
-      saga.onUndo('mongo', () => undo.deleteMongo({ ref }));
-      parallel.push(step('mongo', async () => {
-        const created = await quick.createMongo({ ref });
-        await long.seedMongo({ ref });
-        for (const name of created.databases) result.databases.push({ engine: 'mongo', name });
-      }));
-    }
-    for (const engine of ['mysql', 'postgres'] as const) {
-      if (!plan[engine]) continue;
-      saga.onUndo(engine, () => undo.deleteSql({ ref, engine }));
-      parallel.push(step(engine, async () => {
-        const created = await quick.createSql({ ref, engine });
-        await long.seedSql({ ref, engine });
-        for (const name of created.databases) result.databases.push({ engine, name });
-      }));
-    }
-    if (plan.redis) {
-      saga.onUndo('redis', () => undo.deleteRedis({ ref }));
-      parallel.push(step('redis', async () => {
-        const created = await quick.createRedis({ ref });
-        await long.seedRedis({ ref });
-        result.redisIndex = created.index;
-      }));
-    }
-    saga.onUndo('dns', () => undo.deleteDnsRecords({ ref }));
-    parallel.push(step('dns', async () => {
-      const { records } = await quick.createDnsRecords({ ref });
-      result.urls = records.map((r) => `https://${r}`);
-    }));
-    saga.onUndo('namespace', () => undo.deleteNamespace({ ref }));
-    parallel.push(step('namespace', () => quick.createNamespace({ ref })));
-    // Let every branch finish (or fail) before unwinding, so no step is still running during undo.
-    const settled = await Promise.allSettled(parallel);
+    for (const row of rows.filter((r) => r.phase === 'before')) await build(row);
+    // Let every parallel row finish (or fail) before unwinding, so no step is still running during undo.
+    const settled = await Promise.allSettled(rows.filter((r) => r.phase === 'parallel').map(build));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-
-    saga.onUndo('credentials', () => undo.deleteCredentials({ ref }));
-    await step('credentials', () => quick.applyCredentials({ ref }));
-    saga.onUndo('manifests', () => undo.deleteManifests({ ref }));
-    await step('manifests', () => long.applyManifests({ ref }));
+    for (const row of rows.filter((r) => r.phase === 'after')) await build(row);
 
     if (plan.ttl) result.expiresAt = new Date(Date.now() + parseDuration(plan.ttl)).toISOString();
     await step('ready', () => quick.finishOperation({ ref, operation: 'create', requester, state: 'ready', expiresAt: result.expiresAt ?? null }));

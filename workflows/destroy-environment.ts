@@ -1,11 +1,14 @@
-// destroyEnvironment: removes everything envbot built for an environment, in reverse order of
-// creation. Every delete is idempotent and consults the ledger, so a destroy after a partial
-// create, or a second destroy, is safe.
-import { ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
-import type { ChatTarget, EnvRef, Progress, Requester } from '../shared/model.js';
-import { quick, undo } from './activities.js';
+// destroyEnvironment: removes everything envbot built for an environment, in the reverse order of
+// creation (shared/resources.ts). Every delete is idempotent and works from the ledger, not the
+// catalogue, so a destroy after a partial create, a second destroy, or a destroy of an environment
+// whose project has left envbot.yaml is safe.
+import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
+import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
+import { destroySteps, destructionOrder, progressQuery, RESOURCES, type ResourceRow } from '../shared/resources.js';
+import { quick } from './activities.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
+import { deleteResource } from './resources.js';
 
 export interface DestroyEnvironmentInput {
   ref: EnvRef;
@@ -21,28 +24,25 @@ export interface DestroyEnvironmentResult {
   failed: { step: string; error: string }[];
 }
 
-export const destroyProgressQuery = defineQuery<Progress>('progress');
+/**
+ * envbot 0.1 removed MySQL before PostgreSQL, not in the exact reverse of creation. Destroys that
+ * started under 0.1 keep that order when they replay (Temporal patching); new ones take the reverse.
+ */
+export const REVERSE_ORDER_PATCH = 'destroy-in-reverse-creation-order';
+const ORDER_0_1 = ['manifests', 'credentials', 'namespace', 'dns', 'redis', 'mysql', 'postgres', 'mongo', 'secrets'];
 
-const STEPS = [
-  { id: 'begin', title: 'Mark the environment as being destroyed' },
-  { id: 'manifests', title: 'Services' },
-  { id: 'credentials', title: 'Kubernetes secret' },
-  { id: 'namespace', title: 'Kubernetes namespace' },
-  { id: 'dns', title: 'DNS records' },
-  { id: 'redis', title: 'Redis database' },
-  { id: 'mysql', title: 'MySQL databases' },
-  { id: 'postgres', title: 'PostgreSQL databases' },
-  { id: 'mongo', title: 'MongoDB databases' },
-  { id: 'secrets', title: 'Credentials' },
-  { id: 'done', title: 'Destroyed' },
-];
+function removalOrder(): ResourceRow[] {
+  if (patched(REVERSE_ORDER_PATCH)) return destructionOrder();
+  return ORDER_0_1.map((id) => RESOURCES.find((r) => r.id === id)!);
+}
 
 export async function destroyEnvironment(input: DestroyEnvironmentInput): Promise<DestroyEnvironmentResult> {
   const { ref, requester } = input;
   const operation = input.reason === 'expired' ? 'expire' : 'destroy';
+  const rows = removalOrder();
   const notifier = new Notifier(input.target, () => ({ kind: 'progress', progress: tracker.snapshot() }));
-  const tracker = new Tracker(ref.environment, operation, STEPS, () => notifier.changed());
-  setHandler(destroyProgressQuery, () => tracker.snapshot());
+  const tracker = new Tracker(ref.environment, operation, destroySteps(operation, rows), () => notifier.changed());
+  setHandler(progressQuery, () => tracker.snapshot());
   const result: DestroyEnvironmentResult = { environment: ref.environment, status: 'destroyed', removed: [], failed: [] };
 
   try {
@@ -53,24 +53,13 @@ export async function destroyEnvironment(input: DestroyEnvironmentInput): Promis
     await notifier.close({ kind: 'notice', environment: ref.environment, text: `${ref.environment} was not destroyed: ${describe(err)}` });
     throw err;
   }
-  const removals: [string, () => Promise<unknown>][] = [
-    ['manifests', () => undo.deleteManifests({ ref })],
-    ['credentials', () => undo.deleteCredentials({ ref })],
-    ['namespace', () => undo.deleteNamespace({ ref })],
-    ['dns', () => undo.deleteDnsRecords({ ref })],
-    ['redis', () => undo.deleteRedis({ ref })],
-    ['mysql', () => undo.deleteSql({ ref, engine: 'mysql' })],
-    ['postgres', () => undo.deleteSql({ ref, engine: 'postgres' })],
-    ['mongo', () => undo.deleteMongo({ ref })],
-    ['secrets', () => undo.deleteSecrets({ ref })],
-  ];
   // Keep going past a failed removal: remove all that can be, then report what is left.
-  for (const [id, remove] of removals) {
+  for (const row of rows) {
     try {
-      await tracker.run(id, remove);
-      result.removed.push(id);
+      await tracker.run(row.id, () => deleteResource(row, ref));
+      result.removed.push(row.id);
     } catch (err) {
-      result.failed.push({ step: id, error: describe(err) });
+      result.failed.push({ step: row.id, error: describe(err) });
     }
   }
   const error = result.failed.map((f) => `${f.step}: ${f.error}`).join('; ');

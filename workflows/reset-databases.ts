@@ -1,11 +1,13 @@
 // resetDatabases: drops and re-seeds the chosen data stores of an environment (mongo, sql, redis
-// or all) from the catalogue's seeds, per-stage overrides included; everything else stays.
-import { ApplicationFailure, CancellationScope, defineQuery, setHandler } from '@temporalio/workflow';
-import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../shared/model.js';
-import { long, quick } from './activities.js';
-import type { EnvironmentPlan } from './create-environment.js';
+// or all) from the catalogue's seeds, per-stage overrides included; everything else stays. Which
+// rows a reset touches comes from the resource table (shared/resources.ts).
+import { ApplicationFailure, CancellationScope, setHandler } from '@temporalio/workflow';
+import type { ChatTarget, EnvRef, Requester, ResetTarget } from '../shared/model.js';
+import { progressQuery, resetRows, resetSteps, type EnvironmentPlan } from '../shared/resources.js';
+import { quick } from './activities.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
+import { seedResource } from './resources.js';
 
 export interface ResetDatabasesInput {
   ref: EnvRef;
@@ -20,27 +22,19 @@ export interface ResetDatabasesResult {
   reset: string[];
 }
 
-export const resetProgressQuery = defineQuery<Progress>('progress');
-
 export async function resetDatabases(input: ResetDatabasesInput): Promise<ResetDatabasesResult> {
   const { ref, requester, which, plan } = input;
-  const wanted = (store: 'mongo' | 'mysql' | 'postgres' | 'redis'): boolean =>
-    plan[store] && (which === 'all' || which === store || (which === 'sql' && (store === 'mysql' || store === 'postgres')));
-  const stores = (['mongo', 'mysql', 'postgres', 'redis'] as const).filter(wanted);
-  const steps = [{ id: 'begin', title: 'Mark the environment as resetting' }, ...stores.map((s) => ({ id: s, title: `Re-seed ${s}` })), { id: 'done', title: 'Ready' }];
+  const rows = resetRows(plan, which);
+  const stores = rows.map((r) => r.id);
   const notifier = new Notifier(input.target, () => ({ kind: 'progress', progress: tracker.snapshot() }));
-  const tracker = new Tracker(ref.environment, 'reset', steps, () => notifier.changed());
-  setHandler(resetProgressQuery, () => tracker.snapshot());
+  const tracker = new Tracker(ref.environment, 'reset', resetSteps(rows), () => notifier.changed());
+  setHandler(progressQuery, () => tracker.snapshot());
 
   let failure: string | undefined;
   try {
     await tracker.run('begin', () => quick.beginOperation({ ref, operation: 'reset', requester }));
     // Let every store finish (or fail) before reporting, so nothing is still seeding when we answer.
-    const settled = await Promise.allSettled(
-      stores.map((s) =>
-        tracker.run(s, async (): Promise<unknown> => (s === 'mongo' ? long.seedMongo({ ref }) : s === 'redis' ? long.seedRedis({ ref }) : long.seedSql({ ref, engine: s }))),
-      ),
-    );
+    const settled = await Promise.allSettled(rows.map((row) => tracker.run(row.id, () => seedResource(row, ref))));
     const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [`${stores[i]}: ${describe(r.reason)}`] : []));
     if (failed.length) {
       failure = failed.join('; ');

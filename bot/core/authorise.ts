@@ -83,6 +83,10 @@ function orList(items: string[]): string {
 /** Whether `actor` may do `action` in `project`, and if not, why and who may. */
 export function authorise(catalogue: Catalogue, actor: Actor, action: Action, project: string): Authorisation {
   const p = Object.hasOwn(catalogue.projects, project) ? catalogue.projects[project] : undefined;
+  // The operator (the CLI, README "Operating envbot"): whoever can run it holds the store's and
+  // Temporal's credentials, which allow everything anyway; it may act on any environment, also of a
+  // project that has left the catalogue, but creates only what the catalogue defines.
+  if (actor.platform === 'cli' && (p || action !== 'create')) return { ok: true };
   if (!p) {
     const names = Object.keys(catalogue.projects);
     return {
@@ -95,7 +99,7 @@ export function authorise(catalogue: Catalogue, actor: Actor, action: Action, pr
 
   const raw = p.permissions[action] ?? [];
 
-  const channels = p.channels[actor.platform] ?? [];
+  const channels = actor.platform === 'cli' ? [] : p.channels[actor.platform];
   if (channels.length > 0 && !channels.includes(actor.channel)) {
     const where = actor.platform === 'slack' ? channels.map((c) => `<#${c}>`) : channels;
     const kind = actor.platform === 'slack' ? 'Slack' : 'Teams';

@@ -2,18 +2,49 @@
 // engine and a platform-neutral reply. Slack and Teams adapters call this and only translate.
 // It never waits for provisioning: it starts or signals a workflow and answers.
 import type { Catalogue, Action } from '../../shared/catalogue/schema.js';
-import { EnvbotError, NotFoundError } from '../../shared/errors.js';
+import { parseDuration } from '../../shared/duration.js';
+import { EnvbotError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChatTarget, Requester, ResetTarget } from '../../shared/model.js';
-import { parseEnvironmentName } from '../../shared/names.js';
+import { environmentName } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { allowedActions, authorise } from './authorise.js';
 import type { EnvbotCore } from './core.js';
-import type { Actor, Command, EnvironmentSummary, Reply } from './model.js';
-import { helpReply } from './parse.js';
+import type { Actor, Command, CreateForm, EnvironmentSummary, FormErrors, Reply } from './model.js';
+import { helpReply, parseCommand } from './parse.js';
+import { planFor } from './plan.js';
 
 export function requesterOf(actor: Actor): Requester {
-  return { id: `${actor.platform}:${actor.userId}`, platform: actor.platform, channel: actor.channel };
+  return actor.platform === 'cli'
+    ? { id: `cli:${actor.userId}`, platform: 'cli' }
+    : { id: `${actor.platform}:${actor.userId}`, platform: actor.platform, channel: actor.channel };
+}
+
+/** A sentence for each field of a create form that cannot be used as it is; empty when it can. */
+export function createFormErrors(catalogue: Catalogue, form: CreateForm): FormErrors {
+  const errors: FormErrors = {};
+  const { project, stage, suffix, ttl } = form;
+  if (!project) errors.project = 'Choose a project.';
+  if (!stage) errors.stage = 'Choose a stage.';
+  const problem = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  if (project && stage) {
+    const plan = problem(() => planFor(catalogue, project, stage));
+    if (plan) errors[catalogue.projects[project] ? 'stage' : 'project'] = plan;
+    const name = problem(() => environmentName(project, stage, suffix));
+    if (name) errors[suffix ? 'suffix' : 'project'] ??= name;
+  }
+  if (ttl) {
+    const bad = problem(() => parseDuration(ttl));
+    if (bad) errors.ttl = bad;
+  }
+  return errors;
 }
 
 function summary(r: EnvironmentRecord): EnvironmentSummary {
@@ -24,6 +55,7 @@ function summary(r: EnvironmentRecord): EnvironmentSummary {
     state: r.state,
     createdBy: r.createdBy,
     ...(r.expiresAt ? { expiresAt: r.expiresAt.toISOString() } : {}),
+    ...(r.lastError ? { lastError: r.lastError } : {}),
   };
 }
 
@@ -37,7 +69,7 @@ export class ChatCore {
   }
 
   /** Answers a command. Errors a person can act on become `error` replies; others are logged. */
-  async handle(actor: Actor, command: Command, target: ChatTarget, confirmed = false): Promise<Reply> {
+  async handle(actor: Actor, command: Command, target: ChatTarget | undefined, confirmed = false): Promise<Reply> {
     try {
       return await this.dispatch(actor, command, target, confirmed);
     } catch (err) {
@@ -45,6 +77,33 @@ export class ChatCore {
       this.o.log.error({ err, command: command.name, user: actor.userId }, 'chat command failed');
       return { kind: 'error', ephemeral: true, text: 'Something went wrong on envbot\'s side; the request may be partly done. "/env status <environment>" shows where it stands; try again, and tell the envbot admins if it keeps happening.' };
     }
+  }
+
+  /**
+   * Answers what someone typed after the command prefix (`/env` in Slack, `env` in Teams): a command
+   * that does not parse gets the help, headed by what was wrong and the closest command.
+   */
+  async handleText(actor: Actor, text: string, target: ChatTarget, prefix = '/env'): Promise<Reply> {
+    const parsed = parseCommand(text, prefix);
+    if ('error' in parsed) return helpReply(parsed.suggestion ? `${parsed.error}. Did you mean "${parsed.suggestion}"?` : parsed.error);
+    return this.handle(actor, parsed, target);
+  }
+
+  /** A submitted create form: its field errors, or the create started (or refused) as a reply. */
+  async submitCreateForm(actor: Actor, form: CreateForm, target: ChatTarget): Promise<{ errors: FormErrors } | { reply: Reply }> {
+    const errors = createFormErrors(this.o.catalogue, form);
+    if (Object.keys(errors).length) return { errors };
+    const { project, stage, suffix, ttl } = form;
+    return { reply: await this.handle(actor, { name: 'create', project: project!, stage: stage!, ...(suffix ? { suffix } : {}), ...(ttl ? { ttl } : {}) }, target) };
+  }
+
+  /**
+   * True the first time a request key is seen, false for a replay or a platform's retry of a request
+   * already handled. The key is made by the adapter from what it verified (Slack: the signed
+   * timestamp and a hash of the body, or the event id; Teams: the activity id).
+   */
+  firstSeen(platform: 'slack' | 'teams', key: string): Promise<boolean> {
+    return this.o.store.firstSeen(platform, key);
   }
 
   /** Runs a destroy or reset the person confirmed (a button click). */
@@ -68,14 +127,12 @@ export class ChatCore {
     return verdict.ok ? undefined : { kind: 'refused', ephemeral: true, action, project, text: verdict.text, allowed: verdict.allowed };
   }
 
-  private async record(text: string): Promise<EnvironmentRecord> {
-    const name = parseEnvironmentName(text, Object.keys(this.o.catalogue.projects), this.o.catalogue.stages).name;
-    const record = await this.o.store.getEnvironment(name);
-    if (!record || record.state === 'destroyed') throw new NotFoundError(`${name} does not exist; "/env list" shows the environments there are.`);
-    return record;
+  /** The environment a command names, loaded once for the whole request. */
+  private record(text: string): Promise<EnvironmentRecord> {
+    return this.o.core.find(text);
   }
 
-  private async dispatch(actor: Actor, c: Command, target: ChatTarget, confirmed = false): Promise<Reply> {
+  private async dispatch(actor: Actor, c: Command, target: ChatTarget | undefined, confirmed = false): Promise<Reply> {
     const requester = requesterOf(actor);
     switch (c.name) {
       case 'help':
@@ -91,8 +148,8 @@ export class ChatCore {
         const refused = this.check(actor, 'create', c.project);
         if (refused) return refused;
         const s = await this.o.core.create({
-          project: c.project, stage: c.stage, requester, target,
-          ...(c.suffix ? { suffix: c.suffix } : {}), ...(c.ttl ? { ttl: c.ttl } : {}), ...(c.branches ? { branches: c.branches } : {}),
+          project: c.project, stage: c.stage, requester, ...(target ? { target } : {}),
+          ...(c.suffix ? { suffix: c.suffix } : {}), ...(c.ttl ? { ttl: c.ttl } : {}),
         });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'create', workflowId: s.workflowId, by: requester.id, text: `Creating ${s.environment}…` };
       }
@@ -108,7 +165,7 @@ export class ChatCore {
         const record = await this.record(c.environment);
         const refused = this.check(actor, 'read', record.project);
         if (refused) return refused;
-        const { progress } = await this.o.core.status(record.name);
+        const progress = await this.o.core.progress(record);
         return { kind: 'status', ephemeral: true, environment: summary(record), ...(progress ? { progress } : {}) };
       }
       case 'destroy': {
@@ -116,7 +173,7 @@ export class ChatCore {
         const refused = this.check(actor, 'destroy', record.project);
         if (refused) return refused;
         if (!confirmed) return { kind: 'confirm', ephemeral: true, environment: record.name, operation: 'destroy', text: `Destroy ${record.name}? Its services, databases, DNS records and secrets are deleted.` };
-        const s = await this.o.core.destroy({ environment: record.name, requester, target });
+        const s = await this.o.core.destroy({ environment: record, requester, ...(target ? { target } : {}) });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'destroy', workflowId: s.workflowId, by: requester.id, text: `Destroying ${s.environment} (asked by ${requester.id})…` };
       }
       case 'reset-db': {
@@ -124,14 +181,14 @@ export class ChatCore {
         const refused = this.check(actor, 'reset', record.project);
         if (refused) return refused;
         if (!confirmed) return { kind: 'confirm', ephemeral: true, environment: record.name, operation: 'reset-db', which: c.which, text: `Reset ${c.which === 'all' ? 'every database' : c.which} of ${record.name} to its seed? Changes made since are lost.` };
-        const s = await this.o.core.resetDatabases({ environment: record.name, which: c.which, requester, target });
+        const s = await this.o.core.resetDatabases({ environment: record, which: c.which, requester, ...(target ? { target } : {}) });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'reset', workflowId: s.workflowId, by: requester.id, text: `Resetting ${c.which} of ${s.environment} (asked by ${requester.id})…` };
       }
       case 'extend': {
         const record = await this.record(c.environment);
         const refused = this.check(actor, 'extend', record.project);
         if (refused) return refused;
-        const res = await this.o.core.extend({ environment: record.name, duration: c.duration, requester, target: { ...target, messageRef: undefined } });
+        const res = await this.o.core.extend({ environment: record, duration: c.duration, requester, ...(target ? { target: { ...target, messageRef: undefined } } : {}) });
         return { kind: 'extended', ephemeral: false, environment: res.environment, expiresAt: res.expiresAt, by: requester.id, text: `${res.environment} now expires at ${res.expiresAt} (extended by ${requester.id}).` };
       }
       case 'secrets': {
@@ -144,17 +201,27 @@ export class ChatCore {
         await this.o.store.audit({ actor: requester.id, platform: actor.platform, channel: actor.channel, action: 'credentials', environment: record.name, outcome: 'shown', details: { names } });
         return { kind: 'secrets', ephemeral: true, environment: record.name, values };
       }
-      case 'subscribe': {
-        const refused = this.check(actor, 'read', c.project);
-        if (refused) return refused;
-        await this.o.store.subscribe({ platform: actor.platform, channel: actor.channel, project: c.project, createdBy: requester.id });
-        return { kind: 'subscribed', ephemeral: false, project: c.project, subscribed: true, text: `This channel now gets ${c.project}'s promotion and monitoring alerts.` };
-      }
+      case 'subscribe':
       case 'unsubscribe': {
-        const removed = await this.o.store.unsubscribe(actor.platform, actor.channel, c.project);
-        const what = c.project ?? (removed.length ? removed.join(', ') : 'any project');
-        return { kind: 'subscribed', ephemeral: false, project: c.project ?? removed.join(', '), subscribed: false, text: removed.length ? `This channel no longer gets alerts of ${what}.` : `This channel was not subscribed to ${what}.` };
+        const { platform } = actor;
+        if (platform === 'cli') return { kind: 'error', ephemeral: true, text: `${c.name} is for chat channels: run it in Slack.` };
+        return c.name === 'subscribe' ? this.subscribe({ ...actor, platform }, c.project) : this.unsubscribe({ ...actor, platform }, c.project);
       }
     }
+  }
+
+  private async subscribe(actor: Actor & { platform: 'slack' | 'teams' }, project: string): Promise<Reply> {
+    const requester = requesterOf(actor);
+    const refused = this.check(actor, 'read', project);
+    if (refused) return refused;
+    await this.o.store.subscribe({ platform: actor.platform, channel: actor.channel, project, createdBy: requester.id });
+    // Say only what runs: no alert is sent to subscribed channels yet.
+    return { kind: 'subscribed', ephemeral: false, project, subscribed: true, text: `This channel is subscribed to ${project}. envbot sends no promotion or monitoring alerts yet; once it does, they come here.` };
+  }
+
+  private async unsubscribe(actor: Actor & { platform: 'slack' | 'teams' }, project: string | undefined): Promise<Reply> {
+    const removed = await this.o.store.unsubscribe(actor.platform, actor.channel, project);
+    const what = project ?? (removed.length ? removed.join(', ') : 'any project');
+    return { kind: 'subscribed', ephemeral: false, project: project ?? removed.join(', '), subscribed: false, text: removed.length ? `This channel is no longer subscribed to ${what}.` : `This channel was not subscribed to ${what}.` };
   }
 }

@@ -6,14 +6,15 @@ import type { Settings } from '../../shared/settings.js';
 import type { Store } from '../../shared/store/store.js';
 import { EnvbotCore } from './core.js';
 
-export async function connectCore(settings: Settings, catalogue: Catalogue, store: Store): Promise<{ core: EnvbotCore; connection: Connection }> {
+export async function connectCore(settings: Settings, catalogue: Catalogue, store: Store): Promise<{ core: EnvbotCore; connection: Connection; client: Client }> {
   const connection = await Connection.connect({ address: settings.temporal.address });
+  const client = new Client({ connection, namespace: settings.temporal.namespace });
   const core = new EnvbotCore({
-    client: new Client({ connection, namespace: settings.temporal.namespace }),
+    client,
     store,
     catalogue,
     taskQueue: settings.temporal.taskQueue,
     ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}),
   });
-  return { core, connection };
+  return { core, connection, client };
 }

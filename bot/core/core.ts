@@ -5,6 +5,7 @@ import type { Catalogue } from '../../shared/catalogue/schema.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
+import { progressQuery } from '../../shared/resources.js';
 import { environmentName, parseEnvironmentName, workflowId, workflowIdOfRun } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { createEnvironment } from '../../workflows/create-environment.js';
@@ -29,6 +30,9 @@ export interface Started {
 
 const BUSY: EnvironmentRecord['state'][] = ['creating', 'resetting', 'destroying'];
 
+/** An environment as a caller has it: its record, loaded already (once per request), or the name someone typed. */
+export type EnvironmentRef = EnvironmentRecord | string;
+
 export class EnvbotCore {
   constructor(private readonly o: CoreOptions) {}
 
@@ -37,7 +41,7 @@ export class EnvbotCore {
   }
 
   /** Starts building `<project>-<stage>[-<suffix>]`; refuses one that exists or is being built. */
-  async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string; branches?: Record<string, string> }): Promise<Started> {
+  async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string }): Promise<Started> {
     const env = environmentName(req.project, req.stage, req.suffix);
     const plan = planFor(this.o.catalogue, req.project, req.stage, req.ttl);
     if (req.ttl) parseDuration(req.ttl);
@@ -59,7 +63,7 @@ export class EnvbotCore {
         // workflow's first step still refuses an environment that exists).
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(req.branches ? { branches: req.branches } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}) }],
+        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}) }],
       });
       return { environment: env.name, workflowId: id, handle };
     } catch (err) {
@@ -70,8 +74,8 @@ export class EnvbotCore {
     }
   }
 
-  async destroy(req: { environment: string; requester: Requester; target?: ChatTarget }): Promise<Started> {
-    const record = await this.existing(req.environment);
+  async destroy(req: { environment: EnvironmentRef; requester: Requester; target?: ChatTarget }): Promise<Started> {
+    const record = await this.recordOf(req.environment);
     const ref = refOf(record);
     // Never under a running create or reset (it would build again what the destroy removes), nor
     // twice; a record left 'creating' by a run that is gone may be destroyed.
@@ -90,8 +94,8 @@ export class EnvbotCore {
     return this.startOnce(destroyEnvironment, 'destroy', ref, [{ ref, requester: req.requester, reason: 'requested' as const, ...(req.target ? { target: req.target } : {}) }]);
   }
 
-  async resetDatabases(req: { environment: string; which: ResetTarget; requester: Requester; target?: ChatTarget }): Promise<Started> {
-    const record = await this.existing(req.environment);
+  async resetDatabases(req: { environment: EnvironmentRef; which: ResetTarget; requester: Requester; target?: ChatTarget }): Promise<Started> {
+    const record = await this.recordOf(req.environment);
     if (record.state !== 'ready') throw new ConflictError(`${record.name} is ${record.state}; it can be reset when it is ready.`);
     const ref = refOf(record);
     const plan = planFor(this.o.catalogue, ref.project, ref.stage);
@@ -99,8 +103,8 @@ export class EnvbotCore {
   }
 
   /** Pushes the expiry to now + `duration`; starts a lifecycle for an environment that had none. */
-  async extend(req: { environment: string; duration: string; requester: Requester; target?: ChatTarget }): Promise<{ environment: string; expiresAt: string }> {
-    const record = await this.existing(req.environment);
+  async extend(req: { environment: EnvironmentRef; duration: string; requester: Requester; target?: ChatTarget }): Promise<{ environment: string; expiresAt: string }> {
+    const record = await this.recordOf(req.environment);
     if (record.state !== 'ready') throw new ConflictError(`${record.name} is ${record.state}; it can be extended when it is ready.`);
     const until = new Date(Date.now() + parseDuration(req.duration)).toISOString();
     const ref = refOf(record);
@@ -123,12 +127,10 @@ export class EnvbotCore {
     return this.o.store.listEnvironments(project);
   }
 
-  /** The environment's record and, while an operation runs, its live progress. */
-  async status(environment: string): Promise<{ record: EnvironmentRecord; progress?: Progress }> {
-    const record = await this.existing(environment);
-    if (!BUSY.includes(record.state) || !record.workflowId) return { record };
-    const progress = await this.o.client.workflow.getHandle(workflowIdOfRun(record.workflowId)).query<Progress>('progress').catch(() => undefined);
-    return progress ? { record, progress } : { record };
+  /** While an operation runs on the environment, its live progress. */
+  async progress(record: EnvironmentRecord): Promise<Progress | undefined> {
+    if (!BUSY.includes(record.state) || !record.workflowId) return undefined;
+    return this.o.client.workflow.getHandle(workflowIdOfRun(record.workflowId)).query(progressQuery).catch(() => undefined);
   }
 
   private async running(id: string): Promise<boolean> {
@@ -140,10 +142,19 @@ export class EnvbotCore {
     }
   }
 
-  private async existing(text: string): Promise<EnvironmentRecord> {
-    const name = parseEnvironmentName(text, Object.keys(this.o.catalogue.projects), this.o.catalogue.stages).name;
-    const record = await this.o.store.getEnvironment(name);
-    if (!record || record.state === 'destroyed') throw new NotFoundError(`${name} does not exist; "list" shows the environments there are.`);
+  private recordOf(env: EnvironmentRef): Promise<EnvironmentRecord> {
+    return typeof env === 'string' ? this.find(env) : Promise.resolve(env);
+  }
+
+  /**
+   * The record of an environment someone named, loaded once per request. The store is asked first,
+   * so an environment whose project has since left the catalogue can still be found (and destroyed).
+   */
+  async find(text: string): Promise<EnvironmentRecord> {
+    const typed = text.trim().toLowerCase();
+    const stored = await this.o.store.getEnvironment(typed);
+    const record = stored ?? (await this.o.store.getEnvironment(parseEnvironmentName(typed, Object.keys(this.o.catalogue.projects), this.o.catalogue.stages).name));
+    if (!record || record.state === 'destroyed') throw new NotFoundError(`${record?.name ?? typed} does not exist; "list" shows the environments there are.`);
     return record;
   }
 

@@ -4,10 +4,13 @@ import type { Action } from '../../shared/catalogue/schema.js';
 import type { EnvironmentCard } from '../../shared/chat.js';
 import type { Progress, ResetTarget } from '../../shared/model.js';
 
-/** Who is asking, and where: the adapter fills in the platform's ids and the user's groups. */
+/**
+ * Who is asking, and where: the adapter fills in the platform's ids and the user's groups. The CLI
+ * is the operator (`cli:<OS user>`), allowed every action: see authorise.ts.
+ */
 export interface Actor {
-  platform: 'slack' | 'teams';
-  /** The platform's user id (Slack U…, Teams AAD object id). */
+  platform: 'slack' | 'teams' | 'cli';
+  /** The platform's user id (Slack U…, Teams AAD object id, the CLI's OS user). */
   userId: string;
   /** The platform's user groups the user is in (Slack S…, Entra ID group ids), when known. */
   groups: string[];
@@ -17,7 +20,7 @@ export interface Actor {
 
 /** A parsed `/env …` command. */
 export type Command =
-  | { name: 'create'; project?: string; stage?: string; suffix?: string; ttl?: string; branches?: Record<string, string> }
+  | { name: 'create'; project?: string; stage?: string; suffix?: string; ttl?: string }
   | { name: 'list'; project?: string }
   | { name: 'status'; environment: string }
   | { name: 'destroy'; environment: string }
@@ -56,7 +59,19 @@ export interface EnvironmentSummary {
   state: string;
   expiresAt?: string;
   createdBy: string;
+  lastError?: string;
 }
+
+/** The create form's fields as the person filled them in (adapters trim and drop empty ones). */
+export interface CreateForm {
+  project?: string;
+  stage?: string;
+  suffix?: string;
+  ttl?: string;
+}
+
+/** A create form that cannot be submitted: a sentence per field, to show next to it. */
+export type FormErrors = Partial<Record<keyof CreateForm, string>>;
 
 /** What the core answers. `ephemeral` replies are shown only to the person who asked. */
 export type Reply =

@@ -6,7 +6,7 @@ import type { Command, ParseError, Reply } from './model.js';
 
 /** The commands, in the order help lists them. Usages leave out the `/env` (or `env`) prefix. */
 export const COMMAND_USAGE: { usage: string; description: string }[] = [
-  { usage: 'create [project] [stage] [suffix] [--ttl 14d]', description: 'Build an environment; without a project and stage, opens a form.' },
+  { usage: 'create [project] [stage] [suffix] [--ttl 14d]', description: 'Build an environment (in chat, without a project and stage, opens a form).' },
   { usage: 'list [project]', description: 'List environments, of one project or all of them.' },
   { usage: 'status <environment>', description: "Show an environment's state, progress and links." },
   { usage: 'destroy <environment>', description: 'Destroy an environment and its data (asks first).' },

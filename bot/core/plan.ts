@@ -1,7 +1,7 @@
 // What an environment of a project is made of, from the catalogue: the input the workflows need.
 import type { Catalogue } from '../../shared/catalogue/schema.js';
 import { NotFoundError, InvalidNameError } from '../../shared/errors.js';
-import type { EnvironmentPlan } from '../../workflows/create-environment.js';
+import type { EnvironmentPlan } from '../../shared/resources.js';
 
 export function planFor(catalogue: Catalogue, project: string, stage: string, ttl?: string): EnvironmentPlan {
   const p = catalogue.projects[project];

@@ -4,7 +4,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
-import { environmentCard, noticeMessage, progressMessage } from './blocks.js';
+import { environmentCard, noticeMessage, progressMessage } from './blocks/index.js';
 
 export const MIN_EDIT_INTERVAL_MS = 1000;
 

@@ -7,11 +7,11 @@ import { registerEvents } from './listeners/events.js';
 import { registerViews } from './listeners/views.js';
 
 export function registerListeners(app: App, ctx: ListenerContext): void {
-  // Slack signs each request once; the same signature again is a replay (or a retry of a request
-  // already handled): acknowledge it and start nothing.
+  // A request the core has seen before (a replay, or Slack's retry of one already handled):
+  // acknowledge it and start nothing. The key comes from what Bolt verified (app.ts).
   app.use(async (args) => {
     const key = (args.context as { requestKey?: string }).requestKey;
-    if (key && !(await ctx.store.firstSeen('slack', key))) {
+    if (key && !(await ctx.chatCore.firstSeen('slack', key))) {
       ctx.log.warn({ key: key.slice(0, 24) }, 'Slack request seen before: ignored');
       if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
       return;

@@ -12,6 +12,8 @@ export interface LoadedCatalogue {
   /** The folder disk locations are relative to. */
   root: string;
   catalogue: Catalogue;
+  /** Fields that are accepted but do nothing yet, as `file:line: path: ...` lines to show once at start. */
+  warnings?: string[];
 }
 
 type Path = (string | number)[];
@@ -104,6 +106,45 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
   return problems;
 }
 
+/**
+ * Fields envbot reads but does not act on yet. Written in envbot.yaml, each gets one warning at
+ * start; defaults filled in by the schema are not warned about. Each later feature removes its line.
+ */
+const NOT_YET: { path: (string | '*')[]; what: string }[] = [
+  { path: ['storage'], what: 'storage (EFS, DataSync) is not supported yet: no volume is made' },
+  { path: ['loadBalancer'], what: 'load-balancer rules are not supported yet: none is made' },
+  { path: ['projects', '*', 'storage'], what: 'storage volumes are not supported yet: none is made or filled' },
+  { path: ['projects', '*', 'monitoring'], what: 'monitoring is not supported yet: no monitoring objects or alerts are made' },
+  { path: ['projects', '*', 'channels', 'teams'], what: 'Microsoft Teams is not supported yet: these channels are not used' },
+  { path: ['projects', '*', 'permissions', 'refresh'], what: 'the refresh permission is not used yet: there is no storage to refresh' },
+  { path: ['projects', '*', 'services', '*', 'branch'], what: 'services do not follow branches yet: the template on disk is used' },
+  { path: ['projects', '*', 'services', '*', 'healthPath'], what: 'health paths are not used yet: there is no load balancer and readiness does not wait for Pods' },
+];
+
+/** Every path in `value` matching `pattern` ('*': any key). */
+function pathsOf(value: unknown, pattern: (string | '*')[], at: Path = []): Path[] {
+  if (pattern.length === 0) return [at];
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const [head, ...rest] = pattern;
+  const keys = head === '*' ? Object.keys(value) : Object.hasOwn(value, head!) ? [head!] : [];
+  return keys.flatMap((k) => pathsOf((value as Record<string, unknown>)[k], rest, [...at, k]));
+}
+
+/** Warnings for fields written but not implemented; problems for locations envbot cannot read yet. */
+function notImplemented(raw: unknown, c: Catalogue): { warnings: { path: Path; problem: string }[]; problems: { path: Path; problem: string }[] } {
+  const warnings = NOT_YET.flatMap((n) => pathsOf(raw, n.path).map((path) => ({ path, problem: `${n.what} (ignored)` })));
+  const problems: { path: Path; problem: string }[] = [];
+  const refuse = (loc: Location | undefined, path: Path): void => {
+    if (loc && loc.kind !== 'disk') problems.push({ path, problem: `${loc.kind} locations (${loc.raw}) are not supported yet: use a path relative to envbot.yaml` });
+  };
+  for (const [name, p] of Object.entries(c.projects)) {
+    for (const [svc, s] of Object.entries(p.services)) refuse(s.template, ['projects', name, 'services', svc, 'template']);
+    for (const [db, d] of Object.entries(p.databases)) refuse(d.seed, ['projects', name, 'databases', db, 'seed']);
+    refuse(p.redis?.seed, ['projects', name, 'redis', 'seed']);
+  }
+  return { warnings, problems };
+}
+
 function zodProblems(error: z.ZodError): { path: Path; problem: string }[] {
   return error.issues.map((i) => ({ path: i.path.filter((p): p is string | number => typeof p !== 'symbol'), problem: i.message }));
 }
@@ -133,9 +174,14 @@ export function parseCatalogue(text: string, file: string, env: Record<string, s
   if (!parsed.success) fail(zodProblems(parsed.error));
   const catalogue = parsed.data as Catalogue;
   const root = dirname(resolve(file));
-  const cross = crossCheck(catalogue, root);
+  const { warnings, problems } = notImplemented(raw, catalogue);
+  const cross = [...problems, ...crossCheck(catalogue, root)];
   if (cross.length) fail(cross);
-  return { file, root, catalogue };
+  const warned = warnings.map((w) => {
+    const line = lineOf(doc, lines, w.path);
+    return `${file}${line ? `:${line}` : ''}: ${w.path.join('.')}: ${w.problem}`;
+  });
+  return { file, root, catalogue, warnings: warned };
 }
 
 /** Reads and parses the catalogue file; an unreadable file is a CatalogueError too. */

@@ -201,8 +201,6 @@ describe('Slack, end to end', () => {
           project: { value: { type: 'static_select', selected_option: { value: 'projb' } } },
           stage: { value: { type: 'static_select', selected_option: { value: 'dev' } } },
           suffix: { value: { type: 'plain_text_input', value: good.split('-')[2] } },
-          'branch:service1': { value: { type: 'plain_text_input', value: 'feature/checkout' } },
-          'branch:service2': { value: { type: 'plain_text_input', value: null } },
         },
         PM,
         JSON.stringify({ channel: CHANNEL }),
@@ -211,7 +209,7 @@ describe('Slack, end to end', () => {
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('');
     await until('the modal-created card', () => recorder.of('chat.update', CHANNEL).find((c) => JSON.stringify(c.body).includes(`https://service1.${good}.example.com`)));
-    expect((await deps.store.getEnvironment(good))?.spec).toMatchObject({ branches: { service1: 'feature/checkout' } });
+    expect((await deps.store.getEnvironment(good))?.state).toBe('ready');
     const connection = await Connection.connect({ address: testSettings().temporal.address });
     const destroyed = await new Client({ connection }).workflow.start('destroyEnvironment', {
       taskQueue, workflowId: `envbot/${good}/destroy`,

@@ -279,7 +279,7 @@ describe('kubernetes activities (kube-apiserver)', () => {
     const second = await run(k8s.deleteNamespace, { ref });
     expect(['Terminating', 'gone']).toContain(second.phase);
     expect(await run(k8s.deleteManifests, { ref })).toEqual({ deleted: [] });
-    expect(await run(k8s.deleteCredentials, { ref })).toEqual({ secret: n.kubernetesSecret });
+    expect(await run(k8s.deleteCredentials, { ref })).toEqual({ secrets: [] });
 
     if (first.phase === 'Terminating') {
       const err = await run(k8s.createNamespace, { ref }).catch((e: unknown) => e);

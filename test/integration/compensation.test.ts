@@ -65,7 +65,7 @@ describe('compensation', () => {
     const databases = Number(count);
     // Every index but the last is taken by (pretend) environments in this store.
     for (let i = 0; i < databases - 1; i++) {
-      await h.deps.store.pool.query("INSERT INTO redis_allocations (server, db_index, environment) VALUES ('main', $1, $2)", [i, `taken-${i}`]);
+      expect(await h.deps.store.claimRedisIndex('main', `taken-${i}`, databases - 1)).toBe(i);
     }
     const refs = [uniqueEnv('proja', 'dev'), uniqueEnv('proja', 'dev')];
     const outcomes = await Promise.allSettled(
@@ -82,7 +82,7 @@ describe('compensation', () => {
     const destroyed = await h.core.destroy({ environment: refs[ok]!.environment, requester });
     await destroyed.handle.result();
     expect(await leftovers(h, refs[ok]!)).toEqual([]);
-    await h.deps.store.pool.query("DELETE FROM redis_allocations WHERE environment LIKE 'taken-%'");
+    for (let i = 0; i < databases - 1; i++) await h.deps.store.releaseRedisIndex('main', `taken-${i}`);
   });
 
   it('a transient failure is retried and the environment is built', async () => {

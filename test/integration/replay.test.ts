@@ -1,18 +1,21 @@
 // Replay: every recorded workflow history runs against the current workflow code. A change that
 // would break running workflows (non-determinism) fails here.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../../bot/worker.js';
-import { HISTORIES_DIR } from '../support/histories.js';
+import { HISTORIES_DIR, recordedHistories } from '../support/histories.js';
 
-const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+const files = recordedHistories();
 
 describe('workflow replay', () => {
-  it('has a recorded history of every workflow', () => {
+  it('has a recorded history of every workflow, from this release and the one before', () => {
+    const releases = new Set(files.map((f) => f.split('/')[0]));
+    expect(releases).toContain('v0.1.0');
+    expect(releases).toContain('current');
     const types = new Set(
-      files.map((f) => {
+      files.filter((f) => f.startsWith('current/')).map((f) => {
         const h = JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8')) as { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] };
         return h.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
       }),

@@ -99,4 +99,28 @@ describe('catalogue loader', () => {
     const err = problemsOf(() => loadCatalogue(inTemp(text), localEnv));
     expect(err.message).toMatch(/projects\.projb-qa: project "projb-qa" makes the same environment names as project "projb"/);
   });
+
+  it('warns once, with file and line, about each field written that nothing implements yet', () => {
+    const file = inTemp(minimal(`    monitoring: { enabled: true }
+    permissions: { refresh: ["*"] }
+loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: [service1] }', 'hosts: [service1], branch: develop, healthPath: /healthz }'));
+    const { warnings } = loadCatalogue(file, localEnv);
+    expect(warnings).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:\\d+: loadBalancer: load-balancer rules are not supported yet`)),
+      expect.stringMatching(/:\d+: projects\.projb\.monitoring: monitoring is not supported yet/),
+      expect.stringMatching(/:\d+: projects\.projb\.permissions\.refresh: the refresh permission is not used yet/),
+      expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.branch: services do not follow branches yet/),
+      expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.healthPath: health paths are not used yet/),
+    ]);
+    // Defaults the schema fills in are not warned about.
+    expect(loadCatalogue(inTemp(minimal()), localEnv).warnings).toEqual([]);
+  });
+
+  it.each([
+    ['a template in S3', (t: string) => t.replace('template: t.yaml.hbs', 'template: s3://bucket/t.yaml.hbs'), 'projects.projb.services.service1.template', /s3 locations \(s3:\/\/bucket\/t\.yaml\.hbs\) are not supported yet/],
+    ['a seed in git', (t: string) => t.replace('catalog: { engine: mongo }', 'catalog: { engine: mongo, seed: "git+https://example.com/r.git#main:seeds" }'), 'projects.projb.databases.catalog.seed', /git locations .* are not supported yet: use a path relative to envbot\.yaml/],
+  ])('refuses %s at start, naming the line', (_, edit, path, message) => {
+    const err = problemsOf(() => loadCatalogue(inTemp(edit(minimal())), localEnv));
+    expect(err.problems).toEqual([expect.objectContaining({ path, line: expect.any(Number), problem: expect.stringMatching(message) })]);
+  });
 });

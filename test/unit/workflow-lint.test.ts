@@ -1,5 +1,7 @@
 // The ESLint rule that keeps workflows/ deterministic really fires (and lets allowed imports through).
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/settings.js';
@@ -34,5 +36,36 @@ describe('workflow sandbox lint rule', () => {
       'export const x = [proxyActivities, namesFor] as unknown as Activities;',
     ].join('\n');
     expect(await problems(code)).toEqual([]);
+  });
+
+  // A shared module is impure when it imports a Node built-in, a driver or SDK client, a logger, or
+  // another impure shared module. Each one must be refused in workflow code.
+  const DRIVERS = /^(pg|pg-copy-streams|mysql2|mongodb|ioredis|@kubernetes\/|@aws-sdk\/|@slack\/|botbuilder|pino|express|yaml|prom-client|handlebars)/;
+  const sharedDir = join(repoRoot, 'shared');
+  const modules = readdirSync(sharedDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(sharedDir, f));
+  const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/^import\s+(type\s+)?[^'"]*['"]([^'"]+)['"]/gm)].filter((m) => !m[1]).map((m) => m[2]!);
+  const impure = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const file of modules) {
+      if (impure.has(file)) continue;
+      const bad = importsOf(file).some((spec) => {
+        if (builtinModules.includes(spec.replace(/^node:/, '')) || DRIVERS.test(spec)) return true;
+        return spec.startsWith('.') && impure.has(join(file, '..', spec).replace(/\.js$/, '.ts'));
+      });
+      if (bad) {
+        impure.add(file);
+        changed = true;
+      }
+    }
+  }
+
+  it('finds the impure shared modules (the check below is not empty)', () => {
+    expect([...impure].map((f) => relative(repoRoot, f)).sort()).toEqual(expect.arrayContaining(['shared/clients/aws.ts', 'shared/logger.ts', 'shared/paths.ts', 'shared/store/store.ts']));
+  });
+
+  it.each([...impure].map((f) => relative(repoRoot, f)).sort())('refuses the impure shared module %s in workflow code', async (file) => {
+    const spec = `../${file.replace(/\.ts$/, '.js')}`;
+    expect((await problems(`import * as m from '${spec}';\nexport const x = m;\n`)).join('\n')).toMatch(/Only pure shared modules/);
   });
 });

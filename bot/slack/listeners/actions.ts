@@ -1,7 +1,7 @@
 // Buttons on cards, confirmations and the Home tab: each runs the same chat core as a command.
 import type { App, BlockAction, ButtonAction, StaticSelectAction, OverflowAction } from '@slack/bolt';
 import type { ResetTarget } from '../../../shared/model.js';
-import { ACTION, actionPattern, extendChoice, resetChooser } from '../blocks.js';
+import { ACTION, actionPattern, extendChoice, resetChooser } from '../blocks/index.js';
 import { actorOf, answer, type ListenerContext } from './context.js';
 
 type Click = BlockAction<ButtonAction | StaticSelectAction | OverflowAction>;

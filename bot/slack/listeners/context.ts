@@ -4,7 +4,7 @@ import type { Logger } from '../../../shared/logger.js';
 import type { Store } from '../../../shared/store/store.js';
 import type { ChatCore } from '../../core/chat-core.js';
 import type { Actor, Reply } from '../../core/model.js';
-import { replyMessage } from '../blocks.js';
+import { replyMessage } from '../blocks/index.js';
 
 export interface ListenerContext {
   chatCore: ChatCore;

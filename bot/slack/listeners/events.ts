@@ -1,6 +1,6 @@
 // The App Home tab: the user's environments with their state and buttons.
 import type { App } from '@slack/bolt';
-import { homeView } from '../blocks.js';
+import { homeView } from '../blocks/index.js';
 import { actorOf, type ListenerContext } from './context.js';
 
 export function registerEvents(app: App, ctx: ListenerContext): void {

@@ -1,0 +1,143 @@
+// What an environment is made of: one row per resource. The create saga, destroy (its reverse),
+// reset, the plan, the step titles shown in chat and the CLI, and the progress query all read this
+// table; adding a resource is one activity module plus one row here. Pure: workflows import it.
+import { defineQuery } from '@temporalio/workflow';
+import type { Progress, ResetTarget } from './model.js';
+
+/** What the catalogue says one environment is made of; worked out by the core, which has the catalogue. */
+export interface EnvironmentPlan {
+  mongo: boolean;
+  mysql: boolean;
+  postgres: boolean;
+  redis: boolean;
+  /** Time to live (14d); none: the environment stays until destroyed. */
+  ttl?: string;
+  warnBefore: string;
+}
+
+/**
+ * When a resource is made: `before` everything else, one after another; `parallel`, side by side
+ * once the `before` rows are done; `after`, one after another once every parallel row is done.
+ */
+export type Phase = 'before' | 'parallel' | 'after';
+
+/** What a row's create result adds to the environment's card. */
+export type Reports = 'databases' | 'redisIndex' | 'urls';
+
+export interface ResourceRow {
+  id: string;
+  /** The step's title in chat and in the CLI. */
+  title: string;
+  phase: Phase;
+  /** Whether an environment with this plan has the resource. */
+  included: (plan: EnvironmentPlan) => boolean;
+  /** Activities (names in the worker's registry), each called with `{ ref, ...input }`. */
+  create: string;
+  seed?: string;
+  delete: string;
+  /** Input the row's activities take besides the environment. */
+  input?: Readonly<Record<string, string>>;
+  /** `create` runs seconds (`quick`) or may run long and heartbeats (`long`). */
+  createPreset: 'quick' | 'long';
+  /** What the create result brings to the card (`databases` are shown under the row's id: mongo, mysql, postgres). */
+  reports?: Reports;
+  /** The reset targets that re-seed it (`reset-db <env> sql`); absent: a reset leaves it alone. */
+  resetBy?: readonly ResetTarget[];
+}
+
+const always = () => true;
+
+export const RESOURCES: readonly ResourceRow[] = [
+  { id: 'secrets', title: 'Generate credentials', phase: 'before', included: always, create: 'createSecrets', delete: 'deleteSecrets', createPreset: 'quick' },
+  {
+    id: 'mongo', title: 'MongoDB databases', phase: 'parallel', included: (p) => p.mongo,
+    create: 'createMongo', seed: 'seedMongo', delete: 'deleteMongo', createPreset: 'quick', reports: 'databases', resetBy: ['mongo', 'all'],
+  },
+  {
+    id: 'mysql', title: 'MySQL databases', phase: 'parallel', included: (p) => p.mysql,
+    create: 'createSql', seed: 'seedSql', delete: 'deleteSql', input: { engine: 'mysql' }, createPreset: 'quick', reports: 'databases', resetBy: ['sql', 'all'],
+  },
+  {
+    id: 'postgres', title: 'PostgreSQL databases', phase: 'parallel', included: (p) => p.postgres,
+    create: 'createSql', seed: 'seedSql', delete: 'deleteSql', input: { engine: 'postgres' }, createPreset: 'quick', reports: 'databases', resetBy: ['sql', 'all'],
+  },
+  {
+    id: 'redis', title: 'Redis database', phase: 'parallel', included: (p) => p.redis,
+    create: 'createRedis', seed: 'seedRedis', delete: 'deleteRedis', createPreset: 'quick', reports: 'redisIndex', resetBy: ['redis', 'all'],
+  },
+  { id: 'dns', title: 'DNS records', phase: 'parallel', included: always, create: 'createDnsRecords', delete: 'deleteDnsRecords', createPreset: 'quick', reports: 'urls' },
+  { id: 'namespace', title: 'Kubernetes namespace', phase: 'parallel', included: always, create: 'createNamespace', delete: 'deleteNamespace', createPreset: 'quick' },
+  { id: 'credentials', title: 'Kubernetes secret', phase: 'after', included: always, create: 'applyCredentials', delete: 'deleteCredentials', createPreset: 'quick' },
+  { id: 'manifests', title: 'Services', phase: 'after', included: always, create: 'applyManifests', delete: 'deleteManifests', createPreset: 'long' },
+];
+
+const PHASES: readonly Phase[] = ['before', 'parallel', 'after'];
+
+/** The rows in the order they are made: by phase, then table order. */
+export function creationOrder(rows: readonly ResourceRow[] = RESOURCES): ResourceRow[] {
+  return PHASES.flatMap((phase) => rows.filter((r) => r.phase === phase));
+}
+
+/** The rows an environment with `plan` has, in creation order. */
+export function rowsFor(plan: EnvironmentPlan): ResourceRow[] {
+  return creationOrder().filter((r) => r.included(plan));
+}
+
+/** Destroy removes in the exact reverse of creation, every row (what to remove comes from the ledger). */
+export function destructionOrder(): ResourceRow[] {
+  return creationOrder().reverse();
+}
+
+/** The rows a reset of `which` re-seeds, for an environment with `plan`. */
+export function resetRows(plan: EnvironmentPlan, which: ResetTarget): ResourceRow[] {
+  return rowsFor(plan).filter((r) => r.seed && r.resetBy?.includes(which));
+}
+
+/** Steps that are not resources: the operation's own bookkeeping at its start and end. */
+export const BOOKKEEPING = {
+  claim: 'Reserve the environment',
+  ready: 'Ready',
+  begin: { destroy: 'Mark the environment as being destroyed', expire: 'Mark the environment as being destroyed', reset: 'Mark the environment as resetting' },
+  destroyed: 'Destroyed',
+  removed: 'Credentials',
+} as const;
+
+export interface StepSpec {
+  id: string;
+  title: string;
+}
+
+/** The steps of a create, as the progress message lists them. */
+export function createSteps(plan: EnvironmentPlan): StepSpec[] {
+  return [{ id: 'claim', title: BOOKKEEPING.claim }, ...rowsFor(plan).map((r) => ({ id: r.id, title: r.title })), { id: 'ready', title: BOOKKEEPING.ready }];
+}
+
+/** The steps of a destroy (or an expiry) removing `rows`, in that order. */
+export function destroySteps(operation: 'destroy' | 'expire', rows: readonly ResourceRow[] = destructionOrder()): StepSpec[] {
+  return [
+    { id: 'begin', title: BOOKKEEPING.begin[operation] },
+    ...rows.map((r) => ({ id: r.id, title: r.id === 'secrets' ? BOOKKEEPING.removed : r.title })),
+    { id: 'done', title: BOOKKEEPING.destroyed },
+  ];
+}
+
+/** The steps of a reset. */
+export function resetSteps(rows: readonly ResourceRow[]): StepSpec[] {
+  return [{ id: 'begin', title: BOOKKEEPING.begin.reset }, ...rows.map((r) => ({ id: r.id, title: `Re-seed ${r.title}` })), { id: 'done', title: BOOKKEEPING.ready }];
+}
+
+/** The title of a step or resource id (as a failed card's "rolled back" list names them). */
+export function stepTitle(id: string): string {
+  if (id === 'claim') return BOOKKEEPING.claim;
+  if (id === 'ready') return BOOKKEEPING.ready;
+  return RESOURCES.find((r) => r.id === id)?.title ?? id;
+}
+
+/** Every activity name the table refers to (the worker must register each). */
+export function tableActivities(): string[] {
+  return [...new Set(RESOURCES.flatMap((r) => [r.create, r.delete, ...(r.seed ? [r.seed] : [])]))];
+}
+
+/** The query every operation workflow answers with its live progress; the CLI and the core ask it. */
+export const PROGRESS_QUERY = 'progress';
+export const progressQuery = defineQuery<Progress>(PROGRESS_QUERY);

@@ -1,0 +1,105 @@
+// The resource table is the one list of what an environment is made of: create's steps, destroy's
+// (the exact reverse), reset's and the titles all come from its rows, and every activity a row
+// names is one the worker registers.
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import { loadCatalogue } from '../../shared/catalogue/load.js';
+import {
+  createSteps,
+  creationOrder,
+  destroySteps,
+  destructionOrder,
+  RESOURCES,
+  resetRows,
+  resetSteps,
+  rowsFor,
+  stepTitle,
+  tableActivities,
+  type EnvironmentPlan,
+} from '../../shared/resources.js';
+import { Store } from '../../shared/store/store.js';
+import { planFor } from '../../bot/core/plan.js';
+import { repoRoot } from '../support/settings.js';
+
+const SERVERS = { MONGO_URL: 'mongodb://x', MYSQL_URL: 'mysql://x', POSTGRES_URL: 'postgres://x', REDIS_URL: 'redis://x' };
+const everything: EnvironmentPlan = { mongo: true, mysql: true, postgres: true, redis: true, warnBefore: '1d' };
+const nothing: EnvironmentPlan = { mongo: false, mysql: false, postgres: false, redis: false, warnBefore: '1d' };
+
+function registeredActivities(): string[] {
+  const kube = new KubeConfig();
+  kube.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const store = new Store('postgres://nobody@127.0.0.1:1/none', []);
+  const activities = createActivities({
+    workerId: 'unit',
+    catalogue: loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), SERVERS),
+    store,
+    log: pino({ level: 'silent' }),
+    kube,
+    aws: { region: 'us-east-1' },
+    chat: { send: async () => 'ref' },
+  });
+  void store.close();
+  return Object.keys(activities);
+}
+
+describe('the resource table', () => {
+  it('has one row per resource, each id once', () => {
+    const ids = RESOURCES.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('makes destroy the exact reverse of creation, from the same rows', () => {
+    const created = creationOrder().map((r) => r.id);
+    expect(destructionOrder().map((r) => r.id)).toEqual([...created].reverse());
+    // The steps shown to people come from the same rows, bookkeeping at both ends.
+    expect(createSteps(everything).map((s) => s.id)).toEqual(['claim', ...created, 'ready']);
+    expect(destroySteps('destroy').map((s) => s.id)).toEqual(['begin', ...[...created].reverse(), 'done']);
+    // Creation goes by phase: nothing runs before a row of an earlier phase.
+    const phases = creationOrder().map((r) => r.phase);
+    expect(phases).toEqual([...phases].sort((a, b) => ['before', 'parallel', 'after'].indexOf(a) - ['before', 'parallel', 'after'].indexOf(b)));
+  });
+
+  it('names only activities the worker registers, each as a create and delete pair', () => {
+    const registered = registeredActivities();
+    for (const name of tableActivities()) expect(registered, `activity ${name}`).toContain(name);
+    for (const row of RESOURCES) {
+      expect(row.create, row.id).toMatch(/^(create|apply)/);
+      expect(row.delete, row.id).toMatch(/^delete/);
+    }
+  });
+
+  it('includes a row only when the plan has it', () => {
+    expect(rowsFor(nothing).map((r) => r.id)).toEqual(['secrets', 'dns', 'namespace', 'credentials', 'manifests']);
+    expect(rowsFor({ ...nothing, mysql: true }).map((r) => r.id)).toContain('mysql');
+    // The plan itself comes from the catalogue: projc has MongoDB and MySQL, no PostgreSQL or Redis.
+    const catalogue = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), SERVERS).catalogue;
+    const projc = rowsFor(planFor(catalogue, 'projc', 'dev')).map((r) => r.id);
+    expect(projc).toEqual(expect.arrayContaining(['mongo', 'mysql']));
+    expect(projc).not.toContain('postgres');
+  });
+
+  it.each([
+    ['sql', ['mysql', 'postgres']],
+    ['mongo', ['mongo']],
+    ['redis', ['redis']],
+    ['all', ['mongo', 'mysql', 'postgres', 'redis']],
+  ] as const)('resets %s by re-seeding %j and nothing else', (which, ids) => {
+    const rows = resetRows(everything, which);
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(resetSteps(rows).map((s) => s.id)).toEqual(['begin', ...ids, 'done']);
+    expect(resetRows({ ...everything, mysql: false }, which).map((r) => r.id)).toEqual(ids.filter((id) => id !== 'mysql'));
+  });
+
+  it('gives every step a title', () => {
+    for (const row of RESOURCES) expect(stepTitle(row.id)).toBe(row.title);
+    expect(stepTitle('claim')).toBe('Reserve the environment');
+  });
+});

@@ -1,0 +1,18 @@
+// The workflow side of the resource table (shared/resources.ts): a row's activities, called through
+// the one proxy module with their presets. Workflows never name a resource's activities themselves.
+import type { EnvRef } from '../shared/model.js';
+import type { ResourceRow } from '../shared/resources.js';
+import { long, quick, undo } from './activities.js';
+
+type Call = (input: { ref: EnvRef } & Record<string, unknown>) => Promise<unknown>;
+
+function call(proxy: object, name: string, row: ResourceRow, ref: EnvRef): Promise<unknown> {
+  return (proxy as Record<string, Call>)[name]!({ ref, ...row.input });
+}
+
+export const createResource = (row: ResourceRow, ref: EnvRef): Promise<unknown> => call(row.createPreset === 'long' ? long : quick, row.create, row, ref);
+
+export const seedResource = (row: ResourceRow, ref: EnvRef): Promise<unknown> => (row.seed ? call(long, row.seed, row, ref) : Promise.resolve(undefined));
+
+/** The row's delete as an undo or a destroy step: idempotent, it removes what the ledger holds. */
+export const deleteResource = (row: ResourceRow, ref: EnvRef): Promise<unknown> => call(undo, row.delete, row, ref);
