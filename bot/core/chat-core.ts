@@ -12,6 +12,7 @@ import { allowedActions, authorise } from './authorise.js';
 import type { EnvbotCore } from './core.js';
 import type { Actor, Command, CreateForm, EnvironmentSummary, FormErrors, Reply } from './model.js';
 import { helpReply, parseCommand } from './parse.js';
+import { ttlProblem } from './expiry.js';
 import { planFor } from './plan.js';
 
 export function requesterOf(actor: Actor): Requester {
@@ -41,7 +42,7 @@ export function createFormErrors(catalogue: Catalogue, form: CreateForm): FormEr
     if (name) errors[suffix ? 'suffix' : 'project'] ??= name;
   }
   if (ttl) {
-    const bad = problem(() => parseDuration(ttl));
+    const bad = problem(() => parseDuration(ttl)) ?? (project && catalogue.projects[project] ? ttlProblem(catalogue, project, ttl) : undefined);
     if (bad) errors.ttl = bad;
   }
   return errors;
@@ -188,7 +189,9 @@ export class ChatCore {
         const record = await this.record(c.environment);
         const refused = this.check(actor, 'extend', record.project);
         if (refused) return refused;
-        const res = await this.o.core.extend({ environment: record, duration: c.duration, requester, ...(target ? { target: { ...target, messageRef: undefined } } : {}) });
+        // Bringing the expiry closer is a kind of destroy: only for those who may destroy.
+        const mayShorten = authorise(this.o.catalogue, actor, 'destroy', record.project).ok;
+        const res = await this.o.core.extend({ environment: record, duration: c.duration, requester, mayShorten, ...(target ? { target: { ...target, messageRef: undefined } } : {}) });
         return { kind: 'extended', ephemeral: false, environment: res.environment, expiresAt: res.expiresAt, by: requester.id, text: `${res.environment} now expires at ${res.expiresAt} (extended by ${requester.id}).` };
       }
       case 'secrets': {

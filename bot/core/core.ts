@@ -3,7 +3,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Catalogue } from '../../shared/catalogue/schema.js';
 import { parseDuration } from '../../shared/duration.js';
-import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import { ConflictError, InvalidNameError, NotFoundError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
 import { progressQuery } from '../../shared/resources.js';
 import { environmentName, parseEnvironmentName, workflowId, workflowIdOfRun } from '../../shared/names.js';
@@ -12,6 +12,7 @@ import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
 import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js';
 import { resetDatabases } from '../../workflows/reset-databases.js';
+import { extensionProblem, ttlProblem } from './expiry.js';
 import { planFor } from './plan.js';
 
 export interface CoreOptions {
@@ -44,7 +45,8 @@ export class EnvbotCore {
   async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string }): Promise<Started> {
     const env = environmentName(req.project, req.stage, req.suffix);
     const plan = planFor(this.o.catalogue, req.project, req.stage, req.ttl);
-    if (req.ttl) parseDuration(req.ttl);
+    const tooLong = req.ttl ? ttlProblem(this.o.catalogue, req.project, req.ttl) : undefined;
+    if (tooLong) throw new InvalidNameError(tooLong);
     const existing = await this.o.store.getEnvironment(env.name);
     if (existing && existing.state !== 'destroyed' && existing.state !== 'failed') {
       throw new ConflictError(
@@ -102,11 +104,17 @@ export class EnvbotCore {
     return this.startOnce(resetDatabases, 'reset', ref, [{ ref, requester: req.requester, which: req.which, plan, ...(req.target ? { target: req.target } : {}) }]);
   }
 
-  /** Pushes the expiry to now + `duration`; starts a lifecycle for an environment that had none. */
-  async extend(req: { environment: EnvironmentRef; duration: string; requester: Requester; target?: ChatTarget }): Promise<{ environment: string; expiresAt: string }> {
+  /**
+   * Sets the expiry to now + `duration` (within the project's bounds, and never closer than it is
+   * unless `mayShorten`: see expiry.ts); starts a lifecycle for an environment that had none.
+   */
+  async extend(req: { environment: EnvironmentRef; duration: string; requester: Requester; target?: ChatTarget; mayShorten?: boolean }): Promise<{ environment: string; expiresAt: string }> {
     const record = await this.recordOf(req.environment);
     if (record.state !== 'ready') throw new ConflictError(`${record.name} is ${record.state}; it can be extended when it is ready.`);
-    const until = new Date(Date.now() + parseDuration(req.duration)).toISOString();
+    const now = Date.now();
+    const problem = extensionProblem({ catalogue: this.o.catalogue, project: record.project, environment: record.name, duration: req.duration, now, current: record.expiresAt, mayShorten: req.mayShorten ?? false });
+    if (problem) throw new InvalidNameError(problem);
+    const until = new Date(now + parseDuration(req.duration)).toISOString();
     const ref = refOf(record);
     await this.o.client.workflow.signalWithStart(environmentLifecycle, {
       taskQueue: this.o.taskQueue,

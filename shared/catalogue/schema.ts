@@ -136,6 +136,8 @@ const project = z
       .default({ generated: {}, shared: {} }),
     monitoring: monitoring.default({ enabled: true, unavailableFor: '10m' }),
     ttl: duration.optional(),
+    /** The longest an environment may be kept from now, by create's --ttl or an extension (defaults.maxTtl when absent). */
+    maxTtl: duration.optional(),
   })
   .strict();
 
@@ -147,9 +149,9 @@ export const catalogueSchema = z
       .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, 'a DNS domain such as example.com'),
     stages: z.array(key).min(1),
     defaults: z
-      .object({ ttl: duration.optional(), warnBefore: duration.default('1d') })
+      .object({ ttl: duration.optional(), warnBefore: duration.default('1d'), maxTtl: duration.default('30d') })
       .strict()
-      .default({ warnBefore: '1d' }),
+      .default({ warnBefore: '1d', maxTtl: '30d' }),
     servers: z
       .object({
         mongo: z.record(key, server).default({}),
