@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createContext, type Context, type Server } from './lib/context.js';
+import { createContext, type Context, type ContextOptions, type Server } from './lib/context.js';
 import { pythonVenv, venvDir } from './lib/install.js';
 import { isAlive, portOpen, readPid, stopGroup } from './lib/proc.js';
 import { etcd } from './servers/etcd.js';
@@ -23,7 +23,15 @@ export interface UpResult {
   ok: boolean;
   envFile: string;
   env: Record<string, string>;
+  /** Time spent installing and building before any server was started. */
+  installSeconds: number;
+  /** `seconds`: from this server's start (after every install) until it was ready. */
   servers: { name: string; state: ServerState; seconds: number; error?: string }[];
+}
+
+export interface UpOptions extends ContextOptions {
+  /** Which servers (default: all); servers named in `after` must be among them. */
+  only?: Server[];
 }
 
 /** Whether envbot started this server (a live pid file) rather than finding it already there. */
@@ -44,7 +52,7 @@ async function bringUp(ctx: Context, s: Server): Promise<ServerState> {
         `run "scripts/services/services down" and "up" again, or read ${ctx.logFile(s.name)}`,
     );
   }
-  const main = s.ports[0] ?? 0;
+  const main = ctx.port(s.ports[0] ?? 0);
   if (await portOpen(main)) {
     throw new Error(
       `port ${main} is taken by a server envbot cannot use as ${s.name} (it does not accept envbot's local ` +
@@ -56,10 +64,29 @@ async function bringUp(ctx: Context, s: Server): Promise<ServerState> {
   return 'started';
 }
 
-export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
-  const ctx = createContext(opts);
+/**
+ * Installs and builds what the servers that do not answer yet need, all before any of them
+ * starts: a readiness wait must not compete with a compile (on two cores, a cold build of
+ * kube-apiserver starves everything else for a quarter of an hour). Returns the install failures.
+ */
+async function installAll(ctx: Context, list: Server[]): Promise<Map<string, Error>> {
+  const waiting = (await Promise.all(list.map(async (s) => ((await s.ready(ctx)) ? undefined : s)))).filter((s) => s !== undefined);
+  const withInstall = waiting.filter((s) => s.install);
+  const failures = new Map<string, Error>();
   // The venv carries the time-skipping test server the tests use even when Temporal itself is reused.
   const venv = pythonVenv(ctx);
+  await Promise.allSettled([venv, ...withInstall.map((s) => s.install!(ctx).catch((err: Error) => void failures.set(s.name, err)))]);
+  await venv;
+  return failures;
+}
+
+export async function up(opts: UpOptions = {}): Promise<UpResult> {
+  const ctx = createContext(opts);
+  const list = opts.only ?? servers;
+  const t0 = Date.now();
+  const installFailures = await installAll(ctx, list);
+  const installSeconds = (Date.now() - t0) / 1000;
+  if (installSeconds >= 5) ctx.log(`installs done in ${installSeconds.toFixed(0)}s; starting servers`);
   const done = new Map<string, Promise<void>>();
   const result: UpResult['servers'] = [];
   const startOne = (s: Server): Promise<void> => {
@@ -67,11 +94,13 @@ export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
     if (p) return p;
     p = (async () => {
       for (const dep of s.after ?? []) {
-        const d = servers.find((x) => x.name === dep);
+        const d = list.find((x) => x.name === dep);
         if (d) await startOne(d);
       }
       const t0 = Date.now();
       try {
+        const failed = installFailures.get(s.name);
+        if (failed) throw failed;
         const state = await bringUp(ctx, s);
         const seconds = (Date.now() - t0) / 1000;
         result.push({ name: s.name, state, seconds });
@@ -86,10 +115,9 @@ export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
     done.set(s.name, p);
     return p;
   };
-  await Promise.allSettled(servers.map(startOne));
-  await venv;
+  await Promise.allSettled(list.map(startOne));
   const env: Record<string, string> = {};
-  for (const s of servers) Object.assign(env, s.env(ctx));
+  for (const s of list) Object.assign(env, s.env(ctx));
   env.TEMPORAL_TEST_SERVER_PATH = join(venvDir(ctx), 'bin', 'temporal-test-server');
   env.ENVBOT_SECRET_KEYS = localSecretKeys(ctx);
   const envFile = join(ctx.stateDir, 'services.env');
@@ -100,7 +128,7 @@ export async function up(opts: { quiet?: boolean } = {}): Promise<UpResult> {
     writeFileSync(envFile, `# Written by scripts/services up: connections to the local servers.\n${body}\n`, { mode: 0o600 });
     chmodSync(envFile, 0o600);
   }
-  return { ok, envFile, env, servers: result };
+  return { ok, envFile, env, installSeconds, servers: result };
 }
 
 /** A key for secrets at rest on this machine, made once and kept with the local data. */
@@ -110,7 +138,7 @@ function localSecretKeys(ctx: Context): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-export async function down(opts: { quiet?: boolean } = {}): Promise<string[]> {
+export async function down(opts: ContextOptions = {}): Promise<string[]> {
   const ctx = createContext(opts);
   const stopped: string[] = [];
   const stop = async (s: Server): Promise<void> => {
@@ -132,7 +160,7 @@ export async function status(): Promise<{ name: string; ports: number[]; ready: 
   return Promise.all(
     servers.map(async (s) => ({
       name: s.name,
-      ports: s.ports,
+      ports: s.ports.map(ctx.port),
       ready: await s.ready(ctx),
       owned: ownedPid(ctx, s) !== undefined,
     })),

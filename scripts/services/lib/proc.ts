@@ -1,8 +1,9 @@
 // Process helpers for the local server stack: detached children with pid files, port probes.
 import { spawn, execFile } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
+import type { Context } from './context.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -42,6 +43,9 @@ export async function have(cmd: string): Promise<boolean> {
   }
 }
 
+/** How each child spawnDetached started has ended, by pid, for the message that says it died. */
+const exits = new Map<number, string>();
+
 /**
  * Starts a long-running server in its own process group, output appended to `logFile`,
  * and records its pid so `down` can stop the whole group later.
@@ -60,6 +64,8 @@ export function spawnDetached(
       stdio: ['ignore', fd, fd],
     });
     if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+    const pid = child.pid;
+    child.once('exit', (code, signal) => exits.set(pid, signal ? `was killed by ${signal}` : `exited with code ${code}`));
     child.unref();
     writeFileSync(opts.pidFile, `${child.pid}\n`);
     return child.pid;
@@ -137,31 +143,125 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Pr
   });
 }
 
+/** Below this share of one CPU over a whole stall window, a server that does not answer is stuck. */
+const MIN_CPU_SHARE = 0.01;
+
+export interface WaitOptions {
+  /** The server's process (its group's leader): lets the wait tell a slow start from a dead or stuck one. */
+  pid?: number;
+  logFile?: string;
+  /**
+   * With a pid: fail once the process group used less than 1% of a CPU for this long without
+   * answering (default 60 s). Without a pid: the whole wait.
+   */
+  stallMs?: number;
+  /** Fail in any case after this long, however busy the process is (default 10 min). */
+  maxMs?: number;
+  /** Told every 30 s how a long start is going. */
+  onWait?: (message: string) => void;
+  pollMs?: number;
+}
+
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10}s`;
+
 /**
- * Polls `probe` until it resolves true. Fails with the last probe error and the tail of
- * the server's log, so a server that dies at start explains itself.
+ * Polls `probe` until it resolves true. A start is given as long as it takes while its process lives
+ * and works: a fixed deadline tuned on an idle machine fails on a busy one (two cores compiling).
+ * It fails at once when the process exits, after `stallMs` of no CPU use, or after `maxMs` in any
+ * case; each message names the cause, the last probe error and the tail of the server's log.
  */
-export async function waitUntil(
-  what: string,
-  probe: () => Promise<boolean>,
-  opts: { timeoutMs: number; logFile?: string; pid?: number },
-): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
+export async function waitUntil(what: string, probe: () => Promise<boolean>, opts: WaitOptions = {}): Promise<void> {
+  const { pid, logFile } = opts;
+  const stallMs = opts.stallMs ?? 60_000;
+  const maxMs = opts.maxMs ?? 600_000;
+  const started = Date.now();
+  const samples: { at: number; cpuMs: number }[] = [];
+  let noted = started;
   let lastError = '';
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       if (await probe()) return;
     } catch (err) {
       lastError = (err as Error).message;
     }
-    if (opts.pid !== undefined && !isAlive(opts.pid)) {
-      throw new Error(`${what} exited during start-up.${logTail(opts.logFile)}`);
+    const now = Date.now();
+    const elapsed = now - started;
+    const why = `${lastError ? ` (last error: ${lastError})` : ''}.${logTail(logFile)}`;
+    if (pid === undefined) {
+      if (elapsed >= stallMs) throw new Error(`${what} was not ready after ${seconds(elapsed)}${why}`);
+    } else {
+      if (!isAlive(pid)) throw new Error(`${what} ${exits.get(pid) ?? 'exited'} during start-up, after ${seconds(elapsed)}${why}`);
+      const cpuMs = groupCpuMs(pid);
+      if (cpuMs !== undefined) {
+        samples.push({ at: now, cpuMs });
+        // Keep one sample at least stallMs old: the window's start.
+        while (samples.length > 1 && samples[1]!.at <= now - stallMs) samples.shift();
+        const first = samples[0]!;
+        const used = cpuMs - first.cpuMs;
+        if (now - first.at >= stallMs && used < stallMs * MIN_CPU_SHARE) {
+          throw new Error(
+            `${what} made no progress for ${seconds(stallMs)}: its process (pid ${pid}) is alive but used ` +
+              `${seconds(used)} of CPU in that time and does not answer${why}`,
+          );
+        }
+      }
+      if (elapsed >= maxMs) {
+        throw new Error(`${what} was still starting after ${seconds(elapsed)}, busy (pid ${pid}) but not answering${why}`);
+      }
+      if (opts.onWait && now - noted >= 30_000) {
+        noted = now;
+        const cpu = cpuMs === undefined ? '' : `, ${seconds(cpuMs)} of CPU so far`;
+        opts.onWait(`${what}: still starting after ${seconds(elapsed)} (pid ${pid} alive${cpu})`);
+      }
     }
-    await sleep(250);
+    await sleep(opts.pollMs ?? 250);
   }
-  throw new Error(
-    `${what} was not ready after ${opts.timeoutMs / 1000}s${lastError ? ` (last error: ${lastError})` : ''}.${logTail(opts.logFile)}`,
-  );
+}
+
+/**
+ * CPU time used so far by every process in group `pgid`, in ms, from Linux's /proc (USER_HZ is
+ * 100); undefined where there is no /proc.
+ */
+export function groupCpuMs(pgid: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let ticks = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // After "pid (comm) ": state, ppid, pgrp, ..., utime, stime, cutime, cstime are fields 3, 4, 5, 14-17.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) !== pgid) continue;
+    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return ticks * 10;
+}
+
+/**
+ * Starts server `name` in its own process group (log and pid files from ctx) and waits until
+ * `probe` says it is ready.
+ */
+export async function launch(
+  ctx: Context,
+  name: string,
+  cmd: string,
+  args: string[],
+  probe: () => Promise<boolean>,
+  opts: { label?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
+  const logFile = ctx.logFile(name);
+  const pid = spawnDetached(cmd, args, { logFile, pidFile: ctx.pidFile(name), cwd: opts.cwd, env: opts.env });
+  await waitUntil(opts.label ?? name, probe, { pid, logFile, onWait: ctx.log });
+  return pid;
 }
 
 export function logTail(logFile: string | undefined, lines = 20): string {

@@ -5,11 +5,27 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:https';
 import { join } from 'node:path';
 import { goBuild } from '../lib/install.js';
-import { spawnDetached, waitUntil } from '../lib/proc.js';
+import { launch } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 6443;
+const ETCD_PORT = 2379;
 export const KUBE_VERSION = 'v1.34.4';
+
+const build = (ctx: Context) =>
+  goBuild(ctx, {
+    name: 'kube-apiserver',
+    version: KUBE_VERSION,
+    module: 'kube-apiserver',
+    pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
+    minutes: 20,
+    ldflags: [
+      `-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION}`,
+      '-X k8s.io/component-base/version.gitMajor=1',
+      '-X k8s.io/component-base/version.gitMinor=34',
+      '-X k8s.io/component-base/version.gitTreeState=clean',
+    ].join(' '),
+  });
 
 function files(ctx: Context) {
   const dir = ctx.dataDir('kube');
@@ -47,7 +63,7 @@ async function ready(ctx: Context): Promise<boolean> {
   const agent = new Agent({ rejectUnauthorized: false });
   return new Promise((resolve) => {
     const req = get(
-      { host: '127.0.0.1', port: PORT, path: '/readyz', headers: { Authorization: `Bearer ${token}` }, agent, timeout: 2000 },
+      { host: '127.0.0.1', port: ctx.port(PORT), path: '/readyz', headers: { Authorization: `Bearer ${token}` }, agent, timeout: 2000 },
       (res) => {
         res.resume();
         resolve(res.statusCode === 200);
@@ -68,7 +84,7 @@ function writeKubeconfig(ctx: Context): void {
     'clusters:',
     '- name: envbot-local',
     '  cluster:',
-    `    server: https://127.0.0.1:${PORT}`,
+    `    server: https://127.0.0.1:${ctx.port(PORT)}`,
     `    certificate-authority-data: ${ca.toString('base64')}`,
     'users:',
     '- name: envbot-admin',
@@ -88,33 +104,19 @@ export const kubeApiserver: Server = {
   ports: [PORT],
   after: ['etcd'],
   ready: (ctx) => ready(ctx).catch(() => false),
+  install: build,
   async start(ctx) {
-    const bin = await goBuild(ctx, {
-      name: 'kube-apiserver',
-      version: KUBE_VERSION,
-      module: 'kube-apiserver',
-      pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
-      minutes: 20,
-      ldflags: [
-        `-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION}`,
-        '-X k8s.io/component-base/version.gitMajor=1',
-        '-X k8s.io/component-base/version.gitMinor=34',
-        '-X k8s.io/component-base/version.gitTreeState=clean',
-      ].join(' '),
-    });
     ensureCredentials(ctx);
     const f = files(ctx);
-    const logFile = ctx.logFile('kube-apiserver');
-    const pid = spawnDetached(bin, [
-      '--etcd-servers=http://127.0.0.1:2379', '--etcd-prefix=/envbot-registry',
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${PORT}`, `--cert-dir=${f.certDir}`,
+    await launch(ctx, 'kube-apiserver', await build(ctx), [
+      `--etcd-servers=http://127.0.0.1:${ctx.port(ETCD_PORT)}`, '--etcd-prefix=/envbot-registry',
+      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${ctx.port(PORT)}`, `--cert-dir=${f.certDir}`,
       '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${f.saPub}`, `--service-account-signing-key-file=${f.saKey}`,
       '--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount', `--token-auth-file=${f.tokens}`,
       '--enable-priority-and-fairness=false', '--v=0',
-    ], { logFile, pidFile: ctx.pidFile('kube-apiserver') });
-    await waitUntil('kube-apiserver', () => ready(ctx), { timeoutMs: 120_000, logFile, pid });
+    ], () => ready(ctx));
   },
   async setup(ctx) {
     writeKubeconfig(ctx);

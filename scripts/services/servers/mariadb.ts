@@ -3,14 +3,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { aptInstall } from '../lib/install.js';
-import { have, run, spawnDetached, waitUntil } from '../lib/proc.js';
+import { have, launch, run } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 3306;
 
 async function canLogIn(ctx: Context): Promise<boolean> {
   const conn = await mysql.createConnection({
-    host: '127.0.0.1', port: PORT, user: ctx.user, password: ctx.password, connectTimeout: 2000,
+    host: '127.0.0.1', port: ctx.port(PORT), user: ctx.user, password: ctx.password, connectTimeout: 2000,
   });
   await conn.end();
   return true;
@@ -20,8 +20,10 @@ export const mariadb: Server = {
   name: 'mariadb',
   ports: [PORT],
   ready: (ctx) => canLogIn(ctx).catch(() => false),
-  async start(ctx) {
+  async install(ctx) {
     if (!(await have('mariadbd'))) await aptInstall(ctx, ['mariadb-server']);
+  },
+  async start(ctx) {
     const dir = ctx.dataDir('mariadb');
     const root = process.getuid?.() === 0 ? ['--user=root'] : [];
     const socket = join(dir, 'mysqld.sock');
@@ -31,18 +33,16 @@ export const mariadb: Server = {
         '--no-defaults', `--datadir=${dir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...root,
       ]);
     }
-    const logFile = ctx.logFile('mariadb');
-    const pid = spawnDetached('mariadbd', [
-      '--no-defaults', `--datadir=${dir}`, `--socket=${socket}`, `--port=${PORT}`, '--bind-address=127.0.0.1',
-      `--pid-file=${join(dir, 'mariadbd.pid')}`, '--local-infile=1', '--skip-name-resolve',
-      '--innodb-flush-log-at-trx-commit=0', '--max-connections=300', ...root,
-    ], { logFile, pidFile: ctx.pidFile('mariadb') });
     const sockReady = async (): Promise<boolean> => {
       const c = await mysql.createConnection({ socketPath: socket, user: 'root' });
       await c.end();
       return true;
     };
-    await waitUntil('MariaDB', sockReady, { timeoutMs: 60_000, logFile, pid });
+    await launch(ctx, 'mariadb', 'mariadbd', [
+      '--no-defaults', `--datadir=${dir}`, `--socket=${socket}`, `--port=${ctx.port(PORT)}`, '--bind-address=127.0.0.1',
+      `--pid-file=${join(dir, 'mariadbd.pid')}`, '--local-infile=1', '--skip-name-resolve',
+      '--innodb-flush-log-at-trx-commit=0', '--max-connections=300', ...root,
+    ], sockReady, { label: 'MariaDB' });
     // First start: the admin user envbot connects as over TCP.
     const c = await mysql.createConnection({ socketPath: socket, user: 'root' });
     try {
@@ -53,5 +53,5 @@ export const mariadb: Server = {
       await c.end();
     }
   },
-  env: (ctx) => ({ MYSQL_URL: `mysql://${ctx.user}:${ctx.password}@127.0.0.1:${PORT}/` }),
+  env: (ctx) => ({ MYSQL_URL: `mysql://${ctx.user}:${ctx.password}@127.0.0.1:${ctx.port(PORT)}/` }),
 };

@@ -2,8 +2,8 @@
 // that adds DataSync's CreateLocationEfs, which moto lacks.
 import { join } from 'node:path';
 import { pythonVenv } from '../lib/install.js';
-import { spawnDetached, waitUntil } from '../lib/proc.js';
-import type { Server } from '../lib/context.js';
+import { launch } from '../lib/proc.js';
+import type { Context, Server } from '../lib/context.js';
 
 const PORT = 5000;
 
@@ -12,28 +12,25 @@ const EXAMPLE_SHARED_SECRETS: Record<string, string> = {
   'envbot/shared/smtp': JSON.stringify({ password: 'local-smtp-password' }),
 };
 
-async function answers(): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${PORT}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
+async function answers(ctx: Context): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${ctx.port(PORT)}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
   return res.ok;
 }
 
 export const moto: Server = {
   name: 'moto',
   ports: [PORT],
-  ready: () => answers().catch(() => false),
+  ready: (ctx) => answers(ctx).catch(() => false),
+  install: pythonVenv,
   async start(ctx) {
     const venv = await pythonVenv(ctx);
-    const logFile = ctx.logFile('moto');
-    const pid = spawnDetached(join(venv, 'bin', 'python'), [join(ctx.toolDir, 'moto_launcher.py'), '127.0.0.1', String(PORT)], {
-      logFile,
-      pidFile: ctx.pidFile('moto'),
-    });
-    await waitUntil('moto server', answers, { timeoutMs: 60_000, logFile, pid });
+    const args = [join(ctx.toolDir, 'moto_launcher.py'), '127.0.0.1', String(ctx.port(PORT))];
+    await launch(ctx, 'moto', join(venv, 'bin', 'python'), args, () => answers(ctx), { label: 'moto server' });
   },
   // moto keeps state in memory: after each start, put back what an operator would have made in AWS
   // for the example catalogue (its shared secret), so the quick start works with no edits.
-  async setup() {
-    const base = `http://127.0.0.1:${PORT}/`;
+  async setup(ctx) {
+    const base = `http://127.0.0.1:${ctx.port(PORT)}/`;
     const call = (target: string, body: object) =>
       fetch(base, {
         method: 'POST',
@@ -50,8 +47,8 @@ export const moto: Server = {
       if (!res.ok) throw new Error(`could not create the example secret ${name} in moto: ${res.status} ${await res.text()}`);
     }
   },
-  env: () => ({
-    AWS_ENDPOINT_URL: `http://127.0.0.1:${PORT}`,
+  env: (ctx) => ({
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${ctx.port(PORT)}`,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

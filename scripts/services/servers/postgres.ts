@@ -4,13 +4,13 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { aptInstall } from '../lib/install.js';
-import { run, spawnDetached, waitUntil } from '../lib/proc.js';
+import { launch, run } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 5432;
 
 function url(ctx: Context, db: string): string {
-  return `postgres://${ctx.user}:${ctx.password}@127.0.0.1:${PORT}/${db}`;
+  return `postgres://${ctx.user}:${ctx.password}@127.0.0.1:${ctx.port(PORT)}/${db}`;
 }
 
 async function canLogIn(ctx: Context): Promise<boolean> {
@@ -47,13 +47,14 @@ export const postgres: Server = {
   name: 'postgres',
   ports: [PORT],
   ready: (ctx) => canLogIn(ctx).catch(() => false),
+  async install(ctx) {
+    if (binDir()) return;
+    await aptInstall(ctx, ['postgresql']);
+    if (!binDir()) throw new Error('postgresql was installed but no /usr/lib/postgresql/<version>/bin/postgres was found');
+  },
   async start(ctx) {
-    let bin = binDir();
-    if (!bin) {
-      await aptInstall(ctx, ['postgresql']);
-      bin = binDir();
-      if (!bin) throw new Error('postgresql was installed but no /usr/lib/postgresql/<version>/bin/postgres was found');
-    }
+    const bin = binDir();
+    if (!bin) throw new Error('no /usr/lib/postgresql/<version>/bin/postgres: scripts/services up installs it first');
     const dir = clusterDir(ctx);
     if (!existsSync(join(dir, 'PG_VERSION'))) {
       ctx.log(`initialising a PostgreSQL cluster in ${dir}`);
@@ -73,13 +74,11 @@ export const postgres: Server = {
       ]);
       await run(cmd, args);
     }
-    const logFile = ctx.logFile('postgres');
     const [cmd, args] = asServerUser(join(bin, 'postgres'), [
-      '-D', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `port=${PORT}`, '-c', `unix_socket_directories=${dir}`,
+      '-D', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `port=${ctx.port(PORT)}`, '-c', `unix_socket_directories=${dir}`,
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300',
     ]);
-    const pid = spawnDetached(cmd, args, { logFile, pidFile: ctx.pidFile('postgres') });
-    await waitUntil('PostgreSQL', () => canLogIn(ctx), { timeoutMs: 60_000, logFile, pid });
+    await launch(ctx, 'postgres', cmd, args, () => canLogIn(ctx), { label: 'PostgreSQL' });
   },
   async setup(ctx) {
     const client = new pg.Client({ connectionString: url(ctx, 'postgres') });

@@ -1,13 +1,13 @@
 // Redis from Debian's packages; environments each get one of its numbered databases.
 import { Redis } from 'ioredis';
 import { aptInstall } from '../lib/install.js';
-import { have, spawnDetached, waitUntil } from '../lib/proc.js';
-import type { Server } from '../lib/context.js';
+import { have, launch } from '../lib/proc.js';
+import type { Context, Server } from '../lib/context.js';
 
 const PORT = 6379;
 
-async function pong(): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port: PORT, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+async function pong(ctx: Context): Promise<boolean> {
+  const client = new Redis({ host: '127.0.0.1', port: ctx.port(PORT), lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
   client.on('error', () => undefined); // a refused connection is an answer here, not an error to report
   try {
     await client.connect();
@@ -20,15 +20,15 @@ async function pong(): Promise<boolean> {
 export const redis: Server = {
   name: 'redis',
   ports: [PORT],
-  ready: () => pong().catch(() => false),
-  async start(ctx) {
+  ready: (ctx) => pong(ctx).catch(() => false),
+  async install(ctx) {
     if (!(await have('redis-server'))) await aptInstall(ctx, ['redis-server']);
-    const logFile = ctx.logFile('redis');
-    const pid = spawnDetached('redis-server', [
-      '--bind', '127.0.0.1', '--port', String(PORT), '--dir', ctx.dataDir('redis'), '--save', '', '--appendonly', 'no',
-      '--daemonize', 'no', '--databases', '16', '--protected-mode', 'yes',
-    ], { logFile, pidFile: ctx.pidFile('redis') });
-    await waitUntil('Redis', pong, { timeoutMs: 30_000, logFile, pid });
   },
-  env: () => ({ REDIS_URL: `redis://127.0.0.1:${PORT}` }),
+  async start(ctx) {
+    await launch(ctx, 'redis', 'redis-server', [
+      '--bind', '127.0.0.1', '--port', String(ctx.port(PORT)), '--dir', ctx.dataDir('redis'), '--save', '', '--appendonly', 'no',
+      '--daemonize', 'no', '--databases', '16', '--protected-mode', 'yes',
+    ], () => pong(ctx), { label: 'Redis' });
+  },
+  env: (ctx) => ({ REDIS_URL: `redis://127.0.0.1:${ctx.port(PORT)}` }),
 };
