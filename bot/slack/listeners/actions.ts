@@ -29,7 +29,7 @@ export function registerActions(app: App, ctx: ListenerContext): void {
       await handle({ body, channel, user: body.user.id, value: valueOf(body), client });
     });
   };
-  const actor = (client: Parameters<typeof actorOf>[0], body: Click, channel: string) => actorOf(client, body.team?.id, body.user.id, channel);
+  const actor = (client: Parameters<typeof actorOf>[1], body: Click, channel: string) => actorOf(ctx, client, body.team?.id, body.user.id, channel);
   const target = (channel: string) => ({ platform: 'slack' as const, channel });
 
   on(ACTION.reset, async ({ body, channel, user, value, client }) => {

@@ -6,7 +6,7 @@ import { actorOf, answer, type ListenerContext } from './context.js';
 export function registerCommands(app: App, ctx: ListenerContext): void {
   app.command('/env', async ({ command, ack, client }) => {
     await ack();
-    const actor = await actorOf(client, command.team_id, command.user_id, command.channel_id);
+    const actor = await actorOf(ctx, client, command.team_id, command.user_id, command.channel_id);
     const reply = await ctx.chatCore.handleText(actor, command.text ?? '', { platform: 'slack', channel: command.channel_id });
     if (reply.kind === 'open-create-form') {
       await client.views.open({ trigger_id: command.trigger_id, view: createModal(reply, JSON.stringify({ channel: command.channel_id })) });

@@ -21,7 +21,7 @@ export function registerViews(app: App, ctx: ListenerContext): void {
       if (text) form[key] = text;
     }
     const channel = (JSON.parse(view.private_metadata || '{}') as { channel?: string }).channel ?? body.user.id;
-    const actor = await actorOf(client, body.team?.id, body.user.id, channel);
+    const actor = await actorOf(ctx, client, body.team?.id, body.user.id, channel);
     const outcome = await ctx.chatCore.submitCreateForm(actor, form, { platform: 'slack', channel });
     if ('errors' in outcome) {
       await ack({ response_action: 'errors', errors: outcome.errors as Record<string, string> });
