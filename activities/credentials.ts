@@ -20,9 +20,10 @@ const ALPHABETS = {
   base64url: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
 } as const;
 
-/** Every secret envbot generates for the environment: one password per database engine used, and the catalogue's. */
+/** Every secret envbot generates for the environment: one password per database engine used (Redis too), and the catalogue's. */
 export function generatedSpecs(r: ResolvedEnv): GeneratedSpec[] {
-  const engines = new Set(Object.values(r.project.databases).map((d) => d.engine));
+  const engines = new Set<keyof typeof DATABASE_PASSWORDS>(Object.values(r.project.databases).map((d) => d.engine));
+  if (r.project.redis) engines.add('redis');
   const specs: GeneratedSpec[] = [...engines].map((e) => ({ name: DATABASE_PASSWORDS[e], length: 32, alphabet: 'alphanumeric' as const }));
   for (const [name, g] of Object.entries(r.project.secrets.generated)) specs.push({ name, length: g.length, alphabet: g.alphabet });
   return specs;
@@ -42,7 +43,7 @@ export async function generatedSecret(deps: ActivityDeps, r: ResolvedEnv, name: 
   return value;
 }
 
-export function databasePassword(deps: ActivityDeps, r: ResolvedEnv, engine: 'mongo' | SqlEngine): Promise<string> {
+export function databasePassword(deps: ActivityDeps, r: ResolvedEnv, engine: 'mongo' | 'redis' | SqlEngine): Promise<string> {
   return generatedSecret(deps, r, DATABASE_PASSWORDS[engine]);
 }
 
@@ -93,10 +94,11 @@ function databaseUrl(admin: string, where: string, user: string, password: strin
   return withQuery(`${u.scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${u.hosts}/${encodeURIComponent(database)}`, u.query);
 }
 
-/** The environment's Redis URL: the server's (with its password: Redis has no per-environment user) and `/<index>`. */
-function redisUrl(admin: string, where: string, index: number): string {
+/** The environment's Redis URL: its own ACL user on the server's host and port, and `/<index>`; the server's credentials never carry over. */
+function redisUrl(admin: string, where: string, user: string, password: string, index: number): string {
   const u = splitUrl(admin, where);
-  return withQuery(`${u.scheme}://${u.userinfo !== undefined ? `${u.userinfo}@` : ''}${u.hosts}/${index}`, u.query);
+  for (const k of ['user', 'username', 'password', 'db']) u.query.delete(k);
+  return withQuery(`${u.scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${u.hosts}/${index}`, u.query);
 }
 
 /**
@@ -130,7 +132,10 @@ export async function environmentCredentials(deps: ActivityDeps, r: ResolvedEnv)
     const server = r.project.redis.server;
     const index = await deps.store.redisIndexOf(server, r.env.name);
     // No index claimed yet (the Redis step has not run): the key is left out rather than guessed.
-    if (index !== undefined) put('redis-url', redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, index), `projects.${r.env.project}.redis`);
+    if (index !== undefined) {
+      const url = redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, r.names.redisUser, await databasePassword(deps, r, 'redis'), index);
+      put('redis-url', url, `projects.${r.env.project}.redis`);
+    }
   }
   return data;
 }

@@ -1,10 +1,14 @@
-// redis: the environment's own database index on a shared Redis server, and its seed
-// (examples/README.md, "Redis: redis.json"). Indexes are handed out by envbot's store, lowest free first.
+// redis: the environment's own database index on a shared Redis server, its own ACL user, and its
+// seed (examples/README.md, "Redis: redis.json"). Indexes are handed out by envbot's store, lowest
+// free first, never 0. What an ACL user can and cannot be kept from: README, "Redis".
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { heartbeat } from '@temporalio/activity';
 import { Redis } from 'ioredis';
 import { CatalogueError, NotFoundError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
+import type { LedgerEntry } from '../shared/store/store.js';
+import { databasePassword } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { localPath, resolveEnv } from './environment.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
@@ -31,6 +35,23 @@ export interface DeleteRedisResult {
 }
 
 const KIND = 'redis-database';
+const USER_KIND = 'redis-user';
+
+/**
+ * The ACL rules of an environment's user, replacing any it had (`reset`): every command on every key
+ * and channel, except administration and anything marked dangerous (FLUSHALL, FLUSHDB, CONFIG, ACL
+ * SETUSER, SWAPDB, KEYS, INFO, DEBUG, MONITOR, CLIENT KILL, ...), server-wide script and function
+ * state, and the commands that reach another database (MOVE, COPY ... DB, SWAPDB); SELECT only of its
+ * own index (a first-argument rule: deprecated in Redis 7 but accepted). The password goes as its
+ * SHA-256 (`#`), never in plain text. ACLs know nothing of databases otherwise: README, "Redis".
+ */
+export function redisUserRules(password: string, index: number): string[] {
+  const hash = createHash('sha256').update(password).digest('hex');
+  return [
+    'reset', 'on', `#${hash}`, '~*', '&*', '+@all', '-@admin', '-@dangerous',
+    '-function', '-script|flush', '-script|kill', '-move', '-copy', '-swapdb', '-select', `+select|${index}`,
+  ];
+}
 
 type SeedKey =
   | { key: string; type: 'string'; value: string; ttlSeconds?: number }
@@ -155,6 +176,14 @@ export function parseRedisSeed(text: string, file: string): SeedKey[] {
   });
 }
 
+/** Deletes an environment's ACL user (gone already counts as done) and closes its ledger entry. */
+async function removeUser(deps: ActivityDeps, e: LedgerEntry): Promise<void> {
+  const server = serverOfLocation('redis', e.location)!;
+  const removed = await withRedis(await adminUrlForDelete(deps, 'redis', server), 0, (client) => client.call('ACL', 'DELUSER', e.name));
+  await deps.store.markResourceDeleted(e);
+  deps.log.info({ environment: e.environment, server, user: e.name, removed: removed === 1 }, 'Redis user deleted');
+}
+
 export function createRedisActivities(deps: ActivityDeps) {
   return {
     /** Claims the lowest free database index on the project's Redis server (the one it holds, on a retry). */
@@ -166,14 +195,32 @@ export function createRedisActivities(deps: ActivityDeps) {
         return { index: undefined };
       }
       const server = r.project.redis.server;
-      const databases = await withRedis(await adminUrlForCreate(deps, 'redis', server), 0, databaseCount);
+      const adminUrl = await adminUrlForCreate(deps, 'redis', server);
+      const location = serverLocation('redis', server);
+      const databases = await withRedis(adminUrl, 0, databaseCount);
       // Throws ResourceExhaustedError (non-retryable) when every index is taken; nothing is claimed then.
       const index = await deps.store.claimRedisIndex(server, r.env.name, databases);
       // The ledger entry comes after the claim: the claim's row is itself the durable record (one per
       // server and environment), so a crash here leaves nothing unknown: a retry gets the same index back
       // and records it, and deleteRedis releases the claim by environment whatever the ledger says.
-      await deps.store.recordResource({ environment: r.env.name, kind: KIND, name: String(index), location: serverLocation('redis', server), details: { databases } });
-      deps.log.info({ environment: r.env.name, server, index, databases }, 'Redis database claimed');
+      await deps.store.recordResource({ environment: r.env.name, kind: KIND, name: String(index), location, details: { databases } });
+      // The user is recorded before it is made, so destroy removes it even if this attempt dies half-way.
+      const user = r.names.redisUser;
+      await deps.store.recordResource({ environment: r.env.name, kind: USER_KIND, name: user, location });
+      const password = await databasePassword(deps, r, 'redis');
+      await withRedis(adminUrl, 0, async (client) => {
+        try {
+          await client.call('ACL', 'SETUSER', user, ...redisUserRules(password, index));
+        } catch (err) {
+          // An old server (no ACL, no first-argument rules) or an admin URL without ACL rights: no retry helps.
+          if (!/unknown command|ACL SETUSER|NOPERM/i.test((err as Error).message)) throw err;
+          throw new CatalogueError(deps.catalogue.file, [{
+            path: `servers.redis.${server}.url`,
+            problem: `the server refused to make the environment's ACL user (${(err as Error).message}): envbot needs Redis 7 and an admin URL allowed to run ACL SETUSER`,
+          }]);
+        }
+      });
+      deps.log.info({ environment: r.env.name, server, index, databases, user }, 'Redis database claimed and its user made');
       return { server, index };
     },
 
@@ -214,13 +261,17 @@ export function createRedisActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Empties the environment's database and gives its index back, from the ledger alone (no catalogue
-     * needed). Idempotent: nothing held is done.
+     * Removes the environment's user, empties its database and gives its index back, from the ledger
+     * alone (no catalogue needed). Idempotent: nothing held is done.
      */
     async deleteRedis({ ref }: RedisInput): Promise<DeleteRedisResult> {
       deps.faults?.check('deleteRedis');
       const name = ref.environment;
-      const held = (await deps.store.liveResources(name)).filter((e) => e.kind === KIND);
+      const live = await deps.store.liveResources(name);
+      const users = live.filter((e) => e.kind === USER_KIND);
+      const held = live.filter((e) => e.kind === KIND);
+      // Users first: ACL DELUSER also closes their connections, so nothing writes into an index being emptied.
+      for (const e of users) await removeUser(deps, e);
       let index: number | undefined;
       for (const e of held) {
         const server = serverOfLocation('redis', e.location)!;

@@ -13,7 +13,7 @@ export type ResetTarget = DataStoreKind | 'all';
 export type SqlEngine = 'mysql' | 'postgres';
 
 /** Generated secret names envbot itself needs, besides the catalogue's `secrets.generated`. */
-export const DATABASE_PASSWORDS = { mongo: 'mongo-password', mysql: 'mysql-password', postgres: 'postgres-password' } as const;
+export const DATABASE_PASSWORDS = { mongo: 'mongo-password', mysql: 'mysql-password', postgres: 'postgres-password', redis: 'redis-password' } as const;
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'undoing' | 'undone' | 'undo-failed' | 'skipped';
 

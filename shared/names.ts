@@ -121,6 +121,8 @@ export function namesFor(env: EnvironmentName, baseDomain: string) {
     mysqlUser: fit(`eb_${snake(e)}`, LIMITS.mysqlUser, '_'),
     postgresDatabase: (db: string) => (assertLogical('database', db), fit(`${snake(db)}_${snake(e)}`, LIMITS.postgresIdentifier, '_')),
     postgresUser: fit(`eb_${snake(e)}`, LIMITS.postgresIdentifier, '_'),
+    /** The environment's Redis ACL user (Redis user names have no length limit; the environment name is a label). */
+    redisUser: `envbot-${e}`,
     /** Storage volume `media` → `vol-media-projb-qa`. */
     volume: (vol: string) => (assertLogical('volume', vol), fit(`vol-${vol}-${e}`, LIMITS.label)),
     /** Service host `service1` → `service1.projb-qa.example.com`. */

@@ -49,14 +49,17 @@ export class Store {
   // --- Redis database indexes: slots of the pool `redis/<server>` -------------------------------
 
   /**
-   * Claims the lowest free database index below `databases` on `server` for `environment`,
-   * or returns the one it already holds.
+   * Claims the lowest free database index from 1 to `databases` - 1 on `server` for `environment`,
+   * or returns the one it already holds. Index 0 is never handed out: every client that selects no
+   * database (and every environment's user, until it selects its own) is there.
    */
   claimRedisIndex(server: string, environment: string, databases: number): Promise<number> {
+    const count = databases - 1;
     return this.allocations.claim(redisPool(server), environment, {
-      count: databases,
-      exhausted: `all ${databases} Redis databases on ${server} are taken; destroy an environment you no longer need, or raise "databases" in that server's redis.conf.`,
-      contended: `lost the race for a free Redis database on ${server} ${databases + 1} times; the step will be retried`,
+      from: 1,
+      count,
+      exhausted: `all ${count} Redis databases on ${server} that envbot hands out (1 to ${count}; 0 is kept for clients that select none) are taken; destroy an environment you no longer need, or raise "databases" in that server's redis.conf.`,
+      contended: `lost the race for a free Redis database on ${server} ${count + 1} times; the step will be retried`,
     });
   }
 

@@ -111,7 +111,7 @@ describe('kubernetes activities (kube-apiserver)', () => {
     const result = await run(k8s.applyCredentials, { ref });
     expect(result.secret).toBe(n.kubernetesSecret);
     expect(result.keys).toEqual(
-      ['api-token', 'mongo-catalog-url', 'mongo-password', 'mysql-password', 'mysql-shop-url', 'postgres-orders-url', 'postgres-password', 'redis-url', 'smtp-password'].sort(),
+      ['api-token', 'mongo-catalog-url', 'mongo-password', 'mysql-password', 'mysql-shop-url', 'postgres-orders-url', 'postgres-password', 'redis-password', 'redis-url', 'smtp-password'].sort(),
     );
 
     const secret = await core.readNamespacedSecret({ name: n.kubernetesSecret, namespace: ns });
@@ -142,10 +142,15 @@ describe('kubernetes activities (kube-apiserver)', () => {
     expect(mongo.pathname).toBe(`/${n.mongoDatabase('catalog')}`);
     expect(mongo.searchParams.get('authSource')).toBe('admin');
 
-    expect(decode(data['redis-url'])).toMatch(new RegExp(`^redis://127\\.0\\.0\\.1:6379/${index}$`));
+    // The environment's own Redis user, never the server's admin credentials.
+    const redis = new URL(decode(data['redis-url']));
+    expect(decodeURIComponent(redis.username)).toBe(n.redisUser);
+    expect(decodeURIComponent(redis.password)).toBe(await stored('redis-password'));
+    expect(redis.host).toBe('127.0.0.1:6379');
+    expect(redis.pathname).toBe(`/${index}`);
 
     // No value in the result or in any log line, in plain text or base64.
-    const values = [smtpPassword, await stored('api-token'), await stored('mysql-password'), await stored('postgres-password'), await stored('mongo-password')];
+    const values = [smtpPassword, await stored('api-token'), await stored('mysql-password'), await stored('postgres-password'), await stored('mongo-password'), await stored('redis-password')];
     const text = JSON.stringify([first, result]);
     const logs = t.logs.join('\n');
     for (const v of values) {

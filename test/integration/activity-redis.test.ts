@@ -1,6 +1,7 @@
-// Redis activities on the local Redis: each environment claims its own database index (lowest free),
-// seeding writes redis.json's keys there (and nowhere else), delete empties and frees the index, and a
-// full server is refused with ResourceExhaustedError without leaking a claim.
+// Redis activities on the local Redis: each environment claims its own database index (lowest free,
+// never 0) and gets its own ACL user, whose URL cannot run admin or dangerous commands nor reach another
+// index; seeding writes redis.json's keys there (and nowhere else), delete removes the user, empties and
+// frees the index, and a full server is refused with ResourceExhaustedError without leaking a claim.
 //
 // The Redis server is shared with other test files running at the same time, each with its own
 // scratch store and so its own idea of which indexes are free: their claims can land on the same
@@ -16,11 +17,14 @@ import { DefaultLogger } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps.js';
+import { environmentCredentials } from '../../activities/credentials.js';
+import { resolveEnv } from '../../activities/environment.js';
 import { createRedisActivities, databaseCount } from '../../activities/redis.js';
 import { createSecretsActivities } from '../../activities/secrets.js';
 import { CatalogueError, NotFoundError, ResourceExhaustedError } from '../../shared/errors.js';
 import type { EnvRef } from '../../shared/model.js';
 import { testDeps, uniqueEnv, type TestDeps } from '../support/deps.js';
+import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { required, testSettings } from '../support/settings.js';
 
 const redisUrl = required(testSettings().servers.redis, 'REDIS_URL');
@@ -67,10 +71,11 @@ describe('Redis activities', () => {
     probe.disconnect();
     expect(databases).toBeGreaterThan(OURS);
     first = databases - OURS;
-    // Placeholders in this file's own store only: they keep our environments off the low indexes.
-    for (let i = 0; i < first; i++) await t.deps.store.claimRedisIndex('main', `placeholder-${i}`, databases);
+    // Placeholders in this file's own store only: they keep our environments off the low indexes (0 is never handed out).
+    for (let i = 1; i < first; i++) await t.deps.store.claimRedisIndex('main', `placeholder-${i}`, databases);
     const secrets = createSecretsActivities(t.deps);
     for (const ref of envs) await run(secrets.createSecrets, { ref });
+    await ensureSharedSecrets(t.deps); // the Secret's other keys, read by environmentCredentials
   });
 
   afterAll(async () => {
@@ -79,7 +84,24 @@ describe('Redis activities', () => {
     await t?.close(); // drops the scratch store, placeholders and fillers included
   });
 
+  const liveResourcesOf = (ref: EnvRef) => t.deps.store.liveResources(ref.environment);
   const liveRedis = async (ref: EnvRef) => (await t.deps.store.liveResources(ref.environment)).filter((e) => e.kind === 'redis-database');
+  /** The `redis-url` the environment's Kubernetes Secret carries. */
+  const envUrl = async (ref: EnvRef) => (await environmentCredentials(t.deps, resolveEnv(t.deps.catalogue, ref))).get('redis-url')!;
+  /** A client on the environment's own URL (its user, its index), as the environment's services connect. */
+  const envClient = async (ref: EnvRef, url?: string) => {
+    const c = new Redis(url ?? (await envUrl(ref)), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
+    c.on('error', () => undefined);
+    return c;
+  };
+  const aclUser = async (user: string): Promise<unknown> => {
+    const admin = clientOn(0);
+    try {
+      return await admin.call('ACL', 'GETUSER', user);
+    } finally {
+      admin.disconnect();
+    }
+  };
 
   it('reads the real database count, also where CONFIG is disabled (by probing SELECT)', async () => {
     const probe = clientOn(0);
@@ -159,6 +181,105 @@ describe('Redis activities', () => {
     }
   });
 
+  it("gives each environment its own user: its URL reaches its own index and nothing else, never the server's admin", async () => {
+    const ia = indexes.get(a.environment)!;
+    const ib = indexes.get(b.environment)!;
+    expect(ia).not.toBe(0);
+    expect(ib).not.toBe(0);
+    const url = new URL(await envUrl(b));
+    expect(decodeURIComponent(url.username)).toBe(resolveEnv(t.deps.catalogue, b).names.redisUser);
+    expect(decodeURIComponent(url.password)).toBe(await t.deps.store.getSecret(b.environment, 'redis-password'));
+    expect(url.pathname).toBe(`/${ib}`);
+    expect((await liveResourcesOf(b)).map((e) => [e.kind, e.name])).toEqual(
+      expect.arrayContaining([['redis-user', resolveEnv(t.deps.catalogue, b).names.redisUser], ['redis-database', String(ib)]]),
+    );
+
+    const cb = await envClient(b);
+    try {
+      await cb.connect(); // AUTH as b's user, then SELECT of b's index
+      expect(await cb.call('ACL', 'WHOAMI')).toBe(resolveEnv(t.deps.catalogue, b).names.redisUser);
+      expect(await cb.get('site:banner')).toContain(b.environment);
+      await cb.set('own:key', 'written by b');
+      expect(await cb.get('own:key')).toBe('written by b');
+    } finally {
+      cb.disconnect();
+    }
+  });
+
+  // Every command b's user must not run: checked with ACL DRYRUN first (so a regression fails here
+  // instead of flushing the shared server), then sent on b's own connection.
+  it.each([
+    ['FLUSHALL'],
+    ['FLUSHDB'],
+    ['CONFIG', 'GET', 'databases'],
+    ['CONFIG', 'SET', 'maxmemory', '1'],
+    ['ACL', 'SETUSER', 'someone-else', 'on', '+@all'],
+    ['ACL', 'LIST'],
+    ['SWAPDB', 'B', 'A'],
+    ['MOVE', 'own:key', 'A'],
+    ['COPY', 'own:key', 'copied', 'DB', 'A'],
+    ['SELECT', 'A'],
+    ['SELECT', '0'],
+    ['KEYS', '*'],
+    ['INFO', 'keyspace'],
+    ['CLIENT', 'LIST'],
+    ['FUNCTION', 'FLUSH'],
+    ['SCRIPT', 'FLUSH'],
+  ])("b's user may not run %s", async (...template: string[]) => {
+    const ia = String(indexes.get(a.environment)!);
+    const ib = String(indexes.get(b.environment)!);
+    const command = template.map((x) => (x === 'A' ? ia : x === 'B' ? ib : x));
+    const user = resolveEnv(t.deps.catalogue, b).names.redisUser;
+    const admin = clientOn(0);
+    const cb = await envClient(b);
+    try {
+      expect(String(await admin.call('ACL', 'DRYRUN', user, ...command))).toMatch(/no permissions/);
+      await cb.connect();
+      await expect(cb.call(...(command as [string, ...string[]]))).rejects.toThrow(/NOPERM/);
+      // Nothing moved: a's keys are where they were, b's own key too.
+      const ca = clientOn(Number(ia));
+      try {
+        expect(await ca.get('site:banner')).toContain(a.environment);
+      } finally {
+        ca.disconnect();
+      }
+    } finally {
+      cb.disconnect();
+      admin.disconnect();
+    }
+  });
+
+  it("b's user cannot reach a's index from a script either, and what index 0 cannot isolate is as the README says", async () => {
+    const ia = indexes.get(a.environment)!;
+    const cb = await envClient(b);
+    try {
+      await cb.connect();
+      await expect(cb.call('EVAL', "redis.call('SELECT', ARGV[1]); return redis.call('GET', 'site:banner')", '0', String(ia))).rejects.toThrow(
+        /can't run this command|no permissions/,
+      );
+      // Nothing of a's is readable from b's connection.
+      expect(await cb.get('site:banner')).not.toContain(a.environment);
+    } finally {
+      cb.disconnect();
+    }
+    // ACLs cannot tie a user to a database: a connection starts in index 0, where b's user may read
+    // and write. That is why no environment gets index 0 (README, "Redis").
+    const url = new URL(await envUrl(b));
+    url.pathname = '';
+    const in0 = await envClient(b, url.toString());
+    const key = `envbot-test:index0:${b.environment}`;
+    const c0 = clientOn(0);
+    try {
+      await in0.connect();
+      await in0.set(key, 'written from index 0', 'EX', 60);
+      expect(await c0.get(key)).toBe('written from index 0');
+    } finally {
+      await c0.del(key);
+      in0.disconnect();
+      c0.disconnect();
+    }
+  });
+
   it('gives a project without a seed an empty key space', async () => {
     const created = await run(redis.createRedis, { ref: empty });
     expect(created).toEqual({ server: 'main', index: first + 2 });
@@ -173,9 +294,25 @@ describe('Redis activities', () => {
     }
   });
 
-  it('deletes: the keys are gone, the index is free for the next environment, and deleting again is fine', async () => {
+  it("deletes: the user is gone (its open connection closed), the keys are gone, the index is free for the next environment, and deleting again is fine", async () => {
     const index = indexes.get(a.environment)!;
+    const user = resolveEnv(t.deps.catalogue, a).names.redisUser;
+    const url = await envUrl(a);
+    const open = await envClient(a, url);
+    await open.connect();
+    expect(await aclUser(user)).not.toBeNull();
     expect(await run(redis.deleteRedis, { ref: a })).toEqual({ index });
+    expect(await aclUser(user)).toBeNull();
+    await expect(open.get('site:banner')).rejects.toThrow();
+    open.disconnect();
+    const again = clientOn(0);
+    try {
+      const u = new URL(url);
+      await expect(again.call('AUTH', decodeURIComponent(u.username), decodeURIComponent(u.password))).rejects.toThrow(/WRONGPASS/);
+    } finally {
+      again.disconnect();
+    }
+    expect((await t.deps.store.liveResources(a.environment)).filter((e) => e.kind === 'redis-user')).toEqual([]);
     const ca = clientOn(index);
     try {
       expect(await ca.exists('site:banner', 'feature-flags', 'queue:emails', 'blocked-skus', 'leaderboard:bestsellers', 'site:base-url')).toBe(0);
@@ -203,7 +340,7 @@ describe('Redis activities', () => {
   it('refuses an environment when every database is taken, saying what to do, and claims nothing', async () => {
     const taken = new Set((await allocations(t)).map((r) => r.db_index));
     let fillers = 0;
-    for (let i = 0; i < databases; i++) {
+    for (let i = 1; i < databases; i++) {
       if (taken.has(i)) continue;
       // Fake environments in this file's store only: they never touch Redis.
       await t.deps.store.claimRedisIndex('main', `filler-${i}`, databases);
@@ -211,15 +348,16 @@ describe('Redis activities', () => {
     }
     expect(fillers).toBeGreaterThan(0);
     const before = await allocations(t);
-    expect(before).toHaveLength(databases);
+    // Every index but 0 is taken: 0 is free, and still not handed out.
+    expect(before.map((r) => r.db_index)).toEqual(Array.from({ length: databases - 1 }, (_, i) => i + 1));
 
     const err = await run(redis.createRedis, { ref: d }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResourceExhaustedError);
-    expect((err as Error).message).toMatch(new RegExp(`all ${databases} Redis databases on main are taken; destroy an environment you no longer need`));
+    expect((err as Error).message).toContain(`all ${databases - 1} Redis databases on main that envbot hands out (1 to ${databases - 1}; 0 is kept for clients that select none) are taken; destroy an environment you no longer need`);
     expect(await allocations(t)).toEqual(before);
     expect(await liveRedis(d)).toEqual([]);
 
-    for (let i = 0; i < databases; i++) if (!taken.has(i)) await t.deps.store.releaseRedisIndex('main', `filler-${i}`);
+    for (let i = 1; i < databases; i++) if (!taken.has(i)) await t.deps.store.releaseRedisIndex('main', `filler-${i}`);
   });
 
   it('skips a project without Redis, and refuses a bad redis.json with a CatalogueError naming the file', async () => {

@@ -63,8 +63,9 @@ describe('compensation', () => {
     const [, count] = (await redis.config('GET', 'databases')) as [string, string];
     redis.disconnect();
     const databases = Number(count);
-    // Every index but the last is taken by (pretend) environments in this store.
-    for (let i = 0; i < databases - 1; i++) {
+    // Every index envbot hands out (1 and up: 0 is never handed out) but the last is taken by
+    // (pretend) environments in this store: claims as if the server had one database fewer.
+    for (let i = 1; i < databases - 1; i++) {
       expect(await h.deps.store.claimRedisIndex('main', `taken-${i}`, databases - 1)).toBe(i);
     }
     const refs = [uniqueEnv('proja', 'dev'), uniqueEnv('proja', 'dev')];
@@ -76,13 +77,13 @@ describe('compensation', () => {
     expect(ok).toBeGreaterThanOrEqual(0);
     expect(failed).toBeGreaterThanOrEqual(0);
     const result = (((outcomes[failed] as PromiseRejectedResult).reason as WorkflowFailedError).cause as { details?: CreateEnvironmentResult[] }).details?.[0];
-    expect(result).toMatchObject({ failedStep: 'redis', error: expect.stringMatching(/all \d+ Redis databases on main are taken; destroy an environment/) });
+    expect(result).toMatchObject({ failedStep: 'redis', error: expect.stringMatching(/all \d+ Redis databases on main that envbot hands out \(1 to \d+; 0 is kept for clients that select none\) are taken; destroy an environment/) });
     expect(await leftovers(h, refs[failed]!)).toEqual([]);
     expect(await h.deps.store.redisIndexOf('main', refs[ok]!.environment)).toBe(databases - 1);
     const destroyed = await h.core.destroy({ environment: refs[ok]!.environment, requester });
     await destroyed.handle.result();
     expect(await leftovers(h, refs[ok]!)).toEqual([]);
-    for (let i = 0; i < databases - 1; i++) await h.deps.store.releaseRedisIndex('main', `taken-${i}`);
+    for (let i = 1; i < databases - 1; i++) await h.deps.store.releaseRedisIndex('main', `taken-${i}`);
   });
 
   it('a transient failure is retried and the environment is built', async () => {

@@ -80,12 +80,17 @@ describe('store', () => {
     expect(await store.redisIndexOf('main', 'proja-dev')).toBeUndefined();
   });
 
-  it('claims the lowest free index, never the same one twice under concurrency, and says when none is left', async () => {
-    const envs = Array.from({ length: 6 }, (_, i) => `env-${i}`);
+  it('claims the lowest free index, never the same one twice under concurrency, never 0, and says when none is left', async () => {
+    // 6 databases: 0 is kept for clients that select none, so 5 environments fit.
+    const envs = Array.from({ length: 5 }, (_, i) => `env-${i}`);
     const claimed = await Promise.all(envs.map((e) => store.claimRedisIndex('race', e, 6)));
-    expect([...claimed].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect([...claimed].sort()).toEqual([1, 2, 3, 4, 5]);
     expect(await store.claimRedisIndex('race', 'env-3', 6)).toBe(claimed[3]);
-    await expect(store.claimRedisIndex('race', 'one-too-many', 6)).rejects.toBeInstanceOf(ResourceExhaustedError);
+    // Index 0 is free, and still not handed out.
+    const full = await store.claimRedisIndex('race', 'one-too-many', 6).catch((e: unknown) => e);
+    expect(full).toBeInstanceOf(ResourceExhaustedError);
+    expect((full as Error).message).toMatch(/all 5 Redis databases on race that envbot hands out \(1 to 5; 0 is kept for clients that select none\) are taken/);
+    expect(await store.allocations.slotOf('redis/race', 'one-too-many')).toBeUndefined();
     await store.releaseRedisIndex('race', 'env-2');
     expect(await store.claimRedisIndex('race', 'late', 6)).toBe(claimed[2]);
   });

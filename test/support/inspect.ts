@@ -2,6 +2,7 @@
 // everything, and that a failed create or a destroy left nothing behind.
 import { AppsV1Api, CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -61,6 +62,12 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
 
   const index = await t.deps.store.redisIndexOf('main', r.env.name);
   if (index !== undefined) found.push(`redis index ${index}`);
+  const redis = new Redis(servers.redis.main!.url, { lazyConnect: true });
+  try {
+    if ((await redis.call('ACL', 'GETUSER', r.names.redisUser)) !== null) found.push(`redis user ${r.names.redisUser}`);
+  } finally {
+    redis.disconnect();
+  }
 
   const r53 = new Route53Client(t.deps.aws);
   try {

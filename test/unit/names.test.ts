@@ -81,6 +81,8 @@ describe('namesFor', () => {
         expect(a.volume(db.replace(/_/g, '-'))).toMatch(DNS_LABEL);
         expect(a.volume(db.replace(/_/g, '-')).length).toBeLessThanOrEqual(63);
         expect(a.kubernetesSecret).toMatch(DNS_LABEL);
+        // An ACL user name is one argument of ACL SETUSER: no spaces, nothing a rule could start with ('>', '#', '~', '&', '+', '-', '%').
+        expect(a.redisUser).toMatch(/^[a-z][a-z0-9-]*$/);
         expect(a.namespace).toBe(env.name);
       }),
       { numRuns: 1000 },
@@ -96,6 +98,7 @@ describe('namesFor', () => {
         // Hyphen and underscore meet in SQL names ("a-b" and "a_b" are not both valid env names: no '_').
         expect(a.mysqlUser).not.toBe(b.mysqlUser);
         expect(a.postgresUser).not.toBe(b.postgresUser);
+        expect(a.redisUser).not.toBe(b.redisUser);
         expect(a.postgresDatabase(db)).not.toBe(b.postgresDatabase(db));
       }),
       { numRuns: 1000 },
