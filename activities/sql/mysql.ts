@@ -1,5 +1,6 @@
-// MySQL and MariaDB: users, databases granted to exactly one user, and a seeding session that
-// empties the database and bulk-loads CSV with LOAD DATA LOCAL INFILE.
+// MySQL and MariaDB: users (given a password hash, never the password), databases granted to exactly
+// one user, and a seeding session that empties the database and bulk-loads CSV with LOAD DATA LOCAL INFILE.
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline as pipeWithCallback, type Readable } from 'node:stream';
@@ -19,16 +20,29 @@ function mysqlGrantDatabase(db: string): string {
   return mysql.escapeId(db.replace(/[\\_%]/g, '\\$&'));
 }
 
+/**
+ * The mysql_native_password hash of `password` (`*` and the upper-case hex of SHA1(SHA1(password))),
+ * as the server itself stores it. MySQL 8 and MariaDB 10.11 both accept it in
+ * `IDENTIFIED WITH mysql_native_password AS '<hash>'`.
+ */
+export function mysqlNativeHash(password: string): string {
+  const once = createHash('sha1').update(password, 'utf8').digest();
+  return `*${createHash('sha1').update(once).digest('hex').toUpperCase()}`;
+}
+
 export async function mysqlAdmin(url: string, log: Log): Promise<Admin> {
   const c = await mysqlConnect({ uri: url }, log);
   return {
     async ensureUser(user, password) {
+      // The server gets the hash, never the password: statements can end up in its general or slow
+      // log, in performance_schema and in replication, and the hash there gives no login.
+      const hash = mysqlNativeHash(password);
       try {
-        await c.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
+        await c.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED WITH mysql_native_password AS ?`, [user, hash]);
         // Already there (a retry): the store's password wins.
-        await c.query(`ALTER USER ?@'%' IDENTIFIED BY ?`, [user, password]);
+        await c.query(`ALTER USER ?@'%' IDENTIFIED WITH mysql_native_password AS ?`, [user, hash]);
       } catch (err) {
-        // mysql2 errors carry the statement with its values filled in (the password): never rethrow that.
+        // mysql2 errors carry the statement with its values filled in (the hash): never rethrow that.
         const e = err as { message?: string; code?: string; errno?: number };
         throw Object.assign(new Error(`creating MySQL user ${user} failed: ${e.message ?? 'unknown error'}`), { code: e.code, errno: e.errno });
       }

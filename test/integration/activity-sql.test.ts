@@ -17,6 +17,7 @@ import { createSqlActivities, isSeedError, type SqlInput } from '../../activitie
 import { CatalogueError, GoneError, NON_RETRYABLE_ERRORS } from '../../shared/errors.js';
 import { DATABASE_PASSWORDS, type EnvRef, type SqlEngine } from '../../shared/model.js';
 import { testDeps, uniqueEnv, type TestDeps } from '../support/deps.js';
+import { bytesSent } from '../support/wire.js';
 import { repoRoot, required, testSettings } from '../support/settings.js';
 
 type Row = Record<string, unknown>;
@@ -241,6 +242,26 @@ describe.each(ENGINES)('%s', (engine) => {
     expect(tables).toEqual([]);
     // Nothing in the logs gives a password away.
     for (const ref of [qa, dev]) expect(td.logs.join('')).not.toContain(await password(ref, engine));
+  });
+
+  it('createSql sends the server a hash of the password, never the password, and the user logs in with it', async () => {
+    const fresh = uniqueEnv('projb', 'uat');
+    await createSecretsActivities(deps).createSecrets({ ref: fresh });
+    const pw = await password(fresh, engine);
+    const port = Number(new URL(adminUrl[engine]).port);
+    try {
+      const { sent } = await bytesSent(() => run(sql().createSql, { ref: fresh, engine }));
+      // The password itself went nowhere, in any form a log could show.
+      for (const form of [pw, Buffer.from(pw).toString('hex'), Buffer.from(pw).toString('base64')]) expect(sent.all.toString('latin1')).not.toContain(form);
+      // The statements did go to the server, with the hash the server stores.
+      const wire = sent.to(port).toString('latin1');
+      expect(wire).toContain(userName(fresh, engine));
+      if (engine === 'mysql') expect(wire).toMatch(/CREATE USER IF NOT EXISTS '[^']+'@'%' IDENTIFIED WITH mysql_native_password AS '\*[0-9A-F]{40}'/);
+      else expect(wire).toMatch(/CREATE ROLE "[^"]+" LOGIN PASSWORD 'SCRAM-SHA-256\$4096:/);
+      expect(await asUser(engine, fresh, fresh, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await run(sql().deleteSql, { ref: fresh, engine });
+    }
   });
 
   it('seedSql loads schema, data (SQL and CSV), rendered custom files, the qa override and constraints', async () => {
