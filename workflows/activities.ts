@@ -31,6 +31,16 @@ export const undo = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
+/**
+ * Waiting for the environment's turn: an expiry that comes due while another operation runs
+ * (a long reset) begins once that has finished; the begin is retried for up to a day.
+ */
+export const patient = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '1 day',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
+});
+
 /** Chat: best effort; provisioning never fails because a message could not be sent. */
 export const chat = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',

@@ -102,7 +102,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
   };
 
   try {
-    saga.onUndo('claim', () => undo.finishOperation({ ref, operation: 'create', requester, state: 'failed', error: result.error ?? 'cancelled' }));
+    saga.onUndo('claim', () => undo.finishOperation({ ref, operation: 'create', requester, state: 'failed', error: result.error ?? 'cancelled', onlyIfOwner: true }));
     await step('claim', () => quick.beginOperation({ ref, operation: 'create', requester, spec: { plan, branches: input.branches ?? {} } }));
 
     for (const row of rows.filter((r) => r.phase === 'before')) await build(row);

@@ -2,10 +2,11 @@
 // creation (shared/resources.ts). Every delete is idempotent and works from the ledger, not the
 // catalogue, so a destroy after a partial create, a second destroy, or a destroy of an environment
 // whose project has left envbot.yaml is safe.
-import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, patched, setHandler } from '@temporalio/workflow';
 import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
+import { workflowId } from '../shared/names.js';
 import { destroySteps, destructionOrder, progressQuery, RESOURCES, type ResourceRow } from '../shared/resources.js';
-import { quick } from './activities.js';
+import { patient, quick } from './activities.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
 import { deleteResource } from './resources.js';
@@ -31,6 +32,12 @@ export interface DestroyEnvironmentResult {
 export const REVERSE_ORDER_PATCH = 'destroy-in-reverse-creation-order';
 const ORDER_0_1 = ['manifests', 'credentials', 'namespace', 'dns', 'redis', 'mysql', 'postgres', 'mongo', 'secrets'];
 
+/**
+ * A requested destroy ends the environment's expiry once it has the environment. envbot 0.1's core
+ * ended it before starting the destroy, also when the destroy was then refused.
+ */
+export const ENDS_EXPIRY_PATCH = 'destroy-ends-expiry-once-begun';
+
 function removalOrder(): ResourceRow[] {
   if (patched(REVERSE_ORDER_PATCH)) return destructionOrder();
   return ORDER_0_1.map((id) => RESOURCES.find((r) => r.id === id)!);
@@ -46,12 +53,17 @@ export async function destroyEnvironment(input: DestroyEnvironmentInput): Promis
   const result: DestroyEnvironmentResult = { environment: ref.environment, status: 'destroyed', removed: [], failed: [] };
 
   try {
-    await tracker.run('begin', () => quick.beginOperation({ ref, operation, requester }));
+    // An expiry waits while another operation (a long reset) runs; a requested destroy is refused.
+    await tracker.run('begin', () => (operation === 'expire' ? patient : quick).beginOperation({ ref, operation, requester }));
   } catch (err) {
     // Not started (it does not exist, or another operation runs): say so where it was asked, then fail.
     tracker.finish('failed');
     await notifier.close({ kind: 'notice', environment: ref.environment, text: `${ref.environment} was not destroyed: ${describe(err)}` });
     throw err;
+  }
+  if (operation === 'destroy' && patched(ENDS_EXPIRY_PATCH)) {
+    // A pending expiry would otherwise try to destroy it again later.
+    await getExternalWorkflowHandle(workflowId('lifecycle', ref.environment)).cancel().catch(() => undefined);
   }
   // Keep going past a failed removal: remove all that can be, then report what is left.
   for (const row of rows) {
@@ -62,11 +74,18 @@ export async function destroyEnvironment(input: DestroyEnvironmentInput): Promis
       result.failed.push({ step: row.id, error: describe(err) });
     }
   }
-  const error = result.failed.map((f) => `${f.step}: ${f.error}`).join('; ');
+  const failures = () => result.failed.map((f) => `${f.step}: ${f.error}`).join('; ');
+  const removalError = failures();
+  try {
+    await tracker.run('done', () =>
+      quick.finishOperation({ ref, operation, requester, state: removalError ? 'failed' : 'destroyed', ...(removalError ? { error: removalError } : {}) }),
+    );
+  } catch (err) {
+    // Another run took the environment over meanwhile: this run's outcome is not its state.
+    result.failed.push({ step: 'done', error: describe(err) });
+  }
+  const error = failures();
   if (result.failed.length) result.status = 'failed';
-  await tracker.run('done', () =>
-    quick.finishOperation({ ref, operation, requester, state: result.failed.length ? 'failed' : 'destroyed', ...(error ? { error } : {}) }),
-  );
   tracker.finish(result.failed.length ? 'failed' : 'succeeded');
   const who = `asked by ${requester.id}, ${new Date().toISOString()}`;
   await notifier.close({

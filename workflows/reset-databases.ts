@@ -44,7 +44,8 @@ export async function resetDatabases(input: ResetDatabasesInput): Promise<ResetD
       await tracker.run('done', () => quick.finishOperation({ ref, operation: 'reset', requester, state: 'ready' }));
     }
   } catch (err) {
-    failure ??= describe(err);
+    // Also when this run lost the environment to another while seeding: said, never swallowed.
+    failure = failure ? `${failure}; ${describe(err)}` : describe(err);
   } finally {
     tracker.finish(failure ? 'failed' : 'succeeded');
     const who = `asked by ${requester.id}, ${new Date().toISOString()}`;

@@ -79,20 +79,13 @@ export class EnvbotCore {
   async destroy(req: { environment: EnvironmentRef; requester: Requester; target?: ChatTarget }): Promise<Started> {
     const record = await this.recordOf(req.environment);
     const ref = refOf(record);
-    // Never under a running create or reset (it would build again what the destroy removes), nor
-    // twice; a record left 'creating' by a run that is gone may be destroyed.
+    // A quick answer for what the record shows; the workflow's first step decides for certain (a
+    // create or reset that began after this record was read refuses it there), and once the
+    // destroy has the environment it ends the pending expiry.
     if (record.workflowId && (record.state === 'creating' || record.state === 'resetting') && (await this.running(workflowIdOfRun(record.workflowId)))) {
       throw new ConflictError(`${ref.environment} is ${record.state === 'creating' ? 'being built' : 'being reset'}; destroy it once that has finished ("status ${ref.environment}" shows how far it is).`);
     }
     if (await this.running(workflowId('destroy', ref.environment))) throw new ConflictError(`${ref.environment} is already being destroyed.`);
-    // A pending expiry would otherwise try to destroy it again later. (Its own destroy, if it had
-    // started one, is abandoned rather than killed, and was caught by the check above.)
-    await this.o.client.workflow
-      .getHandle(workflowId('lifecycle', ref.environment))
-      .terminate('destroyed on request')
-      .catch((err: unknown) => {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      });
     return this.startOnce(destroyEnvironment, 'destroy', ref, [{ ref, requester: req.requester, reason: 'requested' as const, ...(req.target ? { target: req.target } : {}) }]);
   }
 
