@@ -16,6 +16,8 @@ export interface DestroyEnvironmentInput {
   requester: Requester;
   target?: ChatTarget;
   reason?: 'requested' | 'expired';
+  /** For an expiry: when its lifecycle tries again should this destroy fail (said in the channel). */
+  retryIn?: string;
 }
 
 export interface DestroyEnvironmentResult {
@@ -88,10 +90,11 @@ export async function destroyEnvironment(input: DestroyEnvironmentInput): Promis
   if (result.failed.length) result.status = 'failed';
   tracker.finish(result.failed.length ? 'failed' : 'succeeded');
   const who = `asked by ${requester.id}, ${new Date().toISOString()}`;
+  const next = input.retryIn ? `envbot tries again in ${input.retryIn}.` : 'Run destroy again.';
   await notifier.close({
     kind: 'notice',
     environment: ref.environment,
-    text: result.failed.length ? `${ref.environment} could not be fully destroyed (${who}): ${error}. Run destroy again.` : `${ref.environment} was destroyed (${who}).`,
+    text: result.failed.length ? `${ref.environment} could not be fully destroyed (${who}): ${error}. ${next}` : `${ref.environment} was destroyed (${who}).`,
   });
   if (result.failed.length) {
     throw ApplicationFailure.create({ type: 'EnvironmentDestroyFailed', message: `${ref.environment}: ${error}`, nonRetryable: true, details: [result] });

@@ -1,6 +1,19 @@
 // environmentLifecycle: an environment with a time to live warns its channel ahead of expiry,
-// can be extended (signal), and is destroyed when due.
-import { condition, defineQuery, defineSignal, executeChild, ParentClosePolicy, setHandler } from '@temporalio/workflow';
+// can be extended (signal), and is destroyed when due; a destroy that fails is tried again, with
+// backoff, until it succeeds (each failure is said in the channel by that destroy).
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  log,
+  ParentClosePolicy,
+  patched,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { parseDuration } from '../shared/duration.js';
 import type { ChatTarget, EnvRef } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
@@ -14,6 +27,8 @@ export interface LifecycleInput {
   /** How long before expiry to warn (1d). */
   warnBefore: string;
   target?: ChatTarget;
+  /** The expiry's attempt to destroy it this run starts with (after a continue-as-new): 1 at first. */
+  attempt?: number;
 }
 
 export interface LifecycleResult {
@@ -25,6 +40,21 @@ export interface LifecycleResult {
 /** Moves the expiry to `until` (ISO time); earlier than now means "destroy now". */
 export const extendSignal = defineSignal<[{ until: string; by: string }]>('extend');
 export const expiryQuery = defineQuery<{ expiresAt: string; warned: boolean; extensions: number }>('expiry');
+
+/** envbot 0.1's lifecycle failed with its destroy, leaving the environment for good; now it tries again. */
+export const EXPIRY_RETRIES_PATCH = 'expiry-tries-again';
+
+/** Minutes to wait after the n-th failed expiry: 1, 2, 4, ... at most an hour. */
+export function minutesBeforeRetry(attempt: number): number {
+  return Math.min(2 ** (attempt - 1), 60);
+}
+
+/** The type of the domain error at the root of a failure (a child workflow's activity's error). */
+function rootType(err: unknown): string | undefined {
+  let e = err as { type?: string; cause?: unknown } | undefined;
+  while (e?.cause && typeof e.cause === 'object') e = e.cause as typeof e;
+  return e?.type;
+}
 
 async function warn(input: LifecycleInput, deadline: number): Promise<void> {
   if (!input.target) return;
@@ -63,11 +93,28 @@ export async function environmentLifecycle(input: LifecycleInput): Promise<Lifec
     if (!changed) break;
   }
 
-  await executeChild(destroyEnvironment, {
-    workflowId: workflowId('destroy', input.ref.environment),
-    // A destroy that has started finishes, even if this workflow is terminated meanwhile.
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [{ ref: input.ref, requester: { id: 'system:expiry', platform: 'system' }, reason: 'expired', ...(input.target ? { target: input.target } : {}) }],
-  });
+  for (let attempt = input.attempt ?? 1; ; attempt++) {
+    const minutes = minutesBeforeRetry(attempt);
+    try {
+      await executeChild(destroyEnvironment, {
+        workflowId: workflowId('destroy', input.ref.environment),
+        // A destroy that has started finishes, even if this workflow is terminated meanwhile.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [{
+          ref: input.ref, requester: { id: 'system:expiry', platform: 'system' }, reason: 'expired',
+          retryIn: minutes === 1 ? '1 minute' : `${minutes} minutes`, ...(input.target ? { target: input.target } : {}),
+        }],
+      });
+      break;
+    } catch (err) {
+      if (!patched(EXPIRY_RETRIES_PATCH)) throw err;
+      // Destroyed meanwhile (someone asked): nothing is left to expire.
+      if (rootType(err) === 'NotFoundError') break;
+      log.warn('the expiry could not destroy the environment; trying again', { environment: input.ref.environment, attempt, minutes, error: String(err) });
+      await sleep(minutes * 60_000);
+      // A long run of failures: carry on in a fresh history.
+      if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof environmentLifecycle>({ ...input, attempt: attempt + 1 });
+    }
+  }
   return { environment: input.ref.environment, destroyedAt: new Date().toISOString(), extensions };
 }
