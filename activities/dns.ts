@@ -122,7 +122,12 @@ export function createDnsActivities(deps: ActivityDeps) {
   }
 
   return {
-    /** UPSERTs a CNAME for every service host, in one change batch; running it again changes nothing. */
+    /**
+     * A CNAME for every service host, in one change batch: CREATE where the name has no record (so one
+     * made meanwhile fails the batch), UPSERT only a record the ledger gives to this environment; a
+     * record of the name that is not this environment's is a ConflictError, and nothing is changed.
+     * Running it again changes nothing.
+     */
     async createDnsRecords({ ref }: DnsInput): Promise<CreateDnsResult> {
       deps.faults?.check('createDnsRecords');
       const r = resolveEnv(deps.catalogue, ref);
@@ -137,24 +142,43 @@ export function createDnsActivities(deps: ActivityDeps) {
       const zoneId = await ensureZone(client, r).catch((err: unknown) => {
         throw awsError(err, `finding or creating private hosted zone ${zone}`);
       });
-      for (const name of records) await deps.store.recordResource({ environment: r.env.name, kind: KIND, name, location: zoneId });
-      const changes: Change[] = records.map((name) => ({
-        Action: 'UPSERT',
-        ResourceRecordSet: { Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: dns.target }] },
-      }));
-      try {
-        await client.send(new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          ChangeBatch: { Comment: `envbot: ${r.env.name}`, Changes: changes },
-        }));
-      } catch (err) {
-        if (errorName(err) === 'InvalidChangeBatch') {
-          // E.g. another record type (A, TXT) already holds one of the names: retrying cannot help.
-          throw new ConflictError(`Route 53 refused the records of ${r.env.name} in zone ${zoneId}: ${(err as Error).message}`);
+      const changes: Change[] = [];
+      for (const name of records) {
+        const current = await currentRecord(client, zoneId, name).catch((err: unknown) => {
+          throw awsError(err, `reading DNS record ${name} in zone ${zoneId}`);
+        });
+        const holder = await deps.store.ledger.holder({ kind: KIND, name, location: zoneId });
+        if (holder !== r.env.name && (holder !== undefined || current)) {
+          throw new ConflictError(
+            `DNS name ${name} in zone ${zoneId} ${holder ? `belongs to environment ${holder}` : 'already has a record that envbot did not make'}, so ${r.env.name} leaves it alone and stops. ` +
+              `Remove that record (or rename the service's host in envbot.yaml) and create ${r.env.name} again.`,
+          );
         }
-        throw awsError(err, `upserting ${records.length} CNAME record(s) in zone ${zoneId}`);
+        const wanted: ResourceRecordSet = { Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: dns.target }] };
+        const same = current?.TTL === TTL && current.ResourceRecords?.length === 1 && current.ResourceRecords[0]?.Value === dns.target;
+        if (!same) changes.push({ Action: current ? 'UPSERT' : 'CREATE', ResourceRecordSet: wanted });
       }
-      deps.log.info({ environment: r.env.name, zoneId, records, target: dns.target }, 'DNS records upserted');
+      // Ledger before the change; another environment recording one of the names meanwhile is a ConflictError here.
+      for (const name of records) await deps.store.recordResource({ environment: r.env.name, kind: KIND, name, location: zoneId });
+      if (changes.length) {
+        try {
+          await client.send(new ChangeResourceRecordSetsCommand({
+            HostedZoneId: zoneId,
+            ChangeBatch: { Comment: `envbot: ${r.env.name}`, Changes: changes },
+          }));
+        } catch (err) {
+          if (errorName(err) === 'InvalidChangeBatch') {
+            // A record (CNAME made meanwhile, or another type such as A or TXT) holds one of the names
+            // envbot meant to create: not ours, so the ledger must not lead a rollback to delete it.
+            for (const c of changes.filter((x) => x.Action === 'CREATE')) {
+              await deps.store.markResourceDeleted({ environment: r.env.name, kind: KIND, name: c.ResourceRecordSet!.Name!, location: zoneId });
+            }
+            throw new ConflictError(`Route 53 refused the records of ${r.env.name} in zone ${zoneId} (a record of another type, or one made meanwhile, holds the name): ${(err as Error).message}`);
+          }
+          throw awsError(err, `creating ${changes.length} CNAME record(s) in zone ${zoneId}`);
+        }
+      }
+      deps.log.info({ environment: r.env.name, zoneId, records, changed: changes.length, target: dns.target }, 'DNS records created');
       return { zoneId, records };
     },
 

@@ -211,6 +211,26 @@ export function createKubernetesActivities(deps: ActivityDeps) {
     }
   }
 
+  /**
+   * A forced server-side apply takes over whatever has the object's name: one that carries another
+   * environment's label is a ConflictError. (An unlabelled one in the environment's own namespace,
+   * such as the `default` ServiceAccount, may be applied over.)
+   */
+  async function refuseOthers(r: ResolvedEnv, o: { apiVersion: string; kind: string; name: string; namespace: string }): Promise<void> {
+    let existing: KubernetesObject | undefined;
+    try {
+      existing = await objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: o.namespace } });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw apiError(err, `reading ${o.kind}/${o.name} in namespace ${o.namespace}`);
+    }
+    const holder = existing?.metadata?.labels?.[ENV_LABEL];
+    if (holder !== undefined && holder !== r.env.name) {
+      throw new ConflictError(
+        `${o.kind}/${o.name} in namespace ${o.namespace} belongs to environment ${holder} (label ${ENV_LABEL}), so ${r.env.name} leaves it alone and stops; remove it or rename it in the template.`,
+      );
+    }
+  }
+
   /** The namespace of a ledger entry's location (`kubernetes/<namespace>`). */
   const namespaceOf = (location: string) => location.slice(objectLocation('').length);
 
@@ -302,6 +322,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       const data = await environmentCredentials(deps, r);
       const keys = [...data.keys()].sort();
       const values = [...data.values()];
+      await refuseOthers(r, { apiVersion: 'v1', kind: 'Secret', name: secret, namespace });
       await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-secret', name: secret, location: objectLocation(namespace) });
       const body = {
         apiVersion: 'v1',
@@ -338,14 +359,16 @@ export function createKubernetesActivities(deps: ActivityDeps) {
           throw new CatalogueError(file, [{ path: id, problem: `${object.kind} is cluster-scoped; templates may hold only objects that live in the environment's namespace` }]);
         }
       }
+      // Every object is checked, then recorded, before any is applied: one of another environment stops the create with nothing touched.
+      for (const { object: o } of rendered) await refuseOthers(r, { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
+      for (const { object: o } of rendered) {
+        await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) });
+      }
       const applied: string[] = [];
       for (const { file, object } of rendered) {
-        const { apiVersion, kind } = object;
-        const name = object.metadata.name;
-        const id = `${kind}/${name}`;
+        const id = `${object.kind}/${object.metadata.name}`;
         object.metadata.namespace = namespace;
         object.metadata.labels = { ...(object.metadata.labels ?? {}), ...r.names.labels };
-        await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(apiVersion, kind, name), location: objectLocation(namespace) });
         try {
           await objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
         } catch (err) {

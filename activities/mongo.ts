@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { heartbeat } from '@temporalio/activity';
 import { BSON, MongoClient, MongoServerError, type Document, type IndexDirection } from 'mongodb';
-import { CatalogueError } from '../shared/errors.js';
+import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { Location } from '../shared/catalogue/schema.js';
 import type { EnvRef } from '../shared/model.js';
 import { databasePassword } from './credentials.js';
@@ -245,12 +245,16 @@ export function createMongoActivities(deps: ActivityDeps) {
       }
       const password = await databasePassword(deps, r, 'mongo');
       let ferretdb = false;
-      for (const [server, list] of byServer(dbs)) {
-        // Ledger first: if the activity dies half-way, destroy still finds what may exist.
+      const servers = byServer(dbs);
+      // Ledger first, on every server: if the activity dies half-way, destroy still finds what may
+      // exist; a database another environment holds stops the create before any server is touched.
+      for (const [server, list] of servers) {
         await deps.store.recordResource({ environment: r.env.name, kind: USER_KIND, name: user, location: location(server), details: { database: 'admin' } });
         for (const d of list) {
           await deps.store.recordResource({ environment: r.env.name, kind: DATABASE_KIND, name: d.physical, location: location(server), details: { database: d.logical } });
         }
+      }
+      for (const [server, list] of servers) {
         await withServer(await adminUrlForCreate(deps, 'mongo', server), async (client) => {
           const ferret = await isFerretDb(client);
           ferretdb ||= ferret;
@@ -272,10 +276,15 @@ export function createMongoActivities(deps: ActivityDeps) {
           }
           for (const d of list) {
             // A database exists once something is written to it: a marker document makes it, and says whose it is.
-            await client
-              .db(d.physical)
-              .collection<{ _id: string }>(MARKER)
-              .updateOne({ _id: 'envbot' }, { $set: { environment: r.env.name, database: d.logical } }, { upsert: true });
+            const marker = client.db(d.physical).collection<{ _id: string; environment?: string }>(MARKER);
+            // One this store's ledger does not know of (made by another envbot, on a shared server) is not taken over either.
+            const holder = (await marker.findOne({ _id: 'envbot' }))?.environment;
+            if (holder !== undefined && holder !== r.env.name) {
+              // Not ours: the ledger must not lead this environment's rollback or destroy to drop it.
+              await deps.store.markResourceDeleted({ environment: r.env.name, kind: DATABASE_KIND, name: d.physical, location: location(server) });
+              throw new ConflictError(`MongoDB database ${d.physical} on server "${server}" belongs to environment ${holder} (its ${MARKER} marker says so), so ${r.env.name} cannot use it: rename a database or project in envbot.yaml, or destroy ${holder} first.`);
+            }
+            await marker.updateOne({ _id: 'envbot' }, { $set: { environment: r.env.name, database: d.logical } }, { upsert: true });
           }
         });
         deps.log.info({ environment: r.env.name, server, user, databases: list.map((d) => d.physical) }, 'MongoDB user and databases created');

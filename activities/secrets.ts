@@ -14,7 +14,8 @@ export interface SecretsResult {
   names: string[];
 }
 
-const LOCATION = 'envbot-store';
+/** The store's secrets table, where a secret's key is (environment, name): the ledger location says whose it is. */
+const locationOf = (environment: string) => `envbot-store/${environment}`;
 
 export function createSecretsActivities(deps: ActivityDeps) {
   return {
@@ -24,7 +25,7 @@ export function createSecretsActivities(deps: ActivityDeps) {
       const r = resolveEnv(deps.catalogue, ref);
       const names: string[] = [];
       for (const spec of generatedSpecs(r)) {
-        await deps.store.recordResource({ environment: r.env.name, kind: 'secret', name: spec.name, location: LOCATION });
+        await deps.store.recordResource({ environment: r.env.name, kind: 'secret', name: spec.name, location: locationOf(r.env.name) });
         await deps.store.putSecret(r.env.name, spec.name, generateValue(spec));
         names.push(spec.name);
       }

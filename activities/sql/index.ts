@@ -113,17 +113,24 @@ export function createSqlActivities(deps: ActivityDeps) {
       const targets = targetsOf(r, engine);
       if (!targets.length) return { engine, user, databases: [] };
       const password = await databasePassword(deps, r, engine);
-      for (const [server, dbs] of groupBy(targets, (t) => t.server)) {
+      const servers = groupBy(targets, (t) => t.server);
+      const urls = new Map<string, string>();
+      // Ledger first, on every server: a database another environment holds stops the create before
+      // any server is touched (ensureDatabase would grant it, or hand its schema, to this user).
+      for (const [server, dbs] of servers) {
+        // The URL is remembered before anything is recorded or made there, so destroy can always reach it.
+        urls.set(server, await adminUrlForCreate(deps, engine, server));
         const location = serverLocation(engine, server);
-        // The URL is remembered before anything is made there, so destroy can always reach it.
-        const a = await ENGINES[engine].admin(await adminUrlForCreate(deps, engine, server), log);
+        await deps.store.recordResource({ environment: r.env.name, kind: kinds.user, name: user, location });
+        for (const db of dbs) {
+          await deps.store.recordResource({ environment: r.env.name, kind: kinds.database, name: db.physical, location, details: { logical: db.logical } });
+        }
+      }
+      for (const [server, dbs] of servers) {
+        const a = await ENGINES[engine].admin(urls.get(server)!, log);
         try {
-          await deps.store.recordResource({ environment: r.env.name, kind: kinds.user, name: user, location });
           await a.ensureUser(user, password);
-          for (const db of dbs) {
-            await deps.store.recordResource({ environment: r.env.name, kind: kinds.database, name: db.physical, location, details: { logical: db.logical } });
-            await a.ensureDatabase(db.physical, user);
-          }
+          for (const db of dbs) await a.ensureDatabase(db.physical, user);
         } finally {
           await a.close();
         }

@@ -4,8 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { CatalogueError, type CatalogueProblem } from '../errors.js';
-import { catalogueSchema, type Catalogue, type Location } from './schema.js';
+import { CatalogueError, InvalidNameError, type CatalogueProblem } from '../errors.js';
+import { environmentName, namesFor } from '../names.js';
+import { catalogueSchema, type Catalogue, type Database, type Location } from './schema.js';
 
 export interface LoadedCatalogue {
   file: string;
@@ -48,6 +49,67 @@ function substitute(value: unknown, env: Record<string, string | undefined>, pat
   return value;
 }
 
+const ENGINE_TITLES: Record<Database['engine'], string> = { mongo: 'MongoDB', mysql: 'MySQL', postgres: 'PostgreSQL' };
+
+/**
+ * Databases of one engine that two environments would share. A physical name is
+ * `<database>_<project>_<stage>[_<suffix>]` with every '-' made '_' (shared/names.ts), and catalogue
+ * keys hold no '_', so two (environment, database) pairs get the same name exactly when
+ * `<database>-<project>-<stage>` is the same for both (shop + orders-eu, eu-shop + orders), or when one
+ * is the other's plus "-<word>": a suffix is any short word, so the shorter one's environment with
+ * that suffix meets the longer one's without (shop-qa-x + orders, project qa stage x + orders-shop).
+ * Both are looked for, and every name compared is made by shared/names.ts.
+ */
+function databaseCollisions(c: Catalogue): { path: Path; problem: string }[] {
+  interface Use { project: string; stage: string; db: string; engine: Database['engine'] }
+  const physical = (u: Use, suffix?: string): { env: string; name: string } | undefined => {
+    try {
+      const env = environmentName(u.project, u.stage, suffix);
+      const n = namesFor(env, c.baseDomain);
+      return { env: env.name, name: { mongo: n.mongoDatabase, mysql: n.mysqlDatabase, postgres: n.postgresDatabase }[u.engine](u.db) };
+    } catch (err) {
+      // A name envbot cannot make (an invalid project, stage or suffix) belongs to no environment.
+      if (err instanceof InvalidNameError) return undefined;
+      throw err;
+    }
+  };
+  const problems: { path: Path; problem: string }[] = [];
+  const report = (a: Use, aEnv: string, b: Use, bEnv: string, name: string): void => {
+    problems.push({
+      path: ['projects', b.project, 'databases', b.db],
+      problem:
+        `database "${b.db}" of project "${b.project}" (in ${bEnv}) and database "${a.db}" of project "${a.project}" (in ${aEnv}) would both be the ${ENGINE_TITLES[b.engine]} database "${name}", ` +
+        `and one environment would take over the other's data; rename one of these two databases (or one of the projects)`,
+    });
+  };
+  const byWords = new Map<string, Use>();
+  const byName = new Map<string, { use: Use; env: string }>();
+  for (const [project, p] of Object.entries(c.projects)) {
+    for (const stage of p.stages ?? c.stages) {
+      for (const [db, d] of Object.entries(p.databases)) {
+        const use: Use = { project, stage, db, engine: d.engine };
+        const made = physical(use);
+        if (!made) continue;
+        byWords.set(`${d.engine} ${db}-${project}-${stage}`, use);
+        const other = byName.get(`${d.engine} ${made.name}`);
+        if (other) report(other.use, other.env, use, made.env, made.name);
+        else byName.set(`${d.engine} ${made.name}`, { use, env: made.env });
+      }
+    }
+  }
+  for (const [words, use] of byWords) {
+    const cut = words.lastIndexOf('-');
+    const shorter = byWords.get(words.slice(0, cut));
+    if (!shorter) continue;
+    const a = physical(shorter, words.slice(cut + 1));
+    const b = physical(use);
+    // Not a suffix envbot accepts, or the same environment name: projects that collide, refused above.
+    if (!a || !b || a.name !== b.name || (a.env === b.env && shorter.db === use.db)) continue;
+    report(shorter, `${a.env}, an environment with suffix "${words.slice(cut + 1)}"`, use, b.env, b.name);
+  }
+  return problems;
+}
+
 function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }[] {
   const problems: { path: Path; problem: string }[] = [];
   const checkLocation = (loc: Location | undefined, path: Path): void => {
@@ -72,6 +134,7 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
       }
     }
   }
+  problems.push(...databaseCollisions(c));
   for (const [name, p] of Object.entries(c.projects)) {
     const at = (...rest: Path): Path => ['projects', name, ...rest];
     p.stages?.forEach((s, i) => {

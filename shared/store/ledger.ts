@@ -1,5 +1,6 @@
 // The ledger: every resource envbot created, so destroy and the orphan check can find it.
 import type pg from 'pg';
+import { ConflictError } from '../errors.js';
 
 export interface LedgerEntry {
   environment: string;
@@ -12,13 +13,40 @@ export interface LedgerEntry {
 export class Ledger {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Records a resource as created; recording it again is a no-op. */
+  /**
+   * Records a resource before it is made. A physical resource (kind, location, name) has one live
+   * entry, whichever environment holds it: recording it again for the same environment is a no-op,
+   * and recording one another environment holds is a ConflictError naming that environment, so the
+   * caller stops before touching the server.
+   */
   async record(e: LedgerEntry): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO resources (environment, kind, name, location, details) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (environment, kind, location, name) WHERE deleted_at IS NULL DO NOTHING`,
-      [e.environment, e.kind, e.name, e.location, e.details ?? {}],
+    // Two tries: the holder may release it between the insert and the look-up.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const { rowCount } = await this.pool.query(
+        `INSERT INTO resources (environment, kind, name, location, details) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (kind, location, name) WHERE deleted_at IS NULL DO NOTHING`,
+        [e.environment, e.kind, e.name, e.location, e.details ?? {}],
+      );
+      if (rowCount) return;
+      const holder = await this.holder(e);
+      if (holder === e.environment) return;
+      if (holder !== undefined) {
+        throw new ConflictError(
+          `${e.name} (${e.kind} on ${e.location}) belongs to environment ${holder}, so ${e.environment} cannot use it: envbot stopped before touching it. ` +
+            `The two environments make the same name; rename what makes it in envbot.yaml (a database, a host or a project), or destroy ${holder} first.`,
+        );
+      }
+    }
+    throw new Error(`${e.name} (${e.kind} on ${e.location}) was recorded and released by another environment while ${e.environment} tried to record it; retrying`);
+  }
+
+  /** The environment whose live entry holds the resource, if any. */
+  async holder(key: Pick<LedgerEntry, 'kind' | 'location' | 'name'>): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ environment: string }>(
+      'SELECT environment FROM resources WHERE kind = $1 AND location = $2 AND name = $3 AND deleted_at IS NULL',
+      [key.kind, key.location, key.name],
     );
+    return rows[0]?.environment;
   }
 
   async markDeleted(e: Omit<LedgerEntry, 'details'>): Promise<void> {

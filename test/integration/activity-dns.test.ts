@@ -11,6 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsActivities } from '../../activities/dns.js';
+import { ConflictError } from '../../shared/errors.js';
 import { testDeps, uniqueEnv, type TestDeps } from '../support/deps.js';
 
 const run = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> =>
@@ -57,7 +58,7 @@ describe('dns activities (Route 53 on moto)', () => {
     await t?.close();
   });
 
-  it('upserts a CNAME per service host in the private zone, and again without complaint', async () => {
+  it('creates a CNAME per service host in the private zone, and again without complaint', async () => {
     const result = await run(dns.createDnsRecords, { ref });
     zoneId = result.zoneId;
     expect(result.records.sort()).toEqual(hosts);
@@ -82,6 +83,50 @@ describe('dns activities (Route 53 on moto)', () => {
     expect(await run(dns.createDnsRecords, { ref })).toEqual(result);
     expect((await envRecords()).length).toBe(2);
     expect((await t.deps.store.liveResources(ref.environment)).filter((e) => e.kind === 'dns-record')).toHaveLength(2);
+  });
+
+  describe('never takes over a record that is not the environment\'s', () => {
+    const other = uniqueEnv('projb', 'qa');
+    const otherHosts = [`service1.${other.environment}.example.com`, `service2.${other.environment}.example.com`];
+    const foreign: ResourceRecordSet = { Name: otherHosts[0], Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: 'someone-else.example.net' }] };
+    const recordsOf = async (name: string) =>
+      ((await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, MaxItems: 5 }))).ResourceRecordSets ?? []).filter((x) => x.Name === `${name}.`);
+
+    afterAll(async () => {
+      for (const host of otherHosts) {
+        for (const set of await recordsOf(host).catch(() => [])) {
+          await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: set }] } })).catch(() => undefined);
+        }
+      }
+    });
+
+    it('refuses a record someone made by hand: nothing changed, nothing recorded, and destroy leaves it alone', async () => {
+      await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: foreign }] } }));
+      const err = await run(dns.createDnsRecords, { ref: other }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect((err as Error).message).toMatch(new RegExp(`DNS name ${otherHosts[0]!.replace(/\./g, '\\.')} in zone ${zoneId} already has a record that envbot did not make`));
+      expect(await recordsOf(otherHosts[0]!)).toEqual([{ ...foreign, Name: `${otherHosts[0]}.` }]);
+      expect(await recordsOf(otherHosts[1]!)).toEqual([]);
+      expect(await t.deps.store.liveResources(other.environment)).toEqual([]);
+
+      await run(dns.deleteDnsRecords, { ref: other });
+      expect(await recordsOf(otherHosts[0]!)).toEqual([{ ...foreign, Name: `${otherHosts[0]}.` }]);
+    });
+
+    it('refuses a name the ledger gives to another environment, whether or not the record exists', async () => {
+      await t.deps.store.recordResource({ environment: 'someone-else-qa', kind: 'dns-record', name: otherHosts[1]!, location: zoneId });
+      try {
+        await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: { ...foreign, Name: `${otherHosts[0]}.` } }] } }));
+        const err = await run(dns.createDnsRecords, { ref: other }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ConflictError);
+        expect((err as Error).message).toMatch(/belongs to environment someone-else-qa/);
+        expect(await recordsOf(otherHosts[0]!)).toEqual([]);
+        expect(await recordsOf(otherHosts[1]!)).toEqual([]);
+        expect(await t.deps.store.liveResources(other.environment)).toEqual([]);
+      } finally {
+        await t.deps.store.markResourceDeleted({ environment: 'someone-else-qa', kind: 'dns-record', name: otherHosts[1]!, location: zoneId });
+      }
+    });
   });
 
   it('deletes every record of the environment (one already gone is fine), twice without complaint', async () => {

@@ -162,6 +162,24 @@ describe('kubernetes activities (kube-apiserver)', () => {
     expect(logs).toContain('credentials secret applied');
   });
 
+  it('refuses to apply over an object of another environment: nothing applied, nothing recorded, the object as it was', async () => {
+    const labels = { 'app.kubernetes.io/managed-by': 'envbot', 'envbot.io/environment': 'someone-else-qa' };
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'service2-config', labels }, data: { owner: 'someone-else' } } });
+    try {
+      const err = await run(k8s.applyManifests, { ref }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect((err as Error).message).toMatch(new RegExp(`ConfigMap/service2-config in namespace ${ns} belongs to environment someone-else-qa`));
+      const cm = await core.readNamespacedConfigMap({ name: 'service2-config', namespace: ns });
+      expect(cm.data).toEqual({ owner: 'someone-else' });
+      expect(cm.metadata?.labels).toEqual(labels);
+      expect(envbotApplied(cm.metadata?.managedFields)).toBe(false);
+      await expect(core.readNamespacedConfigMap({ name: 'service1-config', namespace: ns })).rejects.toMatchObject({ code: 404 });
+      expect((await t.deps.store.liveResources(ref.environment)).filter((e) => e.kind === 'k8s-object')).toEqual([]);
+    } finally {
+      await core.deleteNamespacedConfigMap({ name: 'service2-config', namespace: ns });
+    }
+  });
+
   it('renders and server-side applies projb\'s templates into the namespace, idempotently', async () => {
     const { objects } = await run(k8s.applyManifests, { ref });
     const pvc = n.volume('media');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResourceExhaustedError } from '../../shared/errors.js';
+import { ConflictError, ResourceExhaustedError } from '../../shared/errors.js';
 import { listMigrations, migrate } from '../../shared/store/migrate.js';
 import { Store } from '../../shared/store/store.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
@@ -31,44 +31,48 @@ describe('store', () => {
     expect(await Promise.all([migrate(db.url), migrate(db.url)])).toEqual([[], []]);
   });
 
-  it('moves the Redis allocations of a store made before 003 into the allocations table', async () => {
-    const old = await scratchPostgres('store_migrate');
+  /** Runs `fn` on a scratch store migrated up to, not including, migration `version`; then drops it. */
+  async function storeBefore(version: number, name: string, fn: (c: pg.Client, url: string) => Promise<void>): Promise<void> {
+    const old = await scratchPostgres(name);
     const dir = await mkdtemp(join(tmpdir(), 'envbot-migrations-'));
+    const c = new pg.Client({ connectionString: old.url });
     try {
-      const before = listMigrations().filter((m) => m.version < 3);
+      const before = listMigrations().filter((m) => m.version < version);
       for (const m of before) await writeFile(join(dir, m.name), m.sql);
       expect(await migrate(old.url, dir)).toEqual(before.map((m) => m.name));
-      const c = new pg.Client({ connectionString: old.url });
       await c.connect();
-      try {
-        await c.query(
-          `INSERT INTO redis_allocations (server, db_index, environment, allocated_at)
-           VALUES ('main', 0, 'proja-dev', '2024-01-02T03:04:05Z'), ('main', 3, 'projb-qa', now()), ('cache', 0, 'proja-dev', now())`,
-        );
-        expect(await migrate(old.url)).toEqual(listMigrations().filter((m) => m.version >= 3).map((m) => m.name));
-        const { rows } = await c.query('SELECT pool, slot, owner FROM allocations ORDER BY pool, slot');
-        expect(rows).toEqual([
-          { pool: 'redis/cache', slot: 0, owner: 'proja-dev' },
-          { pool: 'redis/main', slot: 0, owner: 'proja-dev' },
-          { pool: 'redis/main', slot: 3, owner: 'projb-qa' },
-        ]);
-        const kept = await c.query<{ at: Date }>("SELECT allocated_at AS at FROM allocations WHERE pool = 'redis/main' AND slot = 0");
-        expect(kept.rows[0]?.at.toISOString()).toBe('2024-01-02T03:04:05.000Z');
-        expect((await c.query("SELECT to_regclass('redis_allocations') AS t")).rows[0].t).toBeNull();
-      } finally {
-        await c.end();
-      }
-      const migrated = new Store(old.url, keys);
+      await fn(c, old.url);
+    } finally {
+      await c.end().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+      await old.drop();
+    }
+  }
+
+  it('moves the Redis allocations of a store made before 003 into the allocations table', async () => {
+    await storeBefore(3, 'store_migrate', async (c, url) => {
+      await c.query(
+        `INSERT INTO redis_allocations (server, db_index, environment, allocated_at)
+         VALUES ('main', 0, 'proja-dev', '2024-01-02T03:04:05Z'), ('main', 3, 'projb-qa', now()), ('cache', 0, 'proja-dev', now())`,
+      );
+      expect(await migrate(url)).toEqual(listMigrations().filter((m) => m.version >= 3).map((m) => m.name));
+      const { rows } = await c.query('SELECT pool, slot, owner FROM allocations ORDER BY pool, slot');
+      expect(rows).toEqual([
+        { pool: 'redis/cache', slot: 0, owner: 'proja-dev' },
+        { pool: 'redis/main', slot: 0, owner: 'proja-dev' },
+        { pool: 'redis/main', slot: 3, owner: 'projb-qa' },
+      ]);
+      const kept = await c.query<{ at: Date }>("SELECT allocated_at AS at FROM allocations WHERE pool = 'redis/main' AND slot = 0");
+      expect(kept.rows[0]?.at.toISOString()).toBe('2024-01-02T03:04:05.000Z');
+      expect((await c.query("SELECT to_regclass('redis_allocations') AS t")).rows[0].t).toBeNull();
+      const migrated = new Store(url, keys);
       try {
         expect(await migrated.redisIndexOf('main', 'projb-qa')).toBe(3);
         expect(await migrated.claimRedisIndex('main', 'projc-dev', 16)).toBe(1);
       } finally {
         await migrated.close();
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-      await old.drop();
-    }
+    });
   });
 
   it('refuses two owners of one slot in the database itself', async () => {
@@ -229,6 +233,67 @@ describe('store', () => {
     await store.recordResource(r);
     const { rows } = await store.pool.query("SELECT count(*)::int AS n FROM resources WHERE name = 'projb-qa'");
     expect(rows[0].n).toBe(2);
+  });
+
+  describe('one owner per physical resource', () => {
+    const db = (environment: string) => ({ environment, kind: 'postgres-database', name: 'orders_eu_shop_qa', location: 'postgres/main' });
+
+    it('refuses to record a resource another environment holds, naming the holder, and keeps the holder\'s entry', async () => {
+      await store.recordResource(db('shop-qa'));
+      await expect(store.recordResource(db('eu-shop-qa'))).rejects.toThrow(ConflictError);
+      await expect(store.recordResource(db('eu-shop-qa'))).rejects.toThrow(/orders_eu_shop_qa \(postgres-database on postgres\/main\) belongs to environment shop-qa, so eu-shop-qa cannot use it/);
+      expect(await store.liveResources('eu-shop-qa')).toEqual([]);
+      expect(await store.liveResources('shop-qa')).toEqual([expect.objectContaining(db('shop-qa'))]);
+      expect(await store.ledger.holder(db('any'))).toBe('shop-qa');
+      // The holder recording it again is still a no-op; the same name elsewhere (another server, another kind) is another resource.
+      await store.recordResource(db('shop-qa'));
+      await store.recordResource({ ...db('eu-shop-qa'), location: 'postgres/other' });
+      await store.recordResource({ ...db('eu-shop-qa'), kind: 'mongo-database', location: 'mongo/main' });
+      expect(await store.liveResources('shop-qa')).toHaveLength(1);
+      expect(await store.liveResources('eu-shop-qa')).toHaveLength(2);
+      // Once the holder's entry is closed, another environment may record it.
+      await store.markResourceDeleted(db('eu-shop-qa'));
+      expect(await store.ledger.holder(db('any'))).toBe('shop-qa');
+      await store.markResourceDeleted(db('shop-qa'));
+      expect(await store.ledger.holder(db('any'))).toBeUndefined();
+      await store.recordResource(db('eu-shop-qa'));
+      expect(await store.ledger.holder(db('any'))).toBe('eu-shop-qa');
+    });
+
+    it('gives one of many environments recording the same resource at once the resource, and the others a conflict', async () => {
+      const key = { kind: 'mysql-database', name: 'raced_qa', location: 'mysql/main' };
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.recordResource({ ...key, environment: `env-${i}` })));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof ConflictError)).toHaveLength(9);
+      const { rows } = await store.pool.query('SELECT environment FROM resources WHERE kind = $1 AND name = $2 AND deleted_at IS NULL', [key.kind, key.name]);
+      expect(rows).toHaveLength(1);
+    });
+
+    it('holds in the database itself: a second live row for the resource is refused whoever inserts it', async () => {
+      await expect(
+        store.pool.query("INSERT INTO resources (environment, kind, name, location) VALUES ('eu-shop-qa', 'postgres-database', 'orders_eu_shop_qa', 'postgres/main')"),
+      ).rejects.toThrow(/duplicate key value violates unique constraint "resources_live_key"/);
+    });
+
+    it('migrates a store where two environments share a resource: the first holder keeps it, stored secrets become per environment', async () => {
+      await storeBefore(5, 'store_migrate_005', async (c, url) => {
+        await c.query(`INSERT INTO resources (environment, kind, name, location) VALUES
+          ('shop-qa', 'postgres-database', 'orders_eu_shop_qa', 'postgres/main'),
+          ('eu-shop-qa', 'postgres-database', 'orders_eu_shop_qa', 'postgres/main'),
+          ('shop-qa', 'secret', 'postgres-password', 'envbot-store'),
+          ('eu-shop-qa', 'secret', 'postgres-password', 'envbot-store')`);
+        await migrate(url);
+        const { rows } = await c.query(
+          "SELECT environment, kind, location, deleted_at IS NOT NULL AS closed, details->>'releasedTo' AS released FROM resources ORDER BY id",
+        );
+        expect(rows).toEqual([
+          { environment: 'shop-qa', kind: 'postgres-database', location: 'postgres/main', closed: false, released: null },
+          { environment: 'eu-shop-qa', kind: 'postgres-database', location: 'postgres/main', closed: true, released: 'shop-qa' },
+          { environment: 'shop-qa', kind: 'secret', location: 'envbot-store/shop-qa', closed: false, released: null },
+          { environment: 'eu-shop-qa', kind: 'secret', location: 'envbot-store/eu-shop-qa', closed: false, released: null },
+        ]);
+      });
+    });
   });
 
   it('appends to the audit log', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { Faults } from '../../activities/faults.js';
-import { loadCatalogue } from '../../shared/catalogue/load.js';
+import { loadCatalogue, type LoadedCatalogue } from '../../shared/catalogue/load.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
 import { awsClientConfig } from '../../shared/clients/aws.js';
 import { kubeConfig } from '../../shared/clients/kubernetes.js';
@@ -35,8 +35,11 @@ export interface TestDeps {
   close(): Promise<void>;
 }
 
-/** Activity dependencies over an existing store database (a worker in another process shares the test's). */
-export function depsOn(storeUrl: string, name: string): Omit<TestDeps, 'storeDb' | 'close'> & { store: Store } {
+/**
+ * Activity dependencies over an existing store database (a worker in another process shares the test's),
+ * with the example catalogue unless the test brings its own.
+ */
+export function depsOn(storeUrl: string, name: string, catalogue?: LoadedCatalogue): Omit<TestDeps, 'storeDb' | 'close'> & { store: Store } {
   const settings = testSettings();
   const logs: string[] = [];
   const sink = new Writable({
@@ -52,7 +55,7 @@ export function depsOn(storeUrl: string, name: string): Omit<TestDeps, 'storeDb'
   const store = new Store(storeUrl, settings.secretKeys.length ? settings.secretKeys : [{ id: 'test', key: randomBytes(32) }]);
   const deps: ActivityDeps = {
     workerId: `test-${name}`,
-    catalogue: loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), settings.env),
+    catalogue: catalogue ?? loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), settings.env),
     store,
     log,
     kube: kubeConfig(settings),
@@ -63,9 +66,9 @@ export function depsOn(storeUrl: string, name: string): Omit<TestDeps, 'storeDb'
   return { deps, chat, faults, logs, store };
 }
 
-export async function testDeps(name = 'deps'): Promise<TestDeps> {
+export async function testDeps(name = 'deps', catalogue?: LoadedCatalogue): Promise<TestDeps> {
   const storeDb = await scratchPostgres(`store_${name.replace(/[^a-z0-9]/g, '_')}`, { migrate: true });
-  const d = depsOn(storeDb.url, name);
+  const d = depsOn(storeDb.url, name, catalogue);
   return {
     deps: d.deps,
     chat: d.chat,

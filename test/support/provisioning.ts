@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { EnvbotCore } from '../../bot/core/core.js';
+import type { LoadedCatalogue } from '../../shared/catalogue/load.js';
 import { createWorker } from '../../bot/worker.js';
 import { testDeps, type TestDeps } from './deps.js';
 import { ensureSharedSecrets } from './shared-secrets.js';
@@ -16,9 +17,10 @@ export interface Harness extends TestDeps {
   stop(): Promise<void>;
 }
 
-export async function provisioningHarness(name: string, opts: { runWorker?: boolean } = {}): Promise<Harness> {
+/** The harness over the example catalogue, or over `opts.catalogue` (built by the test, so it may be one the loader refuses). */
+export async function provisioningHarness(name: string, opts: { runWorker?: boolean; catalogue?: LoadedCatalogue } = {}): Promise<Harness> {
   const settings = testSettings();
-  const t = await testDeps(name);
+  const t = await testDeps(name, opts.catalogue);
   await ensureSharedSecrets(t.deps);
   const taskQueue = `${name}-${randomUUID()}`;
   const { worker, connection: native } = await createWorker({ settings, deps: t.deps, taskQueue });

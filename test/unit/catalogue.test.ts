@@ -100,6 +100,64 @@ describe('catalogue loader', () => {
     expect(err.message).toMatch(/projects\.projb-qa: project "projb-qa" makes the same environment names as project "projb"/);
   });
 
+  describe('refuses databases that two environments would share', () => {
+    const twoProjects = (first: string, second: string, stages = '[dev, qa]') => `
+version: 1
+baseDomain: example.com
+stages: ${stages}
+servers:
+  mongo: { main: { url: "\${MONGO_URL}" } }
+  postgres: { main: { url: "\${POSTGRES_URL}" } }
+dns: { privateZone: example.com, vpcId: vpc-1, target: lb.example.com }
+projects:
+${[first, second].map((p) => {
+  // name[stage,...]:database=engine,...
+  const [, name, stages, dbs] = /^([a-z-]+)(?:\[(.*)\])?:(.*)$/.exec(p)!;
+  const databases = dbs!.split(',').map((d) => { const [db, engine] = d.split('='); return `      ${db}: { engine: ${engine ?? 'postgres'} }`; });
+  return `  ${name}:\n${stages ? `    stages: [${stages}]\n` : ''}    services:\n      s: { template: t.yaml.hbs, image: x, port: 1, hosts: [s] }\n    databases:\n${databases.join('\n')}`;
+}).join('\n')}
+`;
+
+    it('a database name that ends in the start of another project (shop + orders-eu, eu-shop + orders), in every stage, naming the line', () => {
+      const file = inTemp(twoProjects('shop:orders-eu', 'eu-shop:orders'));
+      const err = problemsOf(() => loadCatalogue(file, localEnv));
+      expect(err.problems).toEqual(['dev', 'qa'].map((stage) => ({
+        path: 'projects.eu-shop.databases.orders',
+        line: expect.any(Number),
+        problem:
+          `database "orders" of project "eu-shop" (in eu-shop-${stage}) and database "orders-eu" of project "shop" (in shop-${stage}) would both be the PostgreSQL database "orders_eu_shop_${stage}", ` +
+          "and one environment would take over the other's data; rename one of these two databases (or one of the projects)",
+      })));
+      expect(err.message).toContain(`${file}:${err.problems[0]!.line}: projects.eu-shop.databases.orders: database "orders"`);
+    });
+
+    it('one that a suffix makes: shop-qa-x + orders meets project qa, stage x + orders-shop', () => {
+      const err = problemsOf(() => loadCatalogue(inTemp(twoProjects('shop[qa]:orders', 'qa[x]:orders-shop', '[qa, x]')), localEnv));
+      expect(err.problems).toEqual([
+        expect.objectContaining({
+          path: 'projects.qa.databases.orders-shop',
+          problem: expect.stringMatching(/^database "orders-shop" of project "qa" \(in qa-x\) and database "orders" of project "shop" \(in shop-qa-x, an environment with suffix "x"\) would both be the PostgreSQL database "orders_shop_qa_x"/),
+        }),
+      ]);
+    });
+
+    it('two databases of one project, where a suffix of one environment is a stage of the other', () => {
+      const err = problemsOf(() => loadCatalogue(inTemp(twoProjects('shop:orders,orders-shop', 'other:x', '[qa, shop]')), localEnv));
+      expect(err.problems).toEqual([
+        expect.objectContaining({ path: 'projects.shop.databases.orders-shop', problem: expect.stringMatching(/\(in shop-qa\) and database "orders" of project "shop" \(in shop-shop-qa, an environment with suffix "qa"\) would both be the PostgreSQL database "orders_shop_shop_qa"/) }),
+        expect.objectContaining({ path: 'projects.shop.databases.orders-shop', problem: expect.stringMatching(/\(in shop-shop\) and database "orders" of project "shop" \(in shop-shop-shop, an environment with suffix "shop"\) would both be/) }),
+      ]);
+    });
+
+    it.each([
+      ['different engines (each has its own servers)', 'shop:orders-eu=mongo', 'eu-shop:orders=postgres', '[qa]'],
+      ['a would-be suffix longer than a suffix may be', 'shop[qa]:orders', 'qa[xxxxxxxxxxxxx]:orders-shop', '[qa, xxxxxxxxxxxxx]'],
+      ['names that only share a prefix', 'shop:orders', 'shop-eu:orders', '[qa]'],
+    ])('but accepts %s', (_what, first, second, stages) => {
+      expect(() => loadCatalogue(inTemp(twoProjects(first, second, stages)), localEnv)).not.toThrow();
+    });
+  });
+
   it('warns once, with file and line, about each field written that nothing implements yet', () => {
     const file = inTemp(minimal(`    monitoring: { enabled: true }
     permissions: { refresh: ["*"] }
