@@ -143,6 +143,19 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Pr
   });
 }
 
+/**
+ * An ENVBOT_PORT_OFFSET at which none of `ports` (standard ports) is taken, for a second stack
+ * (tests start servers of their own beside the shared ones).
+ */
+export async function freePortOffset(ports: number[]): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const offset = 100 + Math.floor(Math.random() * 900);
+    const taken = await Promise.all(ports.map((p) => portOpen(p + offset)));
+    if (!taken.includes(true)) return offset;
+  }
+  throw new Error(`no free port offset for ports ${ports.join(', ')}`);
+}
+
 /** Below this share of one CPU over a whole stall window, a server that does not answer is stuck. */
 const MIN_CPU_SHARE = 0.01;
 
