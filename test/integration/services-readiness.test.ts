@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../scripts/services/lib/context.js';
-import { freePortOffset, isAlive, portOpen, run, spawnDetached, waitUntil } from '../../scripts/services/lib/proc.js';
+import { freePortOffset, isAlive, portOpen, run, runLong, spawnDetached, waitUntil } from '../../scripts/services/lib/proc.js';
 import { redis } from '../../scripts/services/servers/redis.js';
 import { down, up } from '../../scripts/services/stack.js';
 
@@ -58,7 +58,7 @@ describe('waiting for a server to be ready', () => {
     const { pid, logFile } = spawnFake('dies', `console.error('bind: address already in use'); process.exit(3)`);
     const t0 = Date.now();
     const err = await waitUntil('dying server', async () => false, { pid, logFile, stallMs: 60_000 }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/^dying server exited with code 3 during start-up/);
+    expect((err as Error).message).toMatch(/^dying server exited with code 3 after [\d.]+s/);
     expect((err as Error).message).toContain('bind: address already in use');
     expect(Date.now() - t0).toBeLessThan(5000);
   });
@@ -66,7 +66,32 @@ describe('waiting for a server to be ready', () => {
   it('gives up after the overall limit even when the server stays busy', async () => {
     const { pid, logFile } = spawnFake('spins', `for (;;);`);
     const err = await waitUntil('spinning server', async () => false, { pid, logFile, stallMs: 1000, maxMs: 2500 }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/^spinning server was still starting after 2\.\ds, busy \(pid \d+\) but not answering/);
+    expect((err as Error).message).toMatch(/^spinning server was still not ready after 2\.\ds, busy \(pid \d+\) but not answering/);
+  });
+});
+
+describe('a long build', () => {
+  const build = (name: string, script: string, stallMs: number) =>
+    runLong(`building ${name}`, process.execPath, ['-e', script], { logFile: join(dir, `${name}-build.log`), stallMs });
+
+  it('runs as long as it works, past the stall window', async () => {
+    const t0 = Date.now();
+    await build('busy', `const end = Date.now() + 3000; while (Date.now() < end);`, 1000);
+    expect(Date.now() - t0).toBeGreaterThan(2500);
+  });
+
+  it('fails with its exit status and the end of its output', async () => {
+    const err = await build('broken', `console.error('undefined: foo.Bar'); process.exit(2)`, 60_000).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^building broken exited with code 2 after/);
+    expect((err as Error).message).toContain('undefined: foo.Bar');
+  });
+
+  it('is stopped when it hangs without using the CPU', async () => {
+    const err = await build('hung', `console.log('fetching modules'); setInterval(() => {}, 1 << 30)`, 1500).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^building hung made no progress for 1\.5s/);
+    const pid = Number(/pid (\d+)/.exec((err as Error).message)?.[1]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(isAlive(pid)).toBe(false);
   });
 });
 

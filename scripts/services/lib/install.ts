@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { have, run } from './proc.js';
+import { have, run, runLong } from './proc.js';
 import type { Context } from './context.js';
 
 let aptUpdated = false;
@@ -56,9 +56,8 @@ export function pythonVenv(ctx: Context): Promise<string> {
       await aptInstall(ctx, ['python3-venv']);
       await run('python3', ['-m', 'venv', venv]);
     }
-    await run(join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', '-r', requirements], {
-      timeoutMs: 15 * 60_000,
-    });
+    const pipArgs = ['install', '-q', '--disable-pip-version-check', '-r', requirements];
+    await runLong('pip install (temporal, moto)', join(venv, 'bin', 'pip'), pipArgs, { logFile: join(venv, 'pip-install.log'), onWait: ctx.log });
     await run('touch', [marker]);
     return venv;
   })();
@@ -70,7 +69,8 @@ let goQueue: Promise<unknown> = Promise.resolve();
 /**
  * Builds `pkg` inside the wrapper module `scripts/services/go/<module>` into
  * `<cache>/<name>-<version>/<name>`, once. Go builds run one at a time: two at once
- * on two cores only make both slower and double the memory.
+ * on two cores only make both slower and double the memory. No fixed time limit (a busy
+ * machine takes much longer); a build fails when go fails or stops using the CPU.
  */
 export function goBuild(
   ctx: Context,
@@ -97,6 +97,8 @@ export function goBuild(
     const started = Date.now();
     ctx.log(`building ${spec.name} ${spec.version} from the Go module proxy (once; about ${spec.minutes} min)`);
     const tmp = `${bin}.partial`;
+    const logFile = join(dir, 'build.log');
+    const go = (what: string, goArgs: string[], cwd: string) => runLong(what, 'go', goArgs, { cwd, logFile, onWait: ctx.log });
     const args = ['build', '-p', '2', '-trimpath', '-o', tmp];
     args.push('-ldflags', `-s -w ${spec.ldflags ?? ''}`.trim());
     let cwd = join(ctx.toolDir, 'go', spec.module);
@@ -106,13 +108,13 @@ export function goBuild(
       const work = join(dir, 'build');
       rmSync(work, { recursive: true, force: true });
       cpSync(cwd, work, { recursive: true });
-      await run('go', ['mod', 'vendor'], { cwd: work, timeoutMs: 20 * 60_000 });
+      await go(`go mod vendor for ${spec.name}`, ['mod', 'vendor'], work);
       for (const [path, content] of vendorFiles) writeFileSync(join(work, 'vendor', path), content);
       args.push('-mod=vendor');
       cwd = work;
     }
     args.push(spec.pkg);
-    await run('go', args, { cwd, timeoutMs: 60 * 60_000 });
+    await go(`building ${spec.name}`, args, cwd);
     renameSync(tmp, bin);
     rmSync(join(dir, 'build'), { recursive: true, force: true });
     ctx.log(`built ${spec.name} in ${Math.round((Date.now() - started) / 1000)}s`);

@@ -1,5 +1,5 @@
 // Process helpers for the local server stack: detached children with pid files, port probes.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
@@ -43,8 +43,32 @@ export async function have(cmd: string): Promise<boolean> {
   }
 }
 
-/** How each child spawnDetached started has ended, by pid, for the message that says it died. */
-const exits = new Map<number, string>();
+/** How each child started here has ended, by pid: for waits, and for the message that says it died. */
+const exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>();
+
+function exitOf(pid: number): string {
+  const e = exits.get(pid);
+  if (!e) return 'exited';
+  return e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+}
+
+/** Starts `cmd` with its output in `logFile`, recording how it ends. */
+function spawnLogged(
+  cmd: string,
+  args: string[],
+  opts: { logFile: string; append: boolean; detached: boolean; cwd?: string; env?: NodeJS.ProcessEnv },
+): ChildProcess & { pid: number } {
+  const fd = openSync(opts.logFile, opts.append ? 'a' : 'w');
+  try {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: opts.detached, stdio: ['ignore', fd, fd] });
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`could not start ${cmd}`);
+    child.once('exit', (code, signal) => exits.set(pid, { code, signal }));
+    return child as ChildProcess & { pid: number };
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Starts a long-running server in its own process group, output appended to `logFile`,
@@ -55,23 +79,31 @@ export function spawnDetached(
   args: string[],
   opts: { logFile: string; pidFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
 ): number {
-  const fd = openSync(opts.logFile, 'a');
-  try {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
-    if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
-    const pid = child.pid;
-    child.once('exit', (code, signal) => exits.set(pid, signal ? `was killed by ${signal}` : `exited with code ${code}`));
-    child.unref();
-    writeFileSync(opts.pidFile, `${child.pid}\n`);
-    return child.pid;
-  } finally {
-    closeSync(fd);
-  }
+  const child = spawnLogged(cmd, args, { ...opts, append: true, detached: true });
+  child.unref();
+  writeFileSync(opts.pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+/**
+ * Runs a long command (a build) to completion, its output in `logFile`. No fixed deadline: on a
+ * busy machine a build takes as long as it takes. It fails when the command fails, or when it
+ * (with its children) has used under 1% of a CPU for `stallMs` (default 10 min: a hang).
+ */
+export async function runLong(
+  what: string,
+  cmd: string,
+  args: string[],
+  opts: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv; stallMs?: number; onWait?: (message: string) => void },
+): Promise<void> {
+  const child = spawnLogged(cmd, args, { ...opts, append: false, detached: false });
+  const succeeded = async () => exits.get(child.pid)?.code === 0;
+  await waitUntil(what, succeeded, { pid: child.pid, logFile: opts.logFile, stallMs: opts.stallMs ?? 10 * 60_000, maxMs: Infinity, onWait: opts.onWait, pollMs: 1000 }).catch(
+    (err: Error) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw err;
+    },
+  );
 }
 
 export function readPid(pidFile: string): number | undefined {
@@ -164,13 +196,13 @@ export interface WaitOptions {
   pid?: number;
   logFile?: string;
   /**
-   * With a pid: fail once the process group used less than 1% of a CPU for this long without
-   * answering (default 60 s). Without a pid: the whole wait.
+   * With a pid: fail once the process and its children used less than 1% of a CPU for this long
+   * without answering (default 60 s). Without a pid: the whole wait.
    */
   stallMs?: number;
   /** Fail in any case after this long, however busy the process is (default 10 min). */
   maxMs?: number;
-  /** Told every 30 s how a long start is going. */
+  /** Told every minute how a long wait is going. */
   onWait?: (message: string) => void;
   pollMs?: number;
 }
@@ -203,8 +235,8 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, opt
     if (pid === undefined) {
       if (elapsed >= stallMs) throw new Error(`${what} was not ready after ${seconds(elapsed)}${why}`);
     } else {
-      if (!isAlive(pid)) throw new Error(`${what} ${exits.get(pid) ?? 'exited'} during start-up, after ${seconds(elapsed)}${why}`);
-      const cpuMs = groupCpuMs(pid);
+      if (!isAlive(pid)) throw new Error(`${what} ${exitOf(pid)} after ${seconds(elapsed)}${why}`);
+      const cpuMs = treeCpuMs(pid);
       if (cpuMs !== undefined) {
         samples.push({ at: now, cpuMs });
         // Keep one sample at least stallMs old: the window's start.
@@ -219,12 +251,12 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, opt
         }
       }
       if (elapsed >= maxMs) {
-        throw new Error(`${what} was still starting after ${seconds(elapsed)}, busy (pid ${pid}) but not answering${why}`);
+        throw new Error(`${what} was still not ready after ${seconds(elapsed)}, busy (pid ${pid}) but not answering${why}`);
       }
-      if (opts.onWait && now - noted >= 30_000) {
+      if (opts.onWait && now - noted >= 60_000) {
         noted = now;
         const cpu = cpuMs === undefined ? '' : `, ${seconds(cpuMs)} of CPU so far`;
-        opts.onWait(`${what}: still starting after ${seconds(elapsed)} (pid ${pid} alive${cpu})`);
+        opts.onWait(`${what}: still going after ${seconds(elapsed)} (pid ${pid} alive${cpu})`);
       }
     }
     await sleep(opts.pollMs ?? 250);
@@ -232,17 +264,17 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, opt
 }
 
 /**
- * CPU time used so far by every process in group `pgid`, in ms, from Linux's /proc (USER_HZ is
- * 100); undefined where there is no /proc.
+ * CPU time used so far by process `pid` and all its descendants (children it has reaped
+ * included), in ms, from Linux's /proc (USER_HZ is 100); undefined where there is no /proc.
  */
-export function groupCpuMs(pgid: number): number | undefined {
+export function treeCpuMs(pid: number): number | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return undefined;
   }
-  let ticks = 0;
+  const procs: { pid: number; ppid: number; ticks: number }[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -251,12 +283,20 @@ export function groupCpuMs(pgid: number): number | undefined {
     } catch {
       continue; // gone meanwhile
     }
-    // After "pid (comm) ": state, ppid, pgrp, ..., utime, stime, cutime, cstime are fields 3, 4, 5, 14-17.
+    // After "pid (comm) ": state, ppid, ..., utime, stime, cutime, cstime are fields 3, 4, 14-17.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[2]) !== pgid) continue;
-    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    procs.push({ pid: Number(entry), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
   }
-  return ticks * 10;
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) {
+      if (tree.has(p.pid) || !tree.has(p.ppid)) continue;
+      tree.add(p.pid);
+      grew = true;
+    }
+  }
+  return procs.filter((p) => tree.has(p.pid)).reduce((sum, p) => sum + p.ticks, 0) * 10;
 }
 
 /**
