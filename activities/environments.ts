@@ -61,8 +61,8 @@ async function stillRunning(key: string): Promise<boolean> {
   }
 }
 
-/** The id of the workflow run this activity belongs to, as the environment record keeps it. */
-function currentRun(): string {
+/** The id of the workflow run this activity belongs to, as the environment record (and chat messages) keep it. */
+export function currentRun(): string {
   const run = activityInfo().workflowExecution;
   return run ? runKey(run.workflowId, run.runId) : `activity:${activityInfo().activityId}`;
 }

@@ -24,6 +24,14 @@ export interface EnvironmentCard {
 }
 
 export interface ChatPort {
-  /** Posts a message, or edits `target.messageRef` when set; returns the message's reference. */
-  send(target: ChatTarget, message: ChatMessage): Promise<string>;
+  /**
+   * Posts a message, or edits `target.messageRef` when set; returns the message's reference. A post
+   * carries `key` (the operation's message key) where the platform keeps such data, for `find`.
+   */
+  send(target: ChatTarget, message: ChatMessage, key?: string): Promise<string>;
+  /**
+   * The message posted with `key` since `since`, where the platform can look: a post whose answer
+   * was lost may still have been made, and must be edited rather than made again.
+   */
+  find?(target: ChatTarget, key: string, since: Date): Promise<string | undefined>;
 }

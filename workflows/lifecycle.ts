@@ -60,7 +60,7 @@ async function warn(input: LifecycleInput, deadline: number): Promise<void> {
   if (!input.target) return;
   const env = input.ref.environment;
   const text = `${env} expires at ${new Date(deadline).toISOString()}; extend it (extend ${env} 7d) to keep it.`;
-  await chat.notify({ target: input.target, message: { kind: 'notice', environment: env, text } }).catch(() => undefined);
+  await chat.notify({ target: input.target, message: { kind: 'notice', environment: env, text }, kind: `warning-${deadline}` }).catch(() => undefined);
 }
 
 export async function environmentLifecycle(input: LifecycleInput): Promise<LifecycleResult> {

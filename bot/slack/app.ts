@@ -70,9 +70,10 @@ export async function createSlackApp(o: SlackAppOptions): Promise<SlackApp> {
   const app = new App({ token: o.settings.botToken, receiver, clientOptions, logger, deferInitialization: true });
   await app.init();
   registerListeners(app, { chatCore: o.chatCore, store: o.store, log: o.log, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) });
-  // The chat port's own client: few retries and a short timeout, so one slow or rate-limited call
-  // fails the notify activity (which Temporal retries) instead of holding a channel's queue for minutes.
-  const chatClient = new WebClient(o.settings.botToken, { ...clientOptions, retryConfig: { retries: 2 }, timeout: 5000, rejectRateLimitedCalls: true });
+  // The chat port's own client: no retries of its own and a short timeout, so a slow, failed or
+  // rate-limited call fails the notify activity, whose retry (by Temporal) first looks for a post
+  // that was made although its answer was lost; the client retrying a post would post it twice.
+  const chatClient = new WebClient(o.settings.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: 5000, rejectRateLimitedCalls: true });
   return {
     app,
     chatClient,

@@ -1,7 +1,30 @@
-// Chat: requests already handled (so a replay starts nothing twice) and channel subscriptions.
+// Chat: requests already handled (so a replay starts nothing twice), the messages each operation
+// sent (so a retried send edits instead of posting twice), and channel subscriptions.
 import type pg from 'pg';
+import type { ChatTarget } from '../model.js';
 
 export type ChatPlatform = 'slack' | 'teams';
+
+/** An operation's message: the workflow run that sends it and what it is within that run. */
+export interface MessageKey {
+  platform: ChatTarget['platform'];
+  channel: string;
+  /** The workflow run (`<workflow id>:<run id>`). */
+  operation: string;
+  /** 'progress' (edited into the final card), 'outcome', 'warning-<deadline>', ... */
+  kind: string;
+  environment: string;
+}
+
+/** What is known of the message under a key. */
+export interface HeldMessage {
+  /** The message's reference (Slack ts), once a post under the key was answered. */
+  ref?: string;
+  /** True when this call made the key: nothing was ever posted under it. */
+  fresh: boolean;
+  /** When the key was first held (just before its first post). */
+  since: Date;
+}
 
 export class Chat {
   constructor(private readonly pool: pg.Pool) {}
@@ -17,6 +40,27 @@ export class Chat {
     );
     if (Math.random() < 0.01) await this.pool.query("DELETE FROM chat_requests WHERE received_at < now() - interval '1 day'");
     return rowCount === 1;
+  }
+
+  /** Holds `key` for a send: made on first use, or what an earlier send under it learned. */
+  async holdMessage(key: MessageKey): Promise<HeldMessage> {
+    const made = await this.pool.query<{ created_at: Date }>(
+      `INSERT INTO chat_messages (platform, channel, operation, kind, environment) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (platform, operation, kind) DO NOTHING RETURNING created_at`,
+      [key.platform, key.channel, key.operation, key.kind, key.environment],
+    );
+    if (made.rows[0]) return { fresh: true, since: made.rows[0].created_at };
+    const { rows } = await this.pool.query<{ message_ref: string | null; created_at: Date }>(
+      'SELECT message_ref, created_at FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
+      [key.platform, key.operation, key.kind],
+    );
+    const row = rows[0]!;
+    return { ...(row.message_ref ? { ref: row.message_ref } : {}), fresh: false, since: row.created_at };
+  }
+
+  /** Records the reference of the message sent under `key`. */
+  async setMessageRef(key: MessageKey, ref: string): Promise<void> {
+    await this.pool.query('UPDATE chat_messages SET message_ref = $4 WHERE platform = $1 AND operation = $2 AND kind = $3', [key.platform, key.operation, key.kind, ref]);
   }
 
   async subscribe(s: { platform: ChatPlatform; channel: string; project: string; createdBy: string; conversation?: Record<string, unknown> }): Promise<void> {

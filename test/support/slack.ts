@@ -91,11 +91,32 @@ export interface RecordedCall {
   at: number;
 }
 
-/** Answers Web API calls (POST /api/<method>) like Slack would, and records them. */
+/** A message as it stands in a channel: posted, then perhaps edited. */
+export interface ChannelMessage {
+  ts: string;
+  text?: unknown;
+  blocks?: unknown;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+/** How the next call of a method goes wrong: answered late, then with an error (HTTP 500). */
+export interface Fault {
+  delayMs: number;
+  /** Whether Slack did the work before failing to answer (a post is in the channel all the same). */
+  done: boolean;
+}
+
+/**
+ * Answers Web API calls (POST /api/<method>) like Slack would, and records them; keeps what each
+ * channel shows (posts, edits, metadata) and answers conversations.history from it.
+ */
 export class SlackRecorder {
   readonly calls: RecordedCall[] = [];
+  private readonly channels = new Map<string, ChannelMessage[]>();
+  private readonly faults = new Map<string, Fault[]>();
   private server: Server | undefined;
-  private ts = 1_700_000_000_000;
+  /** The newest message's time, in microseconds: Slack's ts is the post's time (seconds.micros). */
+  private micros = 0;
   url = '';
 
   async start(): Promise<void> {
@@ -107,7 +128,16 @@ export class SlackRecorder {
         const body = this.parse(raw, req.headers['content-type'] ?? '');
         this.calls.push({ method, body, at: Date.now() });
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(this.answer(method, body)));
+        const fault = this.faults.get(method)?.shift();
+        if (!fault) {
+          res.end(JSON.stringify(this.answer(method, body)));
+          return;
+        }
+        if (fault.done) this.answer(method, body);
+        setTimeout(() => {
+          res.statusCode = 500;
+          res.end(JSON.stringify({ ok: false, error: 'internal_error' }));
+        }, fault.delayMs);
       });
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -116,6 +146,16 @@ export class SlackRecorder {
 
   async stop(): Promise<void> {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  /** The next call of `method` goes wrong as `fault` says (faults queue up, one a call). */
+  failNext(method: string, fault: Fault): void {
+    this.faults.set(method, [...(this.faults.get(method) ?? []), fault]);
+  }
+
+  /** The messages `channel` shows now, oldest first. */
+  messagesIn(channel: string): ChannelMessage[] {
+    return [...(this.channels.get(channel) ?? [])];
   }
 
   /** Calls of `method`, optionally only those to `channel`. */
@@ -128,7 +168,7 @@ export class SlackRecorder {
     const out: Record<string, unknown> = {};
     for (const [k, v] of new URLSearchParams(raw)) {
       try {
-        out[k] = ['blocks', 'attachments', 'view'].includes(k) ? JSON.parse(v) : v;
+        out[k] = ['blocks', 'attachments', 'view', 'metadata'].includes(k) ? JSON.parse(v) : v;
       } catch {
         out[k] = v;
       }
@@ -140,11 +180,30 @@ export class SlackRecorder {
     switch (method) {
       case 'auth.test':
         return { ok: true, url: 'https://envbot-test.slack.com/', team: 'envbot-test', user: 'envbot', team_id: 'T0TEST0001', user_id: 'U0ENVBOT01', bot_id: 'B0ENVBOT01' };
-      case 'chat.postMessage':
-        this.ts += 1;
-        return { ok: true, channel: body.channel, ts: `${(this.ts / 1000).toFixed(6)}`, message: { text: body.text } };
-      case 'chat.update':
+      case 'chat.postMessage': {
+        this.micros = Math.max(this.micros + 1, Date.now() * 1000);
+        const ts = `${Math.floor(this.micros / 1e6)}.${String(this.micros % 1e6).padStart(6, '0')}`;
+        const list = this.channels.get(String(body.channel)) ?? [];
+        list.push({ ts, text: body.text, blocks: body.blocks, ...(body.metadata ? { metadata: body.metadata as ChannelMessage['metadata'] } : {}) });
+        this.channels.set(String(body.channel), list);
+        return { ok: true, channel: body.channel, ts, message: { text: body.text } };
+      }
+      case 'chat.update': {
+        const message = this.channels.get(String(body.channel))?.find((m) => m.ts === body.ts);
+        if (!message) return { ok: false, error: 'message_not_found' };
+        Object.assign(message, { text: body.text, blocks: body.blocks }, body.metadata ? { metadata: body.metadata } : {});
         return { ok: true, channel: body.channel, ts: body.ts, text: body.text };
+      }
+      case 'conversations.history': {
+        // Newest first, as Slack answers; metadata only when asked for.
+        const oldest = Number(body.oldest ?? 0);
+        const messages = this.messagesIn(String(body.channel))
+          .filter((m) => Number(m.ts) > oldest)
+          .reverse()
+          .slice(0, Number(body.limit ?? 100))
+          .map(({ metadata, ...m }) => ({ type: 'message', ...m, ...(String(body.include_all_metadata) === 'true' && metadata ? { metadata } : {}) }));
+        return { ok: true, messages, has_more: false };
+      }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `${(Date.now() / 1000).toFixed(6)}` };
       case 'views.open':

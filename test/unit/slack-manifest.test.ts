@@ -32,6 +32,7 @@ describe('Slack app manifest', () => {
       'chat.update': 'chat:write',
       'chat.postEphemeral': 'chat:write',
       'usergroups.list': 'usergroups:read',
+      'conversations.history': 'channels:history',
     };
     for (const [method, scope] of Object.entries(needs)) {
       if (code.includes(method)) expect(manifest.oauth_config.scopes.bot).toContain(scope);
