@@ -74,6 +74,23 @@ describe('one operation at a time per environment', () => {
   }
 
   const settle = (p: Promise<unknown>) => p.then(() => 'ok' as const, (e: unknown) => e as Error);
+  /** A create (or a Retry) of `ref`, asked from `target`. */
+  const create = (ref: EnvRef, target: ChatTarget) => h.core.create({ project: ref.project, stage: ref.stage, suffix: ref.suffix!, requester, target });
+
+  /** A new environment whose create failed and was rolled back (its card offers Retry); the worker runs. */
+  async function failedEnvironment(channel: string) {
+    const ref = uniqueEnv('proja', 'qa');
+    const target: ChatTarget = { platform: 'console', channel: `${channel}-${ref.suffix}` };
+    await startWorker();
+    // It fails at its first step: a namespace once made stays Terminating on this cluster (no
+    // controller manager runs), which a Retry of the same name would meet.
+    h.faults.failAt('createSecrets', { times: 1 });
+    await settle((await create(ref, target)).handle.result());
+    h.faults.clear();
+    const failed = await h.core.find(ref.environment);
+    expect(failed.state).toBe('failed');
+    return { ref, target, failed };
+  }
 
   beforeAll(async () => {
     h = await provisioningHarness('operations', { runWorker: false });
@@ -96,20 +113,11 @@ describe('one operation at a time per environment', () => {
   });
 
   it('a Retry and a destroy of the same environment, queued together, end as one of them', async () => {
-    const ref = uniqueEnv('proja', 'qa');
-    const target: ChatTarget = { platform: 'console', channel: `C-retry-${ref.suffix}` };
-    await startWorker();
-    // The first create fails at its first step (a namespace once made stays Terminating on this
-    // cluster, which has no controller manager) and is rolled back: the card offers Retry.
-    h.faults.failAt('createSecrets', { times: 1 });
-    await settle((await h.core.create({ project: 'proja', stage: 'qa', suffix: ref.suffix!, requester, target })).handle.result());
-    h.faults.clear();
-    const failed = await h.core.find(ref.environment);
-    expect(failed.state).toBe('failed');
+    const { ref, target, failed } = await failedEnvironment('C-retry');
     await stopWorker!();
 
     const from = h.chat.sent.length;
-    const retry = await h.core.create({ project: 'proja', stage: 'qa', suffix: ref.suffix!, requester, target });
+    const retry = await create(ref, target);
     const destroy = await h.core.destroy({ environment: failed, requester, target });
     await startWorker();
     const outcomes = await Promise.all([settle(retry.handle.result()), settle(destroy.handle.result())]);
@@ -123,19 +131,12 @@ describe('one operation at a time per environment', () => {
   }, 180_000);
 
   it('a destroy that arrives after the Retry began building waits its turn or is refused; it never overtakes', async () => {
-    const ref = uniqueEnv('proja', 'qa');
-    const target: ChatTarget = { platform: 'console', channel: `C-retry2-${ref.suffix}` };
-    await startWorker();
-    h.faults.failAt('createSecrets', { times: 1 });
-    await settle((await h.core.create({ project: 'proja', stage: 'qa', suffix: ref.suffix!, requester, target })).handle.result());
-    h.faults.clear();
-    const failed = await h.core.find(ref.environment);
-    expect(failed.state).toBe('failed');
+    const { ref, target, failed } = await failedEnvironment('C-retry2');
 
     const from = h.chat.sent.length;
     // The Retry is slow to build; the destroy was asked from the failed card, read before the Retry began.
     h.faults.failAt('seedMongo', { times: 2, retryable: true });
-    const retry = await h.core.create({ project: 'proja', stage: 'qa', suffix: ref.suffix!, requester, target });
+    const retry = await create(ref, target);
     await until('the Retry to claim the environment', async () => (await h.deps.store.getEnvironment(ref.environment))?.state === 'creating');
     const destroy = await h.core.destroy({ environment: failed, requester, target });
     const [built, destroyed] = await Promise.all([settle(retry.handle.result()), settle(destroy.handle.result())]);
@@ -156,7 +157,7 @@ describe('one operation at a time per environment', () => {
     const ref = uniqueEnv('proja', 'qa');
     const target: ChatTarget = { platform: 'console', channel: `C-expiry-${ref.suffix}` };
     await startWorker();
-    await (await h.core.create({ project: 'proja', stage: 'qa', suffix: ref.suffix!, requester, target })).handle.result();
+    await (await create(ref, target)).handle.result();
     if (!resetFirst) await stopWorker!();
 
     const from = h.chat.sent.length;
