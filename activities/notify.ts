@@ -12,8 +12,9 @@ export interface NotifyInput {
   message: ChatMessage;
   /**
    * What the message is within its operation: 'progress' (edited into the final card), 'outcome',
-   * 'warning-<deadline>'. Workflows started before 0.2 send none: their progress edits
-   * `target.messageRef` and a notice is posted, as then.
+   * 'warning-<deadline>'. The first send under a kind edits `target.messageRef` when one is handed
+   * over (a card another operation posted), and posts otherwise. Workflows started before 0.2 send
+   * no kind: their progress edits `target.messageRef` and a notice is posted, as then.
    */
   kind?: string;
 }
@@ -39,6 +40,7 @@ export function createNotifyActivities(deps: ActivityDeps) {
           return undefined;
         });
       }
+      ref ??= target.messageRef;
       const sent = await deps.chat.send({ ...target, messageRef: ref }, message, keyText);
       if (sent !== held.ref) await deps.store.chat.setMessageRef(key, sent);
       return sent;

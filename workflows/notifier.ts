@@ -32,7 +32,9 @@ export class Notifier {
   async send(message: ChatMessage, kind: 'progress' | 'outcome'): Promise<void> {
     if (!this.target) return;
     try {
-      const ref = await chat.notify({ target: { ...this.target }, message, kind });
+      // The progress message may be one handed over in the target (a card posted by another
+      // operation, which this one edits); the outcome is always a message of its own.
+      const ref = await chat.notify({ target: kind === 'progress' ? { ...this.target } : { ...this.target, messageRef: undefined }, message, kind });
       if (kind === 'progress') this.target.messageRef = ref;
     } catch (err) {
       log.warn('could not send a chat message', { error: String(err) });
