@@ -41,8 +41,12 @@ export const patient = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
 });
 
-/** Chat: best effort; provisioning never fails because a message could not be sent. */
+/**
+ * Chat: best effort; provisioning never fails because a message could not be sent. The Slack client
+ * does not retry by itself (a retried post must first look for the one it may have made), so the
+ * retries are here: five attempts over about fifteen seconds.
+ */
 export const chat = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
