@@ -5,7 +5,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, type Context, type ContextOptions, type Server } from './lib/context.js';
 import { pythonVenv, venvDir } from './lib/install.js';
-import { isAlive, portOpen, readPid, stopGroup } from './lib/proc.js';
+import { isAlive, portOpen, readPid, stopGroup, waitUntil } from './lib/proc.js';
 import { etcd } from './servers/etcd.js';
 import { ferretdb } from './servers/ferretdb.js';
 import { kubeApiserver } from './servers/kube-apiserver.js';
@@ -41,16 +41,22 @@ function ownedPid(ctx: Context, s: Server): number | undefined {
 }
 
 async function bringUp(ctx: Context, s: Server): Promise<ServerState> {
-  const owned = ownedPid(ctx, s) !== undefined;
+  const pid = ownedPid(ctx, s);
   if (await s.ready(ctx)) {
     await s.setup?.(ctx);
-    return owned ? 'running' : 'reused';
+    return pid !== undefined ? 'running' : 'reused';
   }
-  if (owned) {
-    throw new Error(
-      `${s.name} was started by envbot (pid file ${ctx.pidFile(s.name)}) but does not answer; ` +
-        `run "scripts/services/services down" and "up" again, or read ${ctx.logFile(s.name)}`,
-    );
+  if (pid !== undefined) {
+    // Ours, but not answering yet: another `up` may still be starting it, or a busy machine made
+    // one probe time out. Wait while it lives and works, as for a start.
+    await waitUntil(s.name, () => s.ready(ctx), { pid, logFile: ctx.logFile(s.name), onWait: ctx.log }).catch((err: Error) => {
+      throw new Error(
+        `${s.name} was started by envbot (pid file ${ctx.pidFile(s.name)}) but does not answer: ${err.message}\n` +
+          `Run "scripts/services/services down" and "up" again, or read ${ctx.logFile(s.name)}`,
+      );
+    });
+    await s.setup?.(ctx);
+    return 'running';
   }
   const main = ctx.port(s.ports[0] ?? 0);
   if (await portOpen(main)) {

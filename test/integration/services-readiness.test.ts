@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Server } from '../../scripts/services/lib/context.js';
+import { createContext, type Server } from '../../scripts/services/lib/context.js';
 import { freePortOffset, isAlive, portOpen, run, runLong, spawnDetached, waitUntil } from '../../scripts/services/lib/proc.js';
 import { redis } from '../../scripts/services/servers/redis.js';
 import { down, up } from '../../scripts/services/stack.js';
@@ -141,5 +141,27 @@ describe('services up on a second stack', () => {
       expect(await down({ quiet: true, stateDir, portOffset })).toContain('redis');
     }
     expect(await portOpen(6379 + portOffset)).toBe(false);
+  }, 60_000);
+
+  it('waits for a server it started that does not answer yet, instead of failing at once', async () => {
+    const stateDir = join(dir, 'owned');
+    const ctx = createContext({ quiet: true, stateDir });
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    // Started by an earlier `up` (its pid file is there) and still busy starting on a loaded machine.
+    const pid = spawnDetached(process.execPath, ['-e', `const end = Date.now() + 3000; while (Date.now() < end); require('net').createServer().listen(${port}, '127.0.0.1')`], {
+      logFile: ctx.logFile('slow'),
+      pidFile: ctx.pidFile('slow'),
+    });
+    started.push(pid);
+    const slow: Server = {
+      name: 'slow',
+      ports: [port],
+      ready: () => portOpen(port),
+      start: () => Promise.reject(new Error('started a second time')),
+      env: () => ({}),
+    };
+    const res = await up({ quiet: true, stateDir, only: [slow] });
+    expect(res.servers).toEqual([expect.objectContaining({ name: 'slow', state: 'running' })]);
+    expect(res.ok).toBe(true);
   }, 60_000);
 });
