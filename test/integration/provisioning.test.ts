@@ -263,5 +263,5 @@ describe('provisioning engine', () => {
     await recordHistory(h.client, s.workflowId, 'destroy-projb-uat');
     expect(await leftovers(h, ref)).toEqual([]);
     expect((await h.deps.store.getEnvironment(ref.environment))?.state).toBe('destroyed');
-  });
+  }, 180_000); // a create and a destroy of projb: 30 s here when the machine is busy, 60 s was too tight
 });
