@@ -120,7 +120,7 @@ describe('envbot CLI', () => {
     [['create', 'projz', 'dev'], 1, /There is no project "projz"\. Projects: proja, projb, projc/],
     [['create', 'projc', 'uat'], 1, /Project projc has no stage "uat"\. Its stages: dev, qa/],
     [['status', 'projc-dev-nothere'], 1, /projc-dev-nothere does not exist; "list" shows/],
-    [['extend', 'projc-dev-nothere', 'soon'], 1, /does not exist|not a duration/],
+    [['extend', 'projc-dev-nothere', 'soon'], 2, /"soon" is not a duration/],
   ])('%j exits %i with a clear message', async (args, code, message) => {
     const run = await cli(...(args as string[]));
     expect(run.code).toBe(code);
