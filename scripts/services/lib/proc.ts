@@ -161,6 +161,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * How long one readiness probe may take. Generous: on a loaded machine a healthy server took over
+ * a second to answer Temporal's health check, and a refused connection fails at once anyway.
+ */
+export const PROBE_TIMEOUT_MS = 5000;
+
 /** True when something accepts TCP connections on host:port. */
 export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {

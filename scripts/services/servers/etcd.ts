@@ -1,6 +1,6 @@
 // etcd 3.6, built from the Go module proxy: the store behind the local kube-apiserver.
 import { goBuild } from '../lib/install.js';
-import { launch } from '../lib/proc.js';
+import { launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 2379;
@@ -11,7 +11,7 @@ const build = (ctx: Context) =>
   goBuild(ctx, { name: 'etcd', version: ETCD_VERSION, module: 'etcd', pkg: 'go.etcd.io/etcd/server/v3', minutes: 3 });
 
 async function healthy(ctx: Context): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${ctx.port(PORT)}/health`, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(`http://127.0.0.1:${ctx.port(PORT)}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   return res.ok && ((await res.json()) as { health?: string }).health === 'true';
 }
 

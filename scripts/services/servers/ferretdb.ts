@@ -1,7 +1,7 @@
 // FerretDB 1.24 (MongoDB wire protocol over SQLite), built from the Go module proxy, with SCRAM auth on.
 import { MongoClient } from 'mongodb';
 import { goBuild } from '../lib/install.js';
-import { launch } from '../lib/proc.js';
+import { launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 27017;
@@ -19,7 +19,7 @@ const build = (ctx: Context) =>
   });
 
 async function canLogIn(ctx: Context): Promise<boolean> {
-  const client = new MongoClient(url(ctx), { serverSelectionTimeoutMS: 1500, connectTimeoutMS: 1500 });
+  const client = new MongoClient(url(ctx), { serverSelectionTimeoutMS: PROBE_TIMEOUT_MS, connectTimeoutMS: PROBE_TIMEOUT_MS });
   try {
     await client.connect();
     await client.db('admin').command({ ping: 1 });

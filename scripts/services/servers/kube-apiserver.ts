@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:https';
 import { join } from 'node:path';
 import { goBuild } from '../lib/install.js';
-import { launch } from '../lib/proc.js';
+import { launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 6443;
@@ -63,7 +63,7 @@ async function ready(ctx: Context): Promise<boolean> {
   const agent = new Agent({ rejectUnauthorized: false });
   return new Promise((resolve) => {
     const req = get(
-      { host: '127.0.0.1', port: ctx.port(PORT), path: '/readyz', headers: { Authorization: `Bearer ${token}` }, agent, timeout: 2000 },
+      { host: '127.0.0.1', port: ctx.port(PORT), path: '/readyz', headers: { Authorization: `Bearer ${token}` }, agent, timeout: PROBE_TIMEOUT_MS },
       (res) => {
         res.resume();
         resolve(res.statusCode === 200);

@@ -3,14 +3,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { aptInstall } from '../lib/install.js';
-import { have, launch, run } from '../lib/proc.js';
+import { have, launch, PROBE_TIMEOUT_MS, run } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 3306;
 
 async function canLogIn(ctx: Context): Promise<boolean> {
   const conn = await mysql.createConnection({
-    host: '127.0.0.1', port: ctx.port(PORT), user: ctx.user, password: ctx.password, connectTimeout: 2000,
+    host: '127.0.0.1', port: ctx.port(PORT), user: ctx.user, password: ctx.password, connectTimeout: PROBE_TIMEOUT_MS,
   });
   await conn.end();
   return true;

@@ -2,7 +2,7 @@
 // that adds DataSync's CreateLocationEfs, which moto lacks.
 import { join } from 'node:path';
 import { pythonVenv } from '../lib/install.js';
-import { launch } from '../lib/proc.js';
+import { launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 5000;
@@ -13,7 +13,7 @@ const EXAMPLE_SHARED_SECRETS: Record<string, string> = {
 };
 
 async function answers(ctx: Context): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${ctx.port(PORT)}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(`http://127.0.0.1:${ctx.port(PORT)}/moto-api/data.json`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   return res.ok;
 }
 

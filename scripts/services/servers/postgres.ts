@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { aptInstall } from '../lib/install.js';
-import { launch, run } from '../lib/proc.js';
+import { launch, PROBE_TIMEOUT_MS, run } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 5432;
@@ -14,7 +14,7 @@ function url(ctx: Context, db: string): string {
 }
 
 async function canLogIn(ctx: Context): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url(ctx, 'postgres'), connectionTimeoutMillis: 2000 });
+  const client = new pg.Client({ connectionString: url(ctx, 'postgres'), connectionTimeoutMillis: PROBE_TIMEOUT_MS });
   try {
     await client.connect();
     await client.query('select 1');

@@ -1,13 +1,13 @@
 // Redis from Debian's packages; environments each get one of its numbered databases.
 import { Redis } from 'ioredis';
 import { aptInstall } from '../lib/install.js';
-import { have, launch } from '../lib/proc.js';
+import { have, launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 6379;
 
 async function pong(ctx: Context): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port: ctx.port(PORT), lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  const client = new Redis({ host: '127.0.0.1', port: ctx.port(PORT), lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: PROBE_TIMEOUT_MS, retryStrategy: () => null });
   client.on('error', () => undefined); // a refused connection is an answer here, not an error to report
   try {
     await client.connect();

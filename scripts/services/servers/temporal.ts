@@ -2,14 +2,14 @@
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { pythonVenv } from '../lib/install.js';
-import { launch } from '../lib/proc.js';
+import { launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
 
 const PORT = 7233;
 const UI_PORT = 8233;
 
 async function healthy(ctx: Context): Promise<boolean> {
-  const connection = await Connection.connect({ address: `127.0.0.1:${ctx.port(PORT)}`, connectTimeout: 1000 });
+  const connection = await Connection.connect({ address: `127.0.0.1:${ctx.port(PORT)}`, connectTimeout: PROBE_TIMEOUT_MS });
   try {
     const res = await connection.healthService.check({});
     return res.status === 1; // SERVING
