@@ -86,7 +86,7 @@ function withQuery(base: string, query: URLSearchParams): string {
 }
 
 /** The connection URL of one database for the environment's own user, on the server's host and port. */
-function databaseUrl(admin: string, where: string, user: string, password: string, database: string, engine: 'mongo' | 'mysql' | 'postgres'): string {
+export function databaseUrl(admin: string, where: string, user: string, password: string, database: string, engine: 'mongo' | 'mysql' | 'postgres'): string {
   const u = splitUrl(admin, where);
   // Connection options of the server (tls, sslmode, replicaSet) carry over; its credentials never do.
   for (const k of ['user', 'username', 'password', 'authSource']) u.query.delete(k);

@@ -1,18 +1,19 @@
 // mongo: the environment's MongoDB databases and its one user, and their seed (examples/README.md,
 // "MongoDB"). Works on MongoDB and on FerretDB (local tests), which has no roles: see createMongo.
+import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { heartbeat } from '@temporalio/activity';
-import { BSON, MongoClient, MongoServerError, type Document, type IndexDirection } from 'mongodb';
+import { BSON, MongoClient, MongoServerError, type Db, type Document, type IndexDirection } from 'mongodb';
 import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { Location } from '../shared/catalogue/schema.js';
 import type { EnvRef } from '../shared/model.js';
-import { databasePassword } from './credentials.js';
+import { databasePassword, databaseUrl } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
-import { keepAlive } from './heartbeat.js';
-import { baseVars, render } from './render.js';
+import { pulse, type Pulse } from './heartbeat.js';
+import { jsonArrayElements, type JsonElement } from './json-array.js';
+import { baseVars, render, renderer } from './render.js';
 
 export interface MongoInput {
   ref: EnvRef;
@@ -121,20 +122,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function problem(file: string, path: string, text: string): CatalogueError {
-  return new CatalogueError(file, [{ path, problem: text }]);
+function problem(file: string, path: string, text: string, line?: number): CatalogueError {
+  return new CatalogueError(file, [{ path, problem: text, ...(line ? { line } : {}) }]);
 }
 
 /** A server's refusal that no retry fixes becomes a CatalogueError naming the file; anything else is rethrown. */
-function asSeedError(err: unknown, file: string, path: string): unknown {
+function asSeedError(err: unknown, file: string, path: string, line?: number): unknown {
   const code = codeOf(err);
   // FerretDB (on SQLite) reports documents that break a unique index as an InternalError.
   const duplicate = code !== undefined && /duplicate key|UNIQUE constraint failed/i.test((err as Error).message);
-  if (code !== undefined && (PERMANENT_CODES.has(code) || duplicate)) return problem(file, path, `the server refused it: ${(err as Error).message}`);
+  if (code !== undefined && (PERMANENT_CODES.has(code) || duplicate)) return problem(file, path, `the server refused it: ${(err as Error).message}`, line);
   return err;
 }
 
-/** Renders a seed file and parses it as Extended JSON ({"$oid": ...}, {"$date": ...}). */
+/** Renders a (small) seed file and parses it as Extended JSON ({"$oid": ...}, {"$date": ...}): indexes.json. */
 async function readSeedFile(r: ResolvedEnv, file: string): Promise<unknown> {
   const text = render(r, await readFile(file, 'utf8'), baseVars(r), file);
   try {
@@ -203,29 +204,157 @@ interface ScriptStep {
   update: Document;
 }
 
-function parseScript(value: unknown, file: string): ScriptStep[] {
-  if (!Array.isArray(value)) throw problem(file, '', 'write an array of {"collection", "filter", "update"}');
-  return value.map((entry: unknown, i) => {
-    const path = `[${i}]`;
-    if (!isObject(entry)) throw problem(file, path, 'write {"collection": "...", "filter": {...}, "update": {"$set": {...}}}');
-    for (const k of Object.keys(entry)) {
-      if (!['collection', 'filter', 'update'].includes(k)) throw problem(file, `${path}.${k}`, 'unknown field: write only "collection", "filter" and "update"');
+/** One step of a scripts/ file, element `i` on `line`. */
+function parseScriptStep(entry: unknown, i: number, file: string, line: number): ScriptStep {
+  const path = `[${i}]`;
+  const fail = (at: string, text: string) => problem(file, at, text, line);
+  if (!isObject(entry)) throw fail(path, 'write {"collection": "...", "filter": {...}, "update": {"$set": {...}}}');
+  for (const k of Object.keys(entry)) {
+    if (!['collection', 'filter', 'update'].includes(k)) throw fail(`${path}.${k}`, 'unknown field: write only "collection", "filter" and "update"');
+  }
+  const { collection, filter, update } = entry;
+  if (typeof collection !== 'string') throw fail(`${path}.collection`, 'write the collection name');
+  collectionName(collection, file, `${path}.collection`);
+  if (!isObject(filter)) throw fail(`${path}.filter`, 'write a filter object ({} for every document)');
+  if (Array.isArray(update)) {
+    throw fail(`${path}.update`, 'aggregation-pipeline updates are not supported: use update operators such as $set, $unset, $inc');
+  }
+  if (!isObject(update) || Object.keys(update).length === 0) throw fail(`${path}.update`, 'write update operators such as {"$set": {...}}');
+  for (const op of Object.keys(update)) {
+    if (!UPDATE_OPERATORS.has(op)) {
+      throw fail(`${path}.update.${op}`, `unsupported update operation; use one of ${[...UPDATE_OPERATORS].join(', ')}`);
     }
-    const { collection, filter, update } = entry;
-    if (typeof collection !== 'string') throw problem(file, `${path}.collection`, 'write the collection name');
-    collectionName(collection, file, `${path}.collection`);
-    if (!isObject(filter)) throw problem(file, `${path}.filter`, 'write a filter object ({} for every document)');
-    if (Array.isArray(update)) {
-      throw problem(file, `${path}.update`, 'aggregation-pipeline updates are not supported: use update operators such as $set, $unset, $inc');
+  }
+  return { collection, filter, update };
+}
+
+/** Documents go to the server in batches of at most this many, or this many bytes of JSON: memory stays flat. */
+const BATCH_DOCUMENTS = 1000;
+const BATCH_BYTES = 1024 * 1024;
+
+type Render = (text: string, line?: number) => string;
+
+/** The elements of a seed file's top-level array, each rendered and parsed as Extended JSON, streamed. */
+async function* seedElements(file: string, rend: Render): AsyncGenerator<JsonElement & { value: unknown }> {
+  for await (const el of jsonArrayElements(createReadStream(file), file)) {
+    let value: unknown;
+    try {
+      value = BSON.EJSON.parse(rend(el.text, el.line), { relaxed: true });
+    } catch (err) {
+      if (err instanceof CatalogueError) throw err;
+      throw problem(file, `[${el.index}]`, `not valid (Extended) JSON: ${(err as Error).message}`, el.line);
     }
-    if (!isObject(update) || Object.keys(update).length === 0) throw problem(file, `${path}.update`, 'write update operators such as {"$set": {...}}');
-    for (const op of Object.keys(update)) {
-      if (!UPDATE_OPERATORS.has(op)) {
-        throw problem(file, `${path}.update.${op}`, `unsupported update operation; use one of ${[...UPDATE_OPERATORS].join(', ')}`);
+    yield { ...el, value };
+  }
+}
+
+/** Loads one collection file a batch at a time; returns the documents inserted. */
+async function loadCollection(db: Db, coll: string, file: string, rend: Render, p: Pulse, details: Record<string, unknown>): Promise<number> {
+  let batch: Document[] = [];
+  let lines: number[] = [];
+  let bytes = 0;
+  let done = 0;
+  const flush = async () => {
+    if (!batch.length) return;
+    p.check();
+    try {
+      await p.during(() => ({ ...details, documents: done }), () => db.collection(coll).insertMany(batch, { ordered: true }));
+    } catch (err) {
+      // The refused document: its place in the file, when the server says which of the batch it was.
+      const failed = (err as { writeErrors?: { index?: number } | { index?: number }[] }).writeErrors;
+      const at = (Array.isArray(failed) ? failed[0]?.index : failed?.index) ?? 0;
+      throw asSeedError(err, file, `[${done + at}]`, lines[at]);
+    }
+    done += batch.length;
+    batch = [];
+    lines = [];
+    bytes = 0;
+    p.beat({ ...details, documents: done });
+  };
+  await db.collection(coll).deleteMany({});
+  for await (const el of seedElements(file, rend)) {
+    if (!isObject(el.value)) throw problem(file, `[${el.index}]`, 'each document must be an object', el.line);
+    batch.push(el.value);
+    lines.push(el.line);
+    bytes += el.text.length;
+    if (batch.length >= BATCH_DOCUMENTS || bytes >= BATCH_BYTES) await flush();
+  }
+  await flush();
+  if (done === 0) await db.createCollection(coll).catch((err: unknown) => { if (codeOf(err) !== NAMESPACE_EXISTS) throw err; });
+  return done;
+}
+
+/** Runs one scripts/ file, step by step as it streams. */
+async function runScript(db: Db, file: string, rend: Render, p: Pulse, details: Record<string, unknown>): Promise<void> {
+  for await (const el of seedElements(file, rend)) {
+    const step = parseScriptStep(el.value, el.index, file, el.line);
+    p.check();
+    try {
+      await p.during(() => ({ ...details, step: el.index }), () => db.collection(step.collection).updateMany(step.filter, step.update));
+    } catch (err) {
+      throw asSeedError(err, file, `[${el.index}]`, el.line);
+    }
+  }
+}
+
+/**
+ * Empties database `d`, then loads its seed folder: collections (so a retry never duplicates), then
+ * indexes.json, then scripts/ and overrides/<stage>/scripts/ in name order.
+ */
+async function seedDatabase(deps: ActivityDeps, r: ResolvedEnv, client: MongoClient, d: MongoDb, p: Pulse, result: SeedMongoResult): Promise<void> {
+  const folder = localPath(deps.catalogue, d.seed!, `projects.${r.env.project}.databases.${d.logical}.seed`);
+  const db = client.db(d.physical);
+  const files = await jsonFiles(folder);
+  const vars = baseVars(r);
+  // Start from an empty database: a reset must also remove collections the services made.
+  for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {
+    if (c.name === MARKER) continue;
+    p.check();
+    await p.during(() => ({ database: d.physical, dropping: c.name }), () => db.dropCollection(c.name));
+    p.beat({ database: d.physical, dropped: c.name });
+  }
+
+  for (const name of files.filter((n) => n !== 'indexes.json')) {
+    const file = join(folder, name);
+    const coll = collectionName(name.slice(0, -'.json'.length), file);
+    result.documents += await loadCollection(db, coll, file, renderer(r, vars, file), p, { database: d.physical, file: name });
+    result.collections += 1;
+  }
+
+  const indexFile = join(folder, 'indexes.json');
+  if (files.includes('indexes.json')) {
+    for (const spec of parseIndexes(await readSeedFile(r, indexFile), indexFile)) {
+      const coll = db.collection(spec.collection);
+      const path = `${spec.collection}.${spec.options.name}`;
+      p.check();
+      try {
+        await p.during(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options));
+      } catch (err) {
+        if (!INDEX_CONFLICTS.has(codeOf(err) ?? -1)) throw asSeedError(err, indexFile, path);
+        // The seed changed since an index of this name was made: make it what the file says now.
+        await coll.dropIndex(spec.options.name).catch((e: unknown) => {
+          if (codeOf(e) !== INDEX_NOT_FOUND) throw e;
+        });
+        try {
+          await p.during(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options));
+        } catch (e) {
+          // Still a conflict: the same keys under another name, or (FerretDB) documents that break a unique index.
+          if (INDEX_CONFLICTS.has(codeOf(e) ?? -1)) throw problem(indexFile, path, `the server refused it: ${(e as Error).message}`);
+          throw asSeedError(e, indexFile, path);
+        }
       }
     }
-    return { collection, filter, update };
-  });
+    p.beat({ database: d.physical, file: 'indexes.json' });
+  }
+
+  for (const dir of [join(folder, 'scripts'), join(folder, 'overrides', r.env.stage, 'scripts')]) {
+    for (const name of await jsonFiles(dir)) {
+      const file = join(dir, name);
+      await runScript(db, file, renderer(r, vars, file), p, { database: d.physical, file: name });
+      result.scripts += 1;
+      p.beat({ database: d.physical, file: name });
+    }
+  }
 }
 
 export function createMongoActivities(deps: ActivityDeps) {
@@ -293,90 +422,32 @@ export function createMongoActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Empties each database, then loads its seed folder: collections (so a retry never duplicates), then
-     * indexes.json, then scripts/ and overrides/<stage>/scripts/ in name order.
+     * Seeds each database (seedDatabase), as the environment's own user, so a seed can do only what
+     * the environment could (on MongoDB: readWrite on its own databases; FerretDB has no roles).
+     * Files stream a document at a time; heartbeats throughout; stops when cancelled.
      */
     async seedMongo({ ref }: MongoInput): Promise<SeedMongoResult> {
       deps.faults?.check('seedMongo');
       const r = resolveEnv(deps.catalogue, ref);
+      const p = pulse();
       const result: SeedMongoResult = { collections: 0, documents: 0, scripts: 0 };
       const seeded = mongoDatabases(r).filter((d) => d.seed);
+      if (!seeded.length) return result;
+      const password = await databasePassword(deps, r, 'mongo');
       for (const [server, list] of byServer(seeded)) {
-        // Seeding connects as the admin, not as the environment's user: the seed files only name
-        // collections and envbot picks the database, so they cannot reach another database either way;
-        // on FerretDB the user has no roles anyway, and this needs no password from the store.
-        await withServer(await adminUrlForCreate(deps, 'mongo', server), async (client) => {
-          for (const d of list) {
-            const folder = localPath(deps.catalogue, d.seed!, `projects.${r.env.project}.databases.${d.logical}.seed`);
-            const db = client.db(d.physical);
-            const files = await jsonFiles(folder);
-            // Start from an empty database: a reset must also remove collections the services made.
-            for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {
-              if (c.name !== MARKER) await db.dropCollection(c.name);
+        const url = databaseUrl(await adminUrlForCreate(deps, 'mongo', server), `servers.mongo.${server}.url`, r.names.mongoUser, password, list[0]!.physical, 'mongo');
+        p.check();
+        await withServer(url, async (client) => {
+          // Cancelled: the connection closes, so nothing more is sent; the activity stops at its next step.
+          const close = () => void client.close(true).catch(() => undefined);
+          p.signal.addEventListener('abort', close, { once: true });
+          try {
+            for (const d of list) {
+              await seedDatabase(deps, r, client, d, p, result);
+              deps.log.info({ environment: r.env.name, server, database: d.physical }, 'MongoDB database seeded');
             }
-
-            for (const name of files.filter((n) => n !== 'indexes.json')) {
-              const file = join(folder, name);
-              const coll = collectionName(name.slice(0, -'.json'.length), file);
-              const docs = await readSeedFile(r, file);
-              if (!Array.isArray(docs)) throw problem(file, '', 'write a JSON array of documents');
-              docs.forEach((doc: unknown, i) => {
-                if (!isObject(doc)) throw problem(file, `[${i}]`, 'each document must be an object');
-              });
-              try {
-                await db.collection(coll).deleteMany({});
-                if (docs.length > 0) await keepAlive(() => ({ database: d.physical, file: name }), () => db.collection(coll).insertMany(docs as Document[], { ordered: true }));
-                else await db.createCollection(coll).catch((err: unknown) => { if (codeOf(err) !== NAMESPACE_EXISTS) throw err; });
-              } catch (err) {
-                throw asSeedError(err, file, '');
-              }
-              result.collections += 1;
-              result.documents += docs.length;
-              heartbeat({ database: d.physical, file: name });
-            }
-
-            const indexFile = join(folder, 'indexes.json');
-            if (files.includes('indexes.json')) {
-              for (const spec of parseIndexes(await readSeedFile(r, indexFile), indexFile)) {
-                const coll = db.collection(spec.collection);
-                const path = `${spec.collection}.${spec.options.name}`;
-                try {
-                  await keepAlive(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options));
-                } catch (err) {
-                  if (!INDEX_CONFLICTS.has(codeOf(err) ?? -1)) throw asSeedError(err, indexFile, path);
-                  // The seed changed since an index of this name was made: make it what the file says now.
-                  await coll.dropIndex(spec.options.name).catch((e: unknown) => {
-                    if (codeOf(e) !== INDEX_NOT_FOUND) throw e;
-                  });
-                  try {
-                    await coll.createIndex(spec.key, spec.options);
-                  } catch (e) {
-                    // Still a conflict: the same keys under another name, or (FerretDB) documents that break a unique index.
-                    if (INDEX_CONFLICTS.has(codeOf(e) ?? -1)) throw problem(indexFile, path, `the server refused it: ${(e as Error).message}`);
-                    throw asSeedError(e, indexFile, path);
-                  }
-                }
-              }
-              heartbeat({ database: d.physical, file: 'indexes.json' });
-            }
-
-            const scriptDirs = [join(folder, 'scripts'), join(folder, 'overrides', r.env.stage, 'scripts')];
-            for (const dir of scriptDirs) {
-              for (const name of await jsonFiles(dir)) {
-                const file = join(dir, name);
-                const steps = parseScript(await readSeedFile(r, file), file);
-                for (const [i, step] of steps.entries()) {
-                  try {
-                    await db.collection(step.collection).updateMany(step.filter, step.update);
-                  } catch (err) {
-                    throw asSeedError(err, file, `[${i}]`);
-                  }
-                }
-                result.scripts += 1;
-                heartbeat({ database: d.physical, file: name });
-              }
-            }
-            deps.log.info({ environment: r.env.name, server, database: d.physical }, 'MongoDB database seeded');
+          } finally {
+            p.signal.removeEventListener('abort', close);
           }
         });
       }

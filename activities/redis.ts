@@ -2,8 +2,7 @@
 // seed (examples/README.md, "Redis: redis.json"). Indexes are handed out by envbot's store, lowest
 // free first, never 0. What an ACL user can and cannot be kept from: README, "Redis".
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { heartbeat } from '@temporalio/activity';
+import { createReadStream } from 'node:fs';
 import { Redis } from 'ioredis';
 import { CatalogueError, NotFoundError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
@@ -11,8 +10,10 @@ import type { LedgerEntry } from '../shared/store/store.js';
 import { databasePassword } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { localPath, resolveEnv } from './environment.js';
+import { pulse } from './heartbeat.js';
+import { jsonArrayElements } from './json-array.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
-import { baseVars, render } from './render.js';
+import { baseVars, renderer } from './render.js';
 
 export interface RedisInput {
   ref: EnvRef;
@@ -116,64 +117,65 @@ export async function databaseCount(client: Redis): Promise<number> {
   return lo;
 }
 
-/** The index this environment holds on `server`, from the ledger createRedis wrote. */
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 
-/** Checks a rendered redis.json: each key's type, value and ttlSeconds; wrong ones name the file and entry. */
-export function parseRedisSeed(text: string, file: string): SeedKey[] {
-  const fail = (path: string, problem: string) => new CatalogueError(file, [{ path, problem }]);
-  let value: unknown;
+/** Keys go to the server in pipelines of this many. */
+const BATCH_KEYS = 1000;
+
+/**
+ * Checks one rendered entry of redis.json (element `i`, on `line`): its key, type, value and
+ * ttlSeconds; a wrong one names the file, entry and line. `seen` holds the keys so far.
+ */
+export function redisSeedKey(text: string, i: number, line: number, file: string, seen: Set<string>): SeedKey {
+  const fail = (path: string, problem: string) => new CatalogueError(file, [{ path, line, problem }]);
+  const path = `[${i}]`;
+  let entry: unknown;
   try {
-    value = JSON.parse(text);
+    entry = JSON.parse(text);
   } catch (err) {
-    throw fail('', `not valid JSON: ${(err as Error).message}`);
+    throw fail(path, `not valid JSON: ${(err as Error).message}`);
   }
-  if (!Array.isArray(value)) throw fail('', 'write a JSON array of {"key", "type", "value"}');
-  const seen = new Set<string>();
-  return value.map((entry: unknown, i): SeedKey => {
-    const path = `[${i}]`;
-    if (!isObject(entry)) throw fail(path, 'write {"key": "...", "type": "string", "value": "..."}');
-    for (const k of Object.keys(entry)) {
-      if (!['key', 'type', 'value', 'ttlSeconds'].includes(k)) throw fail(`${path}.${k}`, 'unknown field: write "key", "type", "value" and optionally "ttlSeconds"');
-    }
-    const { key, type, value: v, ttlSeconds } = entry;
-    if (!isString(key) || key === '') throw fail(`${path}.key`, 'write the key name');
-    if (seen.has(key)) throw fail(`${path}.key`, `"${key}" appears twice`);
-    seen.add(key);
-    if (ttlSeconds !== undefined && (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds <= 0)) {
-      throw fail(`${path}.ttlSeconds`, 'write a whole number of seconds above 0');
-    }
-    const ttl = ttlSeconds === undefined ? {} : { ttlSeconds };
-    switch (type) {
-      case 'string':
-        if (!isString(v)) throw fail(`${path}.value`, 'a string key needs a string value');
-        return { key, type, value: v, ...ttl };
-      case 'hash':
-        if (!isObject(v) || Object.keys(v).length === 0 || !Object.values(v).every(isString)) {
-          throw fail(`${path}.value`, 'a hash needs an object of string values, such as {"darkMode": "true"}');
-        }
-        return { key, type, value: v as Record<string, string>, ...ttl };
-      case 'list':
-      case 'set':
-        if (!Array.isArray(v) || v.length === 0 || !v.every(isString)) throw fail(`${path}.value`, `a ${type} needs a non-empty array of strings`);
-        return type === 'list' ? { key, type, value: v, ...ttl } : { key, type, value: v, ...ttl };
-      case 'zset':
-        if (
-          !Array.isArray(v) ||
-          v.length === 0 ||
-          !v.every((m: unknown) => isObject(m) && isString(m.member) && typeof m.score === 'number' && Number.isFinite(m.score))
-        ) {
-          throw fail(`${path}.value`, 'a zset needs a non-empty array of {"member": "...", "score": <number>}');
-        }
-        return { key, type, value: v as { member: string; score: number }[], ...ttl };
-      default:
-        throw fail(`${path}.type`, 'use "string", "hash", "list", "set" or "zset"');
-    }
-  });
+  if (!isObject(entry)) throw fail(path, 'write {"key": "...", "type": "string", "value": "..."}');
+  for (const k of Object.keys(entry)) {
+    if (!['key', 'type', 'value', 'ttlSeconds'].includes(k)) throw fail(`${path}.${k}`, 'unknown field: write "key", "type", "value" and optionally "ttlSeconds"');
+  }
+  const { key, type, value: v, ttlSeconds } = entry;
+  if (!isString(key) || key === '') throw fail(`${path}.key`, 'write the key name');
+  if (seen.has(key)) throw fail(`${path}.key`, `"${key}" appears twice`);
+  seen.add(key);
+  if (ttlSeconds !== undefined && (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds <= 0)) {
+    throw fail(`${path}.ttlSeconds`, 'write a whole number of seconds above 0');
+  }
+  const ttl = ttlSeconds === undefined ? {} : { ttlSeconds };
+  switch (type) {
+    case 'string':
+      if (!isString(v)) throw fail(`${path}.value`, 'a string key needs a string value');
+      return { key, type, value: v, ...ttl };
+    case 'hash':
+      if (!isObject(v) || Object.keys(v).length === 0 || !Object.values(v).every(isString)) {
+        throw fail(`${path}.value`, 'a hash needs an object of string values, such as {"darkMode": "true"}');
+      }
+      return { key, type, value: v as Record<string, string>, ...ttl };
+    case 'list':
+    case 'set':
+      if (!Array.isArray(v) || v.length === 0 || !v.every(isString)) throw fail(`${path}.value`, `a ${type} needs a non-empty array of strings`);
+      return type === 'list' ? { key, type, value: v, ...ttl } : { key, type, value: v, ...ttl };
+    case 'zset':
+      if (
+        !Array.isArray(v) ||
+        v.length === 0 ||
+        !v.every((m: unknown) => isObject(m) && isString(m.member) && typeof m.score === 'number' && Number.isFinite(m.score))
+      ) {
+        throw fail(`${path}.value`, 'a zset needs a non-empty array of {"member": "...", "score": <number>}');
+      }
+      return { key, type, value: v as { member: string; score: number }[], ...ttl };
+    default:
+      throw fail(`${path}.type`, 'use "string", "hash", "list", "set" or "zset"');
+  }
 }
 
 /** Deletes an environment's ACL user (gone already counts as done) and closes its ledger entry. */
@@ -225,8 +227,9 @@ export function createRedisActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Empties the environment's database and writes redis.json's keys, all in one MULTI (so a retry,
-     * or a reset, starts from nothing). A project without a seed gets an empty key space.
+     * Empties the environment's database (so a retry, or a reset, starts from nothing) and writes
+     * redis.json's keys, read a key at a time and sent in pipelines; heartbeats after each, and stops
+     * when cancelled. A project without a seed gets an empty key space.
      */
     async seedRedis({ ref }: RedisInput): Promise<SeedRedisResult> {
       deps.faults?.check('seedRedis');
@@ -235,29 +238,47 @@ export function createRedisActivities(deps: ActivityDeps) {
       if (!redis) return { keys: 0 };
       const index = await deps.store.redisIndexOf(redis.server, r.env.name);
       if (index === undefined) throw new NotFoundError(`${r.env.name} holds no Redis database on "${redis.server}" (createRedis has not run)`);
-      let keys: SeedKey[] = [];
-      if (redis.seed) {
-        const file = localPath(deps.catalogue, redis.seed, `projects.${r.env.project}.redis.seed`);
-        keys = parseRedisSeed(render(r, await readFile(file, 'utf8'), baseVars(r), file), file);
-      }
+      const p = pulse();
+      const file = redis.seed ? localPath(deps.catalogue, redis.seed, `projects.${r.env.project}.redis.seed`) : undefined;
+      let keys = 0;
       await withRedis(await adminUrlForCreate(deps, 'redis', redis.server), index, async (client) => {
-        const tx = client.multi().flushdb();
-        for (const k of keys) {
-          if (k.type === 'string') tx.set(k.key, k.value);
-          else if (k.type === 'hash') tx.hset(k.key, k.value);
-          else if (k.type === 'list') tx.rpush(k.key, ...k.value);
-          else if (k.type === 'set') tx.sadd(k.key, ...k.value);
-          else tx.zadd(k.key, ...k.value.flatMap((m) => [m.score, m.member]));
-          if (k.ttlSeconds !== undefined) tx.expire(k.key, k.ttlSeconds);
+        // Cancelled: the connection goes at once, so nothing more is written.
+        const close = () => client.disconnect();
+        p.signal.addEventListener('abort', close, { once: true });
+        try {
+          p.check();
+          await client.flushdb();
+          if (!file) return;
+          const rend = renderer(r, baseVars(r), file);
+          const seen = new Set<string>();
+          let batch = client.pipeline();
+          const send = async () => {
+            if (!batch.length) return;
+            p.check();
+            const replies = await p.during(() => ({ index, keys }), () => batch.exec());
+            const failed = replies?.find(([err]) => err);
+            if (failed?.[0]) throw failed[0];
+            batch = client.pipeline();
+            p.beat({ index, keys });
+          };
+          for await (const el of jsonArrayElements(createReadStream(file), file)) {
+            const k = redisSeedKey(rend(el.text, el.line), el.index, el.line, file, seen);
+            if (k.type === 'string') batch.set(k.key, k.value);
+            else if (k.type === 'hash') batch.hset(k.key, k.value);
+            else if (k.type === 'list') batch.rpush(k.key, ...k.value);
+            else if (k.type === 'set') batch.sadd(k.key, ...k.value);
+            else batch.zadd(k.key, ...k.value.flatMap((m) => [m.score, m.member]));
+            if (k.ttlSeconds !== undefined) batch.expire(k.key, k.ttlSeconds);
+            keys++;
+            if (keys % BATCH_KEYS === 0) await send();
+          }
+          await send();
+        } finally {
+          p.signal.removeEventListener('abort', close);
         }
-        const replies = await tx.exec();
-        if (!replies) throw new Error(`the seed transaction on Redis database ${index} was aborted`);
-        const failed = replies.find(([err]) => err);
-        if (failed?.[0]) throw failed[0];
       });
-      heartbeat({ index, keys: keys.length });
-      deps.log.info({ environment: r.env.name, server: redis.server, index, keys: keys.length }, 'Redis seeded');
-      return { keys: keys.length };
+      deps.log.info({ environment: r.env.name, server: redis.server, index, keys }, 'Redis seeded');
+      return { keys };
     },
 
     /**

@@ -29,6 +29,15 @@ export function serviceVars(r: ResolvedEnv, service: string): Vars {
  * typo in a template never ships as an empty string.
  */
 export function render(r: ResolvedEnv, text: string, vars: Vars, file: string): string {
+  return renderer(r, vars, file)(text);
+}
+
+/**
+ * Renders the pieces of one file as it streams (the statements of a SQL file, the elements of a
+ * JSON array): one Handlebars set-up for all of them, and a piece without `{{` passed through as it
+ * is. A block helper cannot span two pieces. Errors name the file and the piece's line.
+ */
+export function renderer(r: ResolvedEnv, vars: Vars, file: string): (text: string, line?: number) => string {
   const hb = Handlebars.create();
   hb.registerHelper('host', (service: string) => {
     const svc = r.project.services[service];
@@ -40,10 +49,13 @@ export function render(r: ResolvedEnv, text: string, vars: Vars, file: string): 
     if (!db) throw new Error(`{{database "${name}"}}: project ${r.env.project} has no database "${name}"`);
     return db.engine === 'mongo' ? r.names.mongoDatabase(name) : db.engine === 'mysql' ? r.names.mysqlDatabase(name) : r.names.postgresDatabase(name);
   });
-  try {
-    return hb.compile(text, { strict: true, noEscape: true })(vars);
-  } catch (err) {
-    // A template that does not render is wrong in the catalogue's files: permanent, not retried.
-    throw new CatalogueError(file, [{ path: '', problem: `cannot render: ${(err as Error).message}` }]);
-  }
+  return (text, line) => {
+    if (!text.includes('{{')) return text;
+    try {
+      return hb.compile(text, { strict: true, noEscape: true })(vars);
+    } catch (err) {
+      // A template that does not render is wrong in the catalogue's files: permanent, not retried.
+      throw new CatalogueError(file, [{ path: '', problem: `cannot render: ${(err as Error).message}`, ...(line ? { line } : {}) }]);
+    }
+  };
 }

@@ -21,7 +21,12 @@ export interface Session {
   reset(): Promise<void>;
   /** Runs a (multi-statement) SQL text; returns the rows it inserted. */
   run(text: string): Promise<number>;
-  /** Bulk-loads a CSV file into `table`; returns the rows loaded. */
-  load(file: string, table: string, header: CsvHeader, counter: Transform): Promise<{ rows: number; warnings: string[] }>;
+  /** Bulk-loads a CSV file into `table`; returns the rows loaded. A row not loaded as written fails it (RowsRejected). */
+  load(file: string, table: string, header: CsvHeader, counter: Transform): Promise<number>;
+  /**
+   * Stops at once (the activity was cancelled): the server ends the session, so the statement in
+   * flight is rolled back and nothing more is written; then the connection is dropped.
+   */
+  abort(): Promise<void>;
   close(): Promise<void>;
 }

@@ -41,13 +41,43 @@ export function isSeedError(err: unknown): boolean {
   return false;
 }
 
-/** Turns a seed's own error into a CatalogueError naming the file (and line, when PostgreSQL says). */
-export function seedError(file: string, err: unknown, text?: string): unknown {
+/** Rows a bulk load did not take as written (MySQL's LOAD DATA LOCAL only warns): the seed's fault. */
+export class RowsRejected extends Error {
+  constructor(
+    message: string,
+    /** The file's line of the first rejected row, when it could be found. */
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = 'RowsRejected';
+  }
+}
+
+/** A batch of statements of a SQL file, as sent: its text, the line it starts on, and each statement's line. */
+export interface SentBatch {
+  text: string;
+  line: number;
+  statements: number[];
+}
+
+/**
+ * Turns a seed's own error into a CatalogueError naming the file and, where it can be known, the line:
+ * PostgreSQL's error position in the batch, COPY's line of a CSV, the row a load rejected, or the
+ * statement when the batch held one. Other errors are rethrown as they are (retryable).
+ */
+export function seedError(file: string, err: unknown, batch?: SentBatch): unknown {
+  if (err instanceof RowsRejected) return new CatalogueError(file, [{ path: '', problem: err.message, ...(err.line ? { line: err.line } : {}) }]);
   if (!isSeedError(err)) return err;
   const e = err as DbError;
   const position = Number(e.position);
-  const line = text !== undefined && position > 0 ? text.slice(0, position - 1).split('\n').length : undefined;
-  const problem = [e.message, e.detail, e.where ? `(${e.where})` : undefined].filter(Boolean).join(' ');
+  const copyLine = Number(/\bCOPY [^,]+, line (\d+)/.exec(e.where ?? '')?.[1]);
+  let line: number | undefined;
+  let where = '';
+  if (batch && position > 0) line = batch.line + batch.text.slice(0, position - 1).split('\n').length - 1;
+  else if (copyLine > 0) line = copyLine;
+  else if (batch?.statements.length === 1) line = batch.statements[0];
+  else if (batch?.statements.length) where = `(in the statements from line ${batch.statements[0]} to line ${batch.statements[batch.statements.length - 1]})`;
+  const problem = [e.message, e.detail, e.where ? `(${e.where})` : undefined, where].filter(Boolean).join(' ');
   return new CatalogueError(file, [{ path: '', problem, ...(line ? { line } : {}) }]);
 }
 

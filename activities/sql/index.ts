@@ -4,23 +4,21 @@
 // seed can do only what the environment itself could. Destroy works from the ledger alone, so it
 // still works once the project or its server is gone from the catalogue. Passwords and URLs with
 // passwords are never logged. The engines are in mysql.ts and postgres.ts, the seed folder in seed-files.ts.
-import { readFile } from 'node:fs/promises';
-import { basename, isAbsolute, relative } from 'node:path';
-import { Context } from '@temporalio/activity';
+import { isAbsolute, relative } from 'node:path';
 import type { Location } from '../../shared/catalogue/schema.js';
 import type { EnvRef, SqlEngine } from '../../shared/model.js';
 import type { LedgerEntry } from '../../shared/store/store.js';
 import { databasePassword } from '../credentials.js';
 import type { ActivityDeps } from '../deps.js';
 import { localPath, resolveEnv, type ResolvedEnv } from '../environment.js';
-import { keepAlive } from '../heartbeat.js';
-import { baseVars, render } from '../render.js';
+import { pulse } from '../heartbeat.js';
+import { baseVars, renderer } from '../render.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from '../servers.js';
 import type { Admin, Log, Session } from './engine.js';
-import { seedError } from './errors.js';
 import { mysqlAdmin, mysqlSession } from './mysql.js';
 import { postgresAdmin, postgresSession } from './postgres.js';
-import { csvHeader, lineCounter, seedFiles } from './seed-files.js';
+import { runSeedFile } from './seed.js';
+import { seedFiles } from './seed-files.js';
 
 export { isSeedError } from './errors.js';
 export { scramVerifier } from './postgres.js';
@@ -139,7 +137,10 @@ export function createSqlActivities(deps: ActivityDeps) {
       return { engine, user, databases: targets.map((t) => t.physical) };
     },
 
-    /** Empties each seeded database and loads its seed again, as the environment's user. */
+    /**
+     * Empties each seeded database and loads its seed again, as the environment's user, streaming
+     * every file; heartbeats throughout, and stops (the server ending the session) when cancelled.
+     */
     async seedSql({ ref, engine }: SqlInput): Promise<SeedSqlResult> {
       deps.faults?.check('seedSql');
       const r = resolveEnv(deps.catalogue, ref);
@@ -148,50 +149,31 @@ export function createSqlActivities(deps: ActivityDeps) {
       if (!seeded.length) return { engine, files: 0, rows: 0 };
       const password = await databasePassword(deps, r, engine);
       const vars = baseVars(r);
-      // The activity's context, held here: stream and timer callbacks heartbeat through it.
-      const ctx = Context.current();
-      const beat = (details: unknown) => ctx.heartbeat(details);
+      // Taken now: stream and timer callbacks heartbeat through it.
+      const p = pulse();
       let files = 0;
       let rows = 0;
       for (const db of seeded) {
         const folder = localPath(deps.catalogue, db.seed!, `projects.${r.env.project}.databases.${db.logical}.seed`);
         const plan = await seedFiles(folder, r.env.stage);
         const url = await adminUrlForCreate(deps, engine, db.server);
+        p.check();
         const session = await ENGINES[engine].session(url, db.physical, user, password, log);
         let dbRows = 0;
         try {
-          await session.reset();
+          await p.during(() => ({ database: db.physical, emptying: true }), () => session.reset(), () => session.abort());
           for (const f of plan) {
             const file = shown(f.path);
-            const details = { file, rows };
-            let added: number;
-            if (f.csv) {
-              const header = await csvHeader(f.path, file);
-              const counter = lineCounter((lines) => beat({ file, rows: rows + lines }));
-              const loaded = await keepAlive(() => details, () => session.load(f.path, basename(f.path, '.csv'), header, counter), beat).catch(
-                (err: unknown) => {
-                  throw seedError(file, err);
-                },
-              );
-              if (loaded.warnings.length) {
-                log.warn({ environment: r.env.name, engine, database: db.physical, file, warnings: loaded.warnings }, 'csv loaded with warnings');
-              }
-              added = loaded.rows;
-            } else {
-              const text = render(r, await readFile(f.path, 'utf8'), vars, file);
-              const inserted = await keepAlive(() => details, () => session.run(text), beat).catch((err: unknown) => {
-                throw seedError(file, err, text);
-              });
-              added = f.kind === 'data' ? inserted : 0;
-            }
+            const added = await runSeedFile({ session, engine, pulse: p, render: renderer(r, vars, file) }, f, file, (n) => p.beat({ file, rows: rows + n }));
             rows += added;
             dbRows += added;
             files += 1;
             log.debug({ environment: r.env.name, engine, database: db.physical, file, rows: added }, 'seed file run');
-            beat({ file, rows });
+            p.beat({ file, rows });
           }
         } finally {
-          await session.close();
+          // After a cancellation the session is gone already.
+          await session.close().catch((err: unknown) => log.debug({ err: (err as Error).message }, 'closing the seeding session failed'));
         }
         log.info({ environment: r.env.name, engine, server: db.server, database: db.physical, files: plan.length, rows: dbRows }, 'sql database seeded');
       }

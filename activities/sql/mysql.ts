@@ -6,7 +6,8 @@ import { basename } from 'node:path';
 import { pipeline as pipeWithCallback, type Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import type { Admin, Log, Session } from './engine.js';
-import { hasCode } from './errors.js';
+import { hasCode, RowsRejected } from './errors.js';
+import { csvLineOfKey, csvLineOfRow, type CsvHeader } from './seed-files.js';
 
 async function mysqlConnect(options: mysql.ConnectionOptions, log: Log): Promise<mysql.Connection> {
   const c = await mysql.createConnection(options);
@@ -69,6 +70,23 @@ function affectedRows(res: unknown): number {
   return Array.isArray(res) ? res.reduce((n: number, x) => n + one(x), 0) : one(res);
 }
 
+/**
+ * The file's line of the first row a LOAD DATA LOCAL did not take as written, from the server's
+ * first warning: "... at row 4" and "Row 4 was truncated" name the row; a duplicate key names the
+ * values, which are looked up in the file.
+ */
+async function rejectedLine(c: mysql.Connection, file: string, table: string, header: CsvHeader, warning: string): Promise<number | undefined> {
+  const row = /\bat row (\d+)|^Row (\d+)\b/.exec(warning);
+  if (row) return csvLineOfRow(file, Number(row[1] ?? row[2]));
+  const dup = /^Duplicate entry '(.*)' for key '(?:[^'.]*\.)?([^']+)'$/.exec(warning);
+  if (!dup) return undefined;
+  const [columns] = await c.query<mysql.RowDataPacket[]>(
+    'SELECT column_name AS name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? ORDER BY seq_in_index',
+    [table, dup[2]],
+  );
+  return csvLineOfKey(file, header.columns, columns.map((x) => String(x.name)), dup[1]!);
+}
+
 /** A session on `db` of the server at `url`, logged in as the environment's user. */
 export async function mysqlSession(url: string, db: string, user: string, password: string, log: Log): Promise<Session> {
   const c = await mysqlConnect({ uri: url, user, password, database: db, multipleStatements: true, flags: ['+LOCAL_FILES'] }, log);
@@ -110,13 +128,27 @@ export async function mysqlSession(url: string, db: string, user: string, passwo
         `IGNORE 1 LINES (${columns})`;
       const infileStreamFactory = (): Readable => pipeWithCallback(createReadStream(file), counter, () => undefined);
       const [res] = await c.query<mysql.ResultSetHeader>({ sql, infileStreamFactory });
-      let warnings: string[] = [];
-      if (res.warningStatus > 0) {
-        // LOCAL loads turn bad values and duplicate keys into warnings: report them, naming the file.
-        const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
-        warnings = rows.map((w) => `${String(w.Level)} ${String(w.Code)}: ${String(w.Message)}`);
+      // A LOCAL load turns a duplicate key (the row skipped), a bad or cut value and a missing or extra
+      // field into a warning and goes on. PostgreSQL's COPY refuses such a file: so does envbot.
+      const [, records, skipped] = /Records: (\d+)\s+Deleted: \d+\s+Skipped: (\d+)/.exec(res.info ?? '') ?? [];
+      if (res.warningStatus > 0 || Number(skipped ?? 0) > 0) {
+        const [warnings] = await c.query<mysql.RowDataPacket[]>('SHOW WARNINGS LIMIT 1');
+        const first = warnings[0] ? String(warnings[0].Message) : 'rows were skipped';
+        const line = await rejectedLine(c, file, table, header, first);
+        throw new RowsRejected(
+          `rows were not loaded as written: ${first} (the server skipped ${skipped ?? '?'} of ${records ?? '?'} rows and warned ${res.warningStatus} times); fix the file`,
+          line,
+        );
       }
-      return { rows: res.affectedRows, warnings };
+      return res.affectedRows;
+    },
+    async abort() {
+      // The session ends on the server (as the same user, allowed for its own sessions): the
+      // statement in flight is rolled back. Then the socket goes.
+      const killer = await mysqlConnect({ uri: url, user, password, connectTimeout: 5_000 }, log).catch(() => undefined);
+      await killer?.query(`KILL ${Number(c.threadId)}`).catch(() => undefined);
+      await killer?.end().catch(() => undefined);
+      c.destroy();
     },
     close: () => c.end(),
   };

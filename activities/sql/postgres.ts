@@ -116,7 +116,19 @@ export async function postgresSession(url: string, db: string, user: string, pas
       const columns = header.columns.map(pgIdent).join(', ');
       const copy = c.query(copyFrom(`COPY ${pgIdent(table)} (${columns}) FROM STDIN WITH (FORMAT csv, HEADER true)`));
       await pipeline(createReadStream(file), counter, copy);
-      return { rows: copy.rowCount, warnings: [] };
+      return copy.rowCount;
+    },
+    async abort() {
+      // The backend ends (a role may end its own): the statement in flight is rolled back. Then the socket goes.
+      const pid = (c as unknown as { processID: number }).processID;
+      const killer = new pg.Client({ connectionString: withDatabase(url, db, { name: user, password }), connectionTimeoutMillis: 5_000 });
+      killer.on('error', () => undefined);
+      await killer
+        .connect()
+        .then(() => killer.query('SELECT pg_terminate_backend($1)', [pid]))
+        .catch(() => undefined);
+      await killer.end().catch(() => undefined);
+      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     },
     close: () => c.end(),
   };

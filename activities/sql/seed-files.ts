@@ -1,7 +1,10 @@
 // A seed folder on disk: which files run in which order (examples/README.md), the header of a
-// CSV file, and a line counter that heartbeats while a large CSV streams to the server.
+// CSV file, a line counter that heartbeats while a large CSV streams to the server, and the line of
+// a CSV row the server refused.
+import { createReadStream } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { CatalogueError } from '../../shared/errors.js';
 
@@ -9,7 +12,7 @@ import { CatalogueError } from '../../shared/errors.js';
 const SEED_KINDS = ['schema', 'data', 'custom', 'constraints'] as const;
 type SeedKind = (typeof SEED_KINDS)[number];
 
-/** Heartbeat every this many CSV lines (and, through keepAlive, every few seconds while one file runs). */
+/** Heartbeat every this many CSV lines (and, through the pulse, every few seconds while one file runs). */
 const HEARTBEAT_ROWS = 50_000;
 
 export interface CsvHeader {
@@ -106,4 +109,52 @@ export function lineCounter(onRows: (lines: number) => void): Transform {
       cb(null, chunk);
     },
   });
+}
+
+/** The rows of a CSV file after its header, from 1, with the line each starts on (a quoted field may hold line breaks). */
+async function* csvRows(file: string): AsyncGenerator<{ row: number; line: number; fields: string[] }> {
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  let row = -1; // the header is row 0
+  let text: string | undefined;
+  let start = 0;
+  try {
+    for await (const l of lines) {
+      line++;
+      if (text === undefined) {
+        text = line === 1 ? l.replace(/^\uFEFF/, '') : l;
+        start = line;
+      } else text += `\n${l}`;
+      // An odd number of quotes so far: a quoted field goes on on the next line.
+      if ((text.match(/"/g)?.length ?? 0) % 2 === 1) continue;
+      row++;
+      if (row > 0) yield { row, line: start, fields: csvFields(text) };
+      text = undefined;
+    }
+  } finally {
+    lines.close();
+  }
+}
+
+/** The line row `row` (from 1, after the header) starts on. */
+export async function csvLineOfRow(file: string, row: number): Promise<number | undefined> {
+  for await (const r of csvRows(file)) if (r.row === row) return r.line;
+  return undefined;
+}
+
+/**
+ * The line of a row whose `columns` hold `key` (their values joined by "-", as MySQL and MariaDB show
+ * a duplicate entry): the second such row when the file has two (that one is the duplicate), else
+ * the only one (it duplicates a row already in the table).
+ */
+export async function csvLineOfKey(file: string, header: string[], columns: string[], key: string): Promise<number | undefined> {
+  const at = columns.map((c) => header.indexOf(c));
+  if (at.some((i) => i < 0)) return undefined;
+  let first: number | undefined;
+  for await (const r of csvRows(file)) {
+    if (at.map((i) => r.fields[i]).join('-') !== key) continue;
+    if (first !== undefined) return r.line;
+    first = r.line;
+  }
+  return first;
 }

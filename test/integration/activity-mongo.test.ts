@@ -143,10 +143,24 @@ describe('MongoDB activities (FerretDB)', () => {
     }
   });
 
-  it('seeds again without duplicating anything', async () => {
-    const before = await admin.db(names(qa).mongoDatabase('catalog')).collection('products').find().sort({ productId: 1 }).toArray();
+  it("seeds as the environment's own user, not the admin: with that user's password changed, seeding cannot log in", async () => {
+    await admin.db('admin').command({ updateUser: names(qa).mongoUser, pwd: 'not-the-stored-password' });
+    await expect(run(mongo.seedMongo, { ref: qa })).rejects.toThrow(/Authentication failed/i);
+    // createMongo sets the stored password again; seeding works as that user again.
+    await run(mongo.createMongo, { ref: qa });
     expect(await run(mongo.seedMongo, { ref: qa })).toEqual({ collections: 2, documents: 7, scripts: 2 });
+  });
+
+  it('seeds again without duplicating anything, heartbeating as it empties the database', async () => {
+    const before = await admin.db(names(qa).mongoDatabase('catalog')).collection('products').find().sort({ productId: 1 }).toArray();
+    // A collection a service made: the reset drops it too, with a heartbeat for each collection dropped.
+    await admin.db(names(qa).mongoDatabase('catalog')).collection('sessions').insertOne({ user: 'x' });
+    const beats: unknown[] = [];
+    expect(await run(mongo.seedMongo, { ref: qa }, beats)).toEqual({ collections: 2, documents: 7, scripts: 2 });
+    const dropped = beats.flatMap((b) => ((b as { dropped?: string }).dropped ? [(b as { dropped: string }).dropped] : []));
+    expect(dropped.sort()).toEqual(['categories', 'products', 'sessions']);
     const db = admin.db(names(qa).mongoDatabase('catalog'));
+    expect((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name)).not.toContain('sessions');
     expect(await db.collection('products').countDocuments()).toBe(4);
     expect(await db.collection('categories').countDocuments()).toBe(3);
     expect(await db.collection('products').find().sort({ productId: 1 }).toArray()).toEqual(before);
@@ -194,12 +208,26 @@ describe('MongoDB activities (FerretDB)', () => {
     expect(bad).toBeInstanceOf(CatalogueError);
     expect((bad as CatalogueError).message).toContain(join(tmp, 'items.json'));
 
+    // Files are read a document at a time: a bad document, or one the server refuses, is named by
+    // its place and line, after the ones before it went in.
+    const array = (...elements: string[]) => `[\n${elements.join(',\n')}\n]\n`;
+    const docs = Array.from({ length: 2500 }, (_, i) => `  {"_id": ${i}, "n": ${i}}`);
+    await writeFile(join(tmp, 'items.json'), array(...docs, '  {"_id": "x", "n": tru}', '  {"_id": "y"}'));
+    const midway = await run(broke.seedMongo, { ref: broken }).catch((e: unknown) => e);
+    expect(midway).toBeInstanceOf(CatalogueError);
+    expect((midway as CatalogueError).problems[0]).toMatchObject({ path: '[2500]', line: 2502 });
+    await writeFile(join(tmp, 'items.json'), array(...docs.slice(0, 1500), '  {"_id": 7, "n": "again"}'));
+    const twice = await run(broke.seedMongo, { ref: broken }).catch((e: unknown) => e);
+    expect(twice).toBeInstanceOf(CatalogueError);
+    expect((twice as CatalogueError).problems[0]).toMatchObject({ path: '[1500]', line: 1502 });
+    expect((twice as Error).message).toMatch(/the server refused it: .*(duplicate|UNIQUE)/i);
+
     await writeFile(join(tmp, 'items.json'), '[{"_id": 1, "n": 1}]');
     await mkdir(join(tmp, 'scripts'));
     await writeFile(join(tmp, 'scripts', '010-pipeline.json'), '[{"collection": "items", "filter": {}, "update": [{"$set": {"n": 2}}]}]');
     const pipeline = await run(broke.seedMongo, { ref: broken }).catch((e: unknown) => e);
     expect(pipeline).toBeInstanceOf(CatalogueError);
-    expect((pipeline as CatalogueError).message).toMatch(/010-pipeline\.json: \[0\]\.update: aggregation-pipeline updates are not supported/);
+    expect((pipeline as CatalogueError).message).toMatch(/010-pipeline\.json:1: \[0\]\.update: aggregation-pipeline updates are not supported/);
 
     await writeFile(join(tmp, 'scripts', '010-pipeline.json'), '[{"collection": "items", "filter": {}, "update": {"$where": "1"}}]');
     const unsupported = await run(broke.seedMongo, { ref: broken }).catch((e: unknown) => e);

@@ -382,11 +382,40 @@ describe('Redis activities', () => {
     indexes.set(d.environment, created.index!);
     const err = await run(bad.seedRedis, { ref: d }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CatalogueError);
-    expect((err as Error).message).toBe(`${file}: [0].type: use "string", "hash", "list", "set" or "zset"`);
+    expect((err as Error).message).toBe(`${file}:1: [0].type: use "string", "hash", "list", "set" or "zset"`);
     await writeFile(file, '[{"key": "k", "type": "string", "value": "{{NOPE}}"}]');
     const unknown = await run(bad.seedRedis, { ref: d }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(CatalogueError);
-    expect((unknown as Error).message).toContain(`${file}: cannot render`);
+    expect((unknown as Error).message).toContain(`${file}:1: cannot render`);
     expect(await run(bad.deleteRedis, { ref: d })).toEqual({ index: created.index });
+  });
+
+  it('streams a large redis.json: keys go in pipelines with a heartbeat after each, and a bad entry far in is named by its line', async () => {
+    const cat = t.deps.catalogue;
+    const projb = cat.catalogue.projects.projb!;
+    const file = join(tmp!, 'large.json');
+    const big = createRedisActivities({
+      ...t.deps,
+      catalogue: { ...cat, catalogue: { ...cat.catalogue, projects: { ...cat.catalogue.projects, projb: { ...projb, redis: { server: 'main', seed: { kind: 'disk', path: file, raw: file } } } } } },
+    });
+    const entries = Array.from({ length: 3500 }, (_, i) => JSON.stringify({ key: `k:${i}`, type: 'string', value: `{{ENV_NAME}}-${i}` }));
+    await writeFile(file, `[\n${entries.join(',\n')}\n]\n`);
+    const beats: unknown[] = [];
+    const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+    env.on('heartbeat', (b: unknown) => beats.push(b));
+    expect(await env.run(big.seedRedis, { ref: c })).toEqual({ keys: 3500 });
+    expect(beats).toEqual([1000, 2000, 3000, 3500].map((keys) => ({ index: indexes.get(c.environment), keys })));
+    const cc = clientOn(indexes.get(c.environment)!);
+    try {
+      expect(await cc.dbsize()).toBe(3500);
+      expect(await cc.get('k:3499')).toBe(`${c.environment}-3499`);
+      entries[2600] = '{"key": "k:2600", "type": "string", "value": 7}';
+      await writeFile(file, `[\n${entries.join(',\n')}\n]\n`);
+      const err = await run(big.seedRedis, { ref: c }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CatalogueError);
+      expect((err as CatalogueError).problems[0]).toMatchObject({ path: '[2600].value', line: 2602 });
+    } finally {
+      cc.disconnect();
+    }
   });
 });
