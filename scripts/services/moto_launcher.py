@@ -1,8 +1,12 @@
-"""Start moto's server with the DataSync EFS location handlers that moto lacks.
+"""Start moto's server with the DataSync calls and fields that moto lacks.
 
 moto dispatches each request to a method of its response class at call time, so adding
 methods here, before the server starts, is enough. They keep EFS locations in moto's own
 DataSync location store, so ListLocations, CreateTask and DeleteLocation see them too.
+Added: CreateLocationEfs and DescribeLocationEfs; the tags of S3 and EFS locations and
+ListTagsForResource (envbot finds what it made by its tags); and the counts of a task
+execution (files and bytes), taken from the objects under the task's S3 source in moto's
+own S3, so a copy reports what a real one would have moved.
 
 Usage: python moto_launcher.py <host> <port>
 """
@@ -11,6 +15,7 @@ import json
 import sys
 
 from moto.datasync.responses import DataSyncResponse
+from moto.s3.models import s3_backends
 from moto.server import main
 
 
@@ -24,6 +29,7 @@ def create_location_efs(self: DataSyncResponse) -> str:
         "Ec2Config": self._get_param("Ec2Config"),
         "AccessPointArn": self._get_param("AccessPointArn"),
         "InTransitEncryption": self._get_param("InTransitEncryption") or "NONE",
+        "Tags": self._get_param("Tags") or [],
     }
     arn = self.datasync_backend.create_location(uri, metadata=metadata, typ="EFS")
     return json.dumps({"LocationArn": arn})
@@ -42,8 +48,64 @@ def describe_location_efs(self: DataSyncResponse) -> str:
     return json.dumps(result)
 
 
+_create_location_s3 = DataSyncResponse.create_location_s3
+
+
+def create_location_s3(self: DataSyncResponse) -> str:
+    result = _create_location_s3(self)
+    arn = json.loads(result)["LocationArn"]
+    self.datasync_backend.locations[arn].metadata["Tags"] = self._get_param("Tags") or []
+    return result
+
+
+def list_tags_for_resource(self: DataSyncResponse) -> str:
+    arn = self._get_param("ResourceArn")
+    backend = self.datasync_backend
+    found = backend.locations.get(arn) or backend.tasks.get(arn)
+    if found is None:
+        backend._get_location(arn, typ="S3")  # raises moto's "not found"
+    return json.dumps({"Tags": found.metadata.get("Tags") or []})
+
+
+def _source_objects(backend, task_arn: str) -> tuple[int, int]:
+    """Files and bytes under the task's S3 source, as moto's S3 holds them now."""
+    task = backend.tasks.get(task_arn)
+    source = task and backend.locations.get(task.source_location_arn)
+    if source is None or source.typ != "S3":
+        return 0, 0
+    bucket_name, _, prefix = source.uri[len("s3://"):].partition("/")
+    prefix = prefix.lstrip("/")
+    try:
+        bucket = s3_backends[backend.account_id]["aws"].get_bucket(bucket_name)
+    except Exception:  # no such bucket: DataSync would fail; moto's execution succeeds with nothing
+        return 0, 0
+    keys = [k for k in bucket.keys.values() if k.name.startswith(prefix) and not k.name.endswith("/")]
+    return len(keys), sum(k.size for k in keys)
+
+
+# How much of the source an execution has moved when it reports each status.
+_DONE = {"INITIALIZING": 0, "PREPARING": 0, "TRANSFERRING": 0.5, "VERIFYING": 1, "SUCCESS": 1, "ERROR": 0.5}
+_describe_task_execution = DataSyncResponse.describe_task_execution
+
+
+def describe_task_execution(self: DataSyncResponse) -> str:
+    result = json.loads(_describe_task_execution(self))
+    execution = self.datasync_backend._get_task_execution(result["TaskExecutionArn"])
+    files, size = _source_objects(self.datasync_backend, execution.task_arn)
+    done = _DONE.get(result["Status"], 0)
+    if result["Status"] != "INITIALIZING":
+        result.update(EstimatedFilesToTransfer=files, EstimatedBytesToTransfer=size)
+    result.update(FilesTransferred=int(files * done), BytesTransferred=int(size * done), BytesWritten=int(size * done))
+    if result["Status"] == "ERROR":
+        result["Result"] = {"ErrorCode": "OperationCanceled", "ErrorDetail": "The task execution was cancelled."}
+    return json.dumps(result)
+
+
 DataSyncResponse.create_location_efs = create_location_efs
 DataSyncResponse.describe_location_efs = describe_location_efs
+DataSyncResponse.create_location_s3 = create_location_s3
+DataSyncResponse.list_tags_for_resource = list_tags_for_resource
+DataSyncResponse.describe_task_execution = describe_task_execution
 
 if __name__ == "__main__":
     host, port = sys.argv[1], sys.argv[2]
