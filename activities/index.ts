@@ -9,6 +9,7 @@ import { createRedisActivities } from './redis.js';
 import { createSecretsActivities } from './secrets.js';
 import { createSelfCheckActivities } from './self-check.js';
 import { createSqlActivities } from './sql/index.js';
+import { createStorageActivities } from './storage.js';
 
 export type { ActivityDeps };
 
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRedisActivities(deps),
     ...createDnsActivities(deps),
     ...createKubernetesActivities(deps),
+    ...createStorageActivities(deps),
     ...createNotifyActivities(deps),
   };
 }

@@ -62,10 +62,10 @@ export interface DeleteNamespaceResult {
 
 /** The one field manager of everything envbot applies. */
 export const FIELD_MANAGER = 'envbot';
-const ENV_LABEL = 'envbot.io/environment';
+export const ENV_LABEL = 'envbot.io/environment';
 const NAMESPACE_LOCATION = 'kubernetes';
 
-const objectLocation = (namespace: string) => `kubernetes/${namespace}`;
+export const objectLocation = (namespace: string) => `kubernetes/${namespace}`;
 
 /** Ledger name of an applied object: `apiVersion|kind|name` (none of the three holds a '|'). */
 export function objectLedgerName(apiVersion: string, kind: string, name: string): string {
@@ -121,7 +121,7 @@ function failureOf(err: unknown): ApiFailure {
   return { message: `${String(e.message ?? err)}${cause}` };
 }
 
-function statusOf(err: unknown): number | undefined {
+export function statusOf(err: unknown): number | undefined {
   return err instanceof ApiException ? (err as ApiException<unknown>).code : undefined;
 }
 
@@ -136,7 +136,7 @@ function redact(text: string, values: readonly string[]): string {
 }
 
 /** Rethrows with HTTP context: what was being done, the status code and the server's reason. */
-function apiError(err: unknown, what: string, secrets: readonly string[] = []): Error {
+export function apiError(err: unknown, what: string, secrets: readonly string[] = []): Error {
   if (err instanceof EnvbotError) return err;
   const f = failureOf(err);
   const status = f.status === undefined ? '' : ` (HTTP ${f.status}${f.reason ? ` ${f.reason}` : ''})`;

@@ -15,7 +15,7 @@ export class ConsoleChat implements ChatPort {
       this.log.info({ environment: p.environment, operation: p.operation, status: p.status, message: ref }, `progress ${steps}`);
     } else if (message.kind === 'card') {
       const c = message.card;
-      this.log.info({ environment: c.environment, status: c.status, urls: c.urls, failedStep: c.failedStep }, `environment card: ${c.environment} ${c.status}`);
+      this.log.info({ environment: c.environment, status: c.status, urls: c.urls, failedStep: c.failedStep, storage: c.storage }, `environment card: ${c.environment} ${c.status}`);
     } else {
       this.log.info({ environment: message.environment }, message.text);
     }

@@ -21,6 +21,21 @@ export interface EnvironmentCard {
   failedStep?: string;
   error?: string;
   rolledBack?: string[];
+  /** Each storage volume's copy from S3 (the storage-copy workflow edits the card as it goes). */
+  storage?: VolumeCopy[];
+}
+
+/** A storage volume's copy from S3: `copying` until DataSync says it ended; counts as DataSync reports them. */
+export interface VolumeCopy {
+  volume: string;
+  /** Where it is copied from (`s3://bucket/prefix`). */
+  source?: string;
+  state: 'copying' | 'copied' | 'failed';
+  files?: number;
+  bytes?: number;
+  totalFiles?: number;
+  totalBytes?: number;
+  error?: string;
 }
 
 export interface ChatPort {
@@ -34,4 +49,27 @@ export interface ChatPort {
    * was lost may still have been made, and must be edited rather than made again.
    */
   find?(target: ChatTarget, key: string, since: Date): Promise<string | undefined>;
+}
+
+/** Bytes as people read them: 1.2 GB, 340 MB, 12 KB, 512 B (decimal units, as AWS reports them). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** One volume's copy in words: `copying, 1.2 GB of 3.4 GB`, `copied, 120 files, 3.4 GB`, `copy failed: …`. */
+export function copySummary(c: VolumeCopy): string {
+  if (c.state === 'failed') return `copy failed: ${c.error ?? 'no reason given'}`;
+  if (c.state === 'copied') {
+    const counts = [...(c.files !== undefined ? [`${c.files} file${c.files === 1 ? '' : 's'}`] : []), ...(c.bytes !== undefined ? [formatBytes(c.bytes)] : [])];
+    return ['copied', ...counts].join(', ');
+  }
+  if (c.bytes !== undefined && c.totalBytes) return `copying, ${formatBytes(c.bytes)} of ${formatBytes(c.totalBytes)}`;
+  return 'copying';
 }

@@ -139,7 +139,11 @@ export function namesFor(env: EnvironmentName, baseDomain: string) {
     /** Kubernetes Secret holding the environment's generated credentials. */
     kubernetesSecret: fit(`envbot-${e}-credentials`, LIMITS.label),
     /** Directory on the shared EFS file system. */
-    storageDirectory: (vol: string) => `/envbot/${e}/${vol}`,
+    storageDirectory: (vol: string) => (assertLogical('volume', vol), `/envbot/${e}/${vol}`),
+    /** The DataSync task that fills volume `media` from S3: `envbot-projb-qa-media` (task names may be 256 long). */
+    storageCopyTask: (vol: string) => (assertLogical('volume', vol), `envbot-${e}-${vol}`),
+    /** The Job that deletes volume `media`'s files when it is destroyed with `onDestroy: delete-data`. */
+    storageCleanupJob: (vol: string) => (assertLogical('volume', vol), fit(`wipe-${vol}-${e}`, LIMITS.label)),
     /** Labels envbot puts on everything it creates in Kubernetes. */
     labels: { 'app.kubernetes.io/managed-by': 'envbot', 'envbot.io/environment': e } as Record<string, string>,
   };
@@ -147,7 +151,7 @@ export function namesFor(env: EnvironmentName, baseDomain: string) {
 
 export type Names = ReturnType<typeof namesFor>;
 
-export type Operation = 'create' | 'destroy' | 'reset' | 'lifecycle';
+export type Operation = 'create' | 'destroy' | 'reset' | 'lifecycle' | 'storage-copy';
 
 /** Workflow ids are business keys: one running operation of a kind per environment. */
 export function workflowId(operation: Operation, environment: string): string {

@@ -10,6 +10,8 @@ export interface EnvironmentPlan {
   mysql: boolean;
   postgres: boolean;
   redis: boolean;
+  /** The project's storage volumes (`media`), each filled from S3; absent in plans made before storage. */
+  storage?: string[];
   /** Time to live (14d); none: the environment stays until destroyed. */
   ttl?: string;
   warnBefore: string;
@@ -22,7 +24,7 @@ export interface EnvironmentPlan {
 export type Phase = 'before' | 'parallel' | 'after';
 
 /** What a row's create result adds to the environment's card. */
-export type Reports = 'databases' | 'redisIndex' | 'urls';
+export type Reports = 'databases' | 'redisIndex' | 'urls' | 'storage';
 
 export interface ResourceRow {
   id: string;
@@ -43,7 +45,15 @@ export interface ResourceRow {
   reports?: Reports;
   /** The reset targets that re-seed it (`reset-db <env> sql`); absent: a reset leaves it alone. */
   resetBy?: readonly ResetTarget[];
+  /**
+   * A row added while workflows were running: they take it only where Temporal's `patched(patch)` is
+   * true (workflows/resources.ts), so histories recorded before it replay with the commands they had.
+   */
+  patch?: string;
 }
+
+/** The patch of the storage rows (docs/upgrading.md). */
+export const STORAGE_PATCH = 'storage-volumes';
 
 const always = () => true;
 
@@ -68,6 +78,16 @@ export const RESOURCES: readonly ResourceRow[] = [
   { id: 'dns', title: 'DNS records', phase: 'parallel', included: always, create: 'createDnsRecords', delete: 'deleteDnsRecords', createPreset: 'quick', reports: 'urls' },
   { id: 'namespace', title: 'Kubernetes namespace', phase: 'parallel', included: always, create: 'createNamespace', delete: 'deleteNamespace', createPreset: 'quick' },
   { id: 'credentials', title: 'Kubernetes secret', phase: 'after', included: always, create: 'applyCredentials', delete: 'deleteCredentials', createPreset: 'quick' },
+  // After the namespace (the claims live there), before the services that mount them.
+  {
+    id: 'storage', title: 'Storage volumes', phase: 'after', included: (p) => (p.storage?.length ?? 0) > 0,
+    create: 'createStorage', delete: 'deleteStorage', createPreset: 'quick', patch: STORAGE_PATCH,
+  },
+  // The copy itself runs in the storage-copy workflow once the environment is ready.
+  {
+    id: 'storage-copy', title: 'Storage copy from S3', phase: 'after', included: (p) => (p.storage?.length ?? 0) > 0,
+    create: 'createStorageCopy', delete: 'deleteStorageCopy', createPreset: 'quick', reports: 'storage', patch: STORAGE_PATCH,
+  },
   { id: 'manifests', title: 'Services', phase: 'after', included: always, create: 'applyManifests', delete: 'deleteManifests', createPreset: 'long' },
 ];
 
@@ -107,9 +127,9 @@ export interface StepSpec {
   title: string;
 }
 
-/** The steps of a create, as the progress message lists them. */
-export function createSteps(plan: EnvironmentPlan): StepSpec[] {
-  return [{ id: 'claim', title: BOOKKEEPING.claim }, ...rowsFor(plan).map((r) => ({ id: r.id, title: r.title })), { id: 'ready', title: BOOKKEEPING.ready }];
+/** The steps of a create building `rows` (the plan's), as the progress message lists them. */
+export function createSteps(plan: EnvironmentPlan, rows: readonly ResourceRow[] = rowsFor(plan)): StepSpec[] {
+  return [{ id: 'claim', title: BOOKKEEPING.claim }, ...rows.map((r) => ({ id: r.id, title: r.title })), { id: 'ready', title: BOOKKEEPING.ready }];
 }
 
 /** The steps of a destroy (or an expiry) removing `rows`, in that order. */

@@ -11,8 +11,8 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { EnvironmentCard } from '../shared/chat.js';
+import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
+import type { EnvironmentCard, VolumeCopy } from '../shared/chat.js';
 import { parseDuration } from '../shared/duration.js';
 import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
@@ -21,8 +21,9 @@ import { quick, undo } from './activities.js';
 import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
-import { createResource, deleteResource, seedResource } from './resources.js';
+import { admitted, createResource, deleteResource, seedResource } from './resources.js';
 import { Saga } from './saga.js';
+import { startStorageCopy } from './storage-copy.js';
 
 export type { EnvironmentPlan };
 
@@ -34,6 +35,8 @@ export interface CreateEnvironmentInput {
   /** Branch per service, when someone asked for other than the catalogue's (recorded only, for now). */
   branches?: Record<string, string>;
   temporalUiUrl?: string;
+  /** How long the storage copy waits between two looks at DataSync (30 seconds when absent). */
+  storageCopyPoll?: Duration;
 }
 
 export interface CreateEnvironmentResult {
@@ -48,19 +51,22 @@ export interface CreateEnvironmentResult {
   error?: string;
   rolledBack: string[];
   undoFailed: string[];
+  /** The storage volumes being filled from S3 (by the storage-copy workflow, after this one). */
+  storage?: VolumeCopy[];
 }
 
 /** What a row's create activity returned, onto the result (and so the card). */
 function report(row: ResourceRow, created: unknown, result: CreateEnvironmentResult): void {
-  const c = created as { databases?: string[]; index?: number; records?: string[] } | undefined;
+  const c = created as { databases?: string[]; index?: number; records?: string[]; volumes?: VolumeCopy[] } | undefined;
   if (row.reports === 'databases') for (const name of c?.databases ?? []) result.databases.push({ engine: row.id, name });
   if (row.reports === 'redisIndex' && c?.index !== undefined) result.redisIndex = c.index;
   if (row.reports === 'urls') result.urls = (c?.records ?? []).map((r) => `https://${r}`);
+  if (row.reports === 'storage') result.storage = c?.volumes ?? [];
 }
 
 export async function createEnvironment(input: CreateEnvironmentInput): Promise<CreateEnvironmentResult> {
   const { ref, requester, plan } = input;
-  const rows = rowsFor(plan);
+  const rows = admitted(rowsFor(plan));
   const result: CreateEnvironmentResult = { environment: ref.environment, status: 'ready', urls: [], databases: [], built: [], rolledBack: [], undoFailed: [] };
   const card = (): EnvironmentCard => ({
     environment: ref.environment,
@@ -71,12 +77,13 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     urls: result.urls,
     databases: result.databases,
     ...(result.redisIndex !== undefined ? { redisIndex: result.redisIndex } : {}),
+    ...(result.storage?.length && result.status === 'ready' ? { storage: result.storage } : {}),
     ...(result.expiresAt ? { expiresAt: result.expiresAt } : {}),
     ...(input.temporalUiUrl ? { workflowUrl: `${input.temporalUiUrl}/namespaces/${workflowInfo().namespace}/workflows/${encodeURIComponent(workflowInfo().workflowId)}` } : {}),
     ...(result.failedStep ? { failedStep: result.failedStep, error: result.error ?? '', rolledBack: result.rolledBack } : {}),
   });
   const notifier = new Notifier(input.target, () => ({ kind: 'progress', progress: tracker.snapshot() }));
-  const tracker = new Tracker(ref.environment, 'create', createSteps(plan), () => notifier.changed());
+  const tracker = new Tracker(ref.environment, 'create', createSteps(plan, rows), () => notifier.changed());
   setHandler(progressQuery, () => tracker.snapshot());
 
   const saga = new Saga();
@@ -147,5 +154,9 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     }
   }
   await notifier.close({ kind: 'card', card: card() });
+  if (result.storage?.length) {
+    // After the card (its reference is in the target now), which the copy edits as it goes.
+    await startStorageCopy({ ref, volumes: result.storage, card: card(), ...(input.target ? { target: { ...input.target } } : {}), ...(input.storageCopyPoll ? { pollEvery: input.storageCopyPoll } : {}) });
+  }
   return result;
 }

@@ -9,7 +9,7 @@ import { destroySteps, destructionOrder, progressQuery, RESOURCES, type Resource
 import { patient, quick } from './activities.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
-import { deleteResource } from './resources.js';
+import { admitted, deleteResource } from './resources.js';
 
 export interface DestroyEnvironmentInput {
   ref: EnvRef;
@@ -41,7 +41,8 @@ const ORDER_0_1 = ['manifests', 'credentials', 'namespace', 'dns', 'redis', 'mys
 export const ENDS_EXPIRY_PATCH = 'destroy-ends-expiry-once-begun';
 
 function removalOrder(): ResourceRow[] {
-  if (patched(REVERSE_ORDER_PATCH)) return destructionOrder();
+  // Rows added since (storage) only where patched: a destroy recorded before them replays as it ran.
+  if (patched(REVERSE_ORDER_PATCH)) return admitted(destructionOrder());
   return ORDER_0_1.map((id) => RESOURCES.find((r) => r.id === id)!);
 }
 

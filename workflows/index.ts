@@ -4,3 +4,4 @@ export { createEnvironment } from './create-environment.js';
 export { destroyEnvironment } from './destroy-environment.js';
 export { resetDatabases } from './reset-databases.js';
 export { environmentLifecycle } from './lifecycle.js';
+export { storageCopy } from './storage-copy.js';

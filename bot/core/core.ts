@@ -1,5 +1,6 @@
 // The platform-neutral core the CLI and the chat adapters share: check a request, start or signal
 // the workflow, and answer with plain data. It never waits for provisioning itself.
+import type { Duration } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Catalogue } from '../../shared/catalogue/schema.js';
 import { parseDuration } from '../../shared/duration.js';
@@ -21,6 +22,8 @@ export interface CoreOptions {
   catalogue: Catalogue;
   taskQueue: string;
   temporalUiUrl?: string;
+  /** How often a storage copy looks at DataSync (30 seconds when absent; tests look more often). */
+  storageCopyPoll?: Duration;
 }
 
 export interface Started {
@@ -65,7 +68,7 @@ export class EnvbotCore {
         // workflow's first step still refuses an environment that exists).
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}) }],
+        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}), ...(this.o.storageCopyPoll ? { storageCopyPoll: this.o.storageCopyPoll } : {}) }],
       });
       return { environment: env.name, workflowId: id, handle };
     } catch (err) {

@@ -19,6 +19,7 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
     mysql: engines.has('mysql'),
     postgres: engines.has('postgres'),
     redis: p.redis !== undefined,
+    ...(Object.keys(p.storage).length ? { storage: Object.keys(p.storage) } : {}),
     ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
     warnBefore: catalogue.defaults.warnBefore,
   };

@@ -156,6 +156,12 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
     if (Object.keys(p.storage).length > 0 && !c.storage) {
       problems.push({ path: at('storage'), problem: 'the project uses storage, but the catalogue has no top-level "storage" (EFS file system, DataSync subnet and security groups)' });
     }
+    if (Object.keys(p.storage).length > 0 && c.storage && !c.storage.dataSyncRoleArn) {
+      problems.push({ path: ['storage'], problem: `project "${name}" fills storage volumes from S3, so "dataSyncRoleArn" (the IAM role DataSync reads the bucket as) is needed` });
+    }
+    for (const [vol, v] of Object.entries(p.storage)) {
+      if (v.source.kind !== 's3') problems.push({ path: at('storage', vol, 'source'), problem: `"${v.source.raw}": a volume is filled from S3 by DataSync; write s3://<bucket>/<prefix>` });
+    }
     for (const [action, list] of Object.entries(p.permissions)) checkPrincipals(list, at('permissions', action));
     const hosts = new Map<string, string>();
     for (const [svc, s] of Object.entries(p.services)) {
@@ -174,9 +180,7 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
  * start; defaults filled in by the schema are not warned about. Each later feature removes its line.
  */
 const NOT_YET: { path: (string | '*')[]; what: string }[] = [
-  { path: ['storage'], what: 'storage (EFS, DataSync) is not supported yet: no volume is made' },
   { path: ['loadBalancer'], what: 'load-balancer rules are not supported yet: none is made' },
-  { path: ['projects', '*', 'storage'], what: 'storage volumes are not supported yet: none is made or filled' },
   { path: ['projects', '*', 'monitoring'], what: 'monitoring is not supported yet: no monitoring objects or alerts are made' },
   { path: ['projects', '*', 'channels', 'teams'], what: 'Microsoft Teams is not supported yet: these channels are not used' },
   { path: ['projects', '*', 'permissions', 'refresh'], what: 'the refresh permission is not used yet: there is no storage to refresh' },

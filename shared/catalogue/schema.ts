@@ -86,11 +86,19 @@ const database = z
   })
   .strict();
 
+const posixId = z.number().int().min(0).max(4294967295);
+
 const storageVolume = z
   .object({
+    /** Where the volume is filled from: s3://<bucket>/<prefix> (copied by DataSync). */
     source: location,
     mountPath: z.string().startsWith('/'),
     size: z.string().regex(/^\d+(Mi|Gi|Ti)$/, 'a Kubernetes quantity such as 5Gi').default('5Gi'),
+    /** Owner of the volume's directory, and the user and group every access through it (Pods, DataSync) acts as. */
+    uid: posixId.default(1000),
+    gid: posixId.default(1000),
+    /** What destroy does with the files in the directory: keep them on the file system, or delete them. */
+    onDestroy: z.enum(['keep-data', 'delete-data']).default('keep-data'),
   })
   .strict();
 
@@ -192,3 +200,4 @@ export type Catalogue = z.output<typeof catalogueSchema>;
 export type Project = Catalogue['projects'][string];
 export type Service = Project['services'][string];
 export type Database = Project['databases'][string];
+export type StorageVolume = Project['storage'][string];

@@ -1,6 +1,8 @@
 // AWS SDK v3 clients, built in one place: the default credential chain in production, an endpoint
 // (moto locally) when AWS_ENDPOINT_URL is set. One client per service per process, reused by every
 // activity; errors are rethrown with what was being done (awsError).
+import { DataSyncClient } from '@aws-sdk/client-datasync';
+import { EFSClient } from '@aws-sdk/client-efs';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EnvbotError } from '../errors.js';
@@ -46,6 +48,14 @@ export class AwsClients {
 
   route53(): Route53Client {
     return this.get('route53', () => new Route53Client({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
+  }
+
+  efs(): EFSClient {
+    return this.get('efs', () => new EFSClient({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
+  }
+
+  dataSync(): DataSyncClient {
+    return this.get('datasync', () => new DataSyncClient({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
   }
 
   secretsManager(): SecretsManagerClient {

@@ -36,6 +36,12 @@ describe('compensation', () => {
     ['createDnsRecords', 'dns'],
     ['createNamespace', 'namespace'],
     ['applyCredentials', 'credentials'],
+    ['createStorage', 'storage'],
+    // Half-way through a step: the access point and PersistentVolume are made, the claim is not;
+    ['createStorage:claim', 'storage'],
+    ['createStorageCopy', 'storage-copy'],
+    // both DataSync locations are made, the task is not.
+    ['createStorageCopy:task', 'storage-copy'],
     ['applyManifests', 'manifests'],
     ['finishOperation', 'ready'],
   ])('a failure at %s rolls everything back', async (activity, step) => {

@@ -27,7 +27,7 @@ describe('extension policy (time-skipping)', () => {
   let t: TestDeps;
   const calls: string[] = [];
   const activities = Object.fromEntries(
-    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', 'deleteManifests', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteMongo', 'deleteSecrets'].map((n) => [
+    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', 'deleteManifests', 'deleteStorageCopy', 'deleteStorage', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteMongo', 'deleteSecrets'].map((n) => [
       n,
       async () => {
         calls.push(n);

@@ -22,7 +22,7 @@ describe('environmentLifecycle (time-skipping)', () => {
     return name === 'notify' ? 'msg-1' : {};
   };
   const activities = Object.fromEntries(
-    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', 'deleteManifests', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteMongo', 'deleteSecrets'].map((n) => [n, record(n)]),
+    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', 'deleteManifests', 'deleteStorageCopy', 'deleteStorage', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteMongo', 'deleteSecrets'].map((n) => [n, record(n)]),
   );
 
   beforeAll(async () => {
@@ -75,7 +75,7 @@ describe('environmentLifecycle (time-skipping)', () => {
       expect(begin?.arg).toMatchObject({ ref, operation: 'expire' });
       await recordHistory(env.client, handle.workflowId, 'lifecycle-extended-then-expired');
       expect(calls.filter((c) => c.name.startsWith('delete')).map((c) => c.name)).toEqual([
-        'deleteManifests', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteSql', 'deleteMongo', 'deleteSecrets',
+        'deleteManifests', 'deleteStorageCopy', 'deleteStorage', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteSql', 'deleteMongo', 'deleteSecrets',
       ]);
     });
   });

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { resolveEnv } from '../../activities/environment.js';
 import type { EnvRef } from '../../shared/model.js';
 import type { TestDeps } from './deps.js';
+import { storageLeftovers } from './inspect-storage.js';
 
 function databasesOf(t: Pick<TestDeps, 'deps'>, ref: EnvRef) {
   const r = resolveEnv(t.deps.catalogue, ref);
@@ -100,6 +101,8 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   const namespace = await core.readNamespace({ name: ns }).catch(() => undefined);
   // With no controller manager here, a deleted namespace stays Terminating: only an Active one counts.
   if (namespace && namespace.status?.phase !== 'Terminating') found.push(`kubernetes namespace ${ns} (${namespace.status?.phase})`);
+
+  found.push(...(await storageLeftovers(t, r)));
 
   const secrets = await t.deps.store.pool.query<{ name: string }>('SELECT name FROM secrets WHERE environment = $1', [r.env.name]);
   found.push(...secrets.rows.map((x) => `stored secret ${x.name}`));

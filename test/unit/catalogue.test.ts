@@ -174,6 +174,39 @@ loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: 
     expect(loadCatalogue(inTemp(minimal()), localEnv).warnings).toEqual([]);
   });
 
+  describe('storage volumes', () => {
+    const storage = `storage:
+  fileSystemId: fs-1
+  dataSyncRoleArn: arn:aws:iam::1:role/datasync
+  subnetArn: arn:aws:ec2:us-east-1:1:subnet/subnet-1
+  securityGroupArns: [arn:aws:ec2:us-east-1:1:security-group/sg-1]
+`;
+    const withVolume = (volume: string, top = storage) => minimal(`    storage:\n      media: ${volume}\n${top}`);
+
+    it('loads a volume with its defaults (owner 1000:1000, files kept on destroy), with no warning', () => {
+      const { catalogue, warnings } = loadCatalogue(inTemp(withVolume('{ source: "s3://media-bucket/projb/", mountPath: /var/media }')), localEnv);
+      expect(warnings).toEqual([]);
+      expect(catalogue.projects.projb!.storage.media).toEqual({
+        source: { kind: 's3', bucket: 'media-bucket', prefix: 'projb/', raw: 's3://media-bucket/projb/' },
+        mountPath: '/var/media',
+        size: '5Gi',
+        uid: 1000,
+        gid: 1000,
+        onDestroy: 'keep-data',
+      });
+    });
+
+    it.each([
+      ['a source that is not in S3', withVolume('{ source: seeds, mountPath: /m }'), 'projects.projb.storage.media.source', /"seeds": a volume is filled from S3 by DataSync; write s3:\/\/<bucket>\/<prefix>/],
+      ['no DataSync role', withVolume('{ source: "s3://b-1/p", mountPath: /m }', storage.replace(/ {2}dataSyncRoleArn.*\n/, '')), 'storage', /project "projb" fills storage volumes from S3, so "dataSyncRoleArn" .* is needed/],
+      ['an owner that is not a number', withVolume('{ source: "s3://b-1/p", mountPath: /m, uid: root }'), 'projects.projb.storage.media.uid', /number/],
+      ['an unknown onDestroy', withVolume('{ source: "s3://b-1/p", mountPath: /m, onDestroy: shred }'), 'projects.projb.storage.media.onDestroy', /keep-data|delete-data/],
+    ])('refuses %s, naming the line', (_what, text, path, message) => {
+      const err = problemsOf(() => loadCatalogue(inTemp(text), localEnv));
+      expect(err.problems).toEqual([expect.objectContaining({ path, line: expect.any(Number), problem: expect.stringMatching(message) })]);
+    });
+  });
+
   it.each([
     ['a template in S3', (t: string) => t.replace('template: t.yaml.hbs', 'template: s3://bucket/t.yaml.hbs'), 'projects.projb.services.service1.template', /s3 locations \(s3:\/\/bucket\/t\.yaml\.hbs\) are not supported yet/],
     ['a seed in git', (t: string) => t.replace('catalog: { engine: mongo }', 'catalog: { engine: mongo, seed: "git+https://example.com/r.git#main:seeds" }'), 'projects.projb.databases.catalog.seed', /git locations .* are not supported yet: use a path relative to envbot\.yaml/],

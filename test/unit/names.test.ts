@@ -57,6 +57,10 @@ describe('namesFor', () => {
     const n = namesFor(environmentName('projb', 'qa'), 'example.com');
     expect(n.namespace).toBe('projb-qa');
     expect(n.volume('media')).toBe('vol-media-projb-qa');
+    expect(n.storageDirectory('media')).toBe('/envbot/projb-qa/media');
+    expect(n.storageCopyTask('media')).toBe('envbot-projb-qa-media');
+    expect(n.storageCleanupJob('media')).toBe('wipe-media-projb-qa');
+    expect(workflowId('storage-copy', n.environment)).toBe('envbot/projb-qa/storage-copy');
     expect(n.host('service1')).toBe('service1.projb-qa.example.com');
     expect(n.mongoDatabase('catalog')).toBe('catalog_projb_qa');
     expect(n.mysqlDatabase('shop')).toBe('shop_projb_qa');

@@ -25,7 +25,7 @@ import { planFor } from '../../bot/core/plan.js';
 import { repoRoot } from '../support/settings.js';
 
 const SERVERS = { MONGO_URL: 'mongodb://x', MYSQL_URL: 'mysql://x', POSTGRES_URL: 'postgres://x', REDIS_URL: 'redis://x' };
-const everything: EnvironmentPlan = { mongo: true, mysql: true, postgres: true, redis: true, warnBefore: '1d' };
+const everything: EnvironmentPlan = { mongo: true, mysql: true, postgres: true, redis: true, storage: ['media'], warnBefore: '1d' };
 const nothing: EnvironmentPlan = { mongo: false, mysql: false, postgres: false, redis: false, warnBefore: '1d' };
 
 function registeredActivities(): string[] {
@@ -84,6 +84,17 @@ describe('the resource table', () => {
     const projc = rowsFor(planFor(catalogue, 'projc', 'dev')).map((r) => r.id);
     expect(projc).toEqual(expect.arrayContaining(['mongo', 'mysql']));
     expect(projc).not.toContain('postgres');
+    // Storage volumes: projb has one, made after the namespace and before the services that mount it.
+    const projb = rowsFor(planFor(catalogue, 'projb', 'qa')).map((r) => r.id);
+    expect(projb.slice(projb.indexOf('namespace'))).toEqual(['namespace', 'credentials', 'storage', 'storage-copy', 'manifests']);
+    expect(projc).not.toContain('storage');
+  });
+
+  it('marks the rows added since 0.1 with a patch, so workflows recorded before them replay', () => {
+    expect(RESOURCES.filter((r) => r.patch).map((r) => [r.id, r.patch])).toEqual([
+      ['storage', 'storage-volumes'],
+      ['storage-copy', 'storage-volumes'],
+    ]);
   });
 
   it.each([

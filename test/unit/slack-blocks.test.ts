@@ -290,6 +290,25 @@ describe('environmentCard', () => {
     expect(actionIds(some)).toEqual([ACTION.credentials]);
   });
 
+  it("shows each storage volume's copy: copying with the bytes so far, copied with its counts, failed with the reason", () => {
+    const m = environmentCard({
+      ...readyCard,
+      storage: [
+        { volume: 'media', source: 's3://envbot-media/projb/', state: 'copying', bytes: 1_234_000_000, totalBytes: 3_400_000_000 },
+        { volume: 'docs', state: 'copied', files: 120, bytes: 3_400_000_000 },
+        { volume: 'logs', state: 'failed', error: 'OperationCanceled: The task execution was cancelled.' },
+      ],
+    }, ALL);
+    expect(m).toMatchSnapshot();
+    expectMessage(m);
+    const text = allText(m.blocks);
+    expect(text).toContain('*Storage*');
+    expect(text).toContain('• media: copying, 1.2 GB of 3.4 GB');
+    expect(text).toContain('• docs: copied, 120 files, 3.4 GB');
+    expect(text).toContain('• logs: copy failed: OperationCanceled: The task execution was cancelled.');
+    expect(m.text).toContain('media: copying, 1.2 GB of 3.4 GB');
+  });
+
   it.each(['destroyed', 'reset'] as const)('shows a %s environment', (status) => {
     const m = environmentCard({ ...readyCard, status, ...(status === 'destroyed' ? { urls: [], databases: [], redisIndex: undefined } : {}) }, ALL);
     expect(m).toMatchSnapshot();

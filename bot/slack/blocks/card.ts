@@ -3,7 +3,7 @@
 // Retry. The pieces an environment shows elsewhere (its details in the status reply, its buttons
 // and one-line summary on the Home tab and in lists) are built here too, so they look the same.
 import type { types } from '@slack/bolt';
-import type { EnvironmentCard } from '../../../shared/chat.js';
+import { copySummary, type EnvironmentCard } from '../../../shared/chat.js';
 import { stepTitle } from '../../../shared/resources.js';
 import type { EnvironmentSummary } from '../../core/model.js';
 import {
@@ -66,6 +66,7 @@ export function environmentCard(card: EnvironmentCard, opts: CardPermissions): M
   }
   const parts = [cardTitle(card)];
   if (card.urls.length) parts.push(card.urls.join(' '));
+  for (const c of card.storage ?? []) parts.push(`${c.volume}: ${copySummary(c)}`);
   if (card.expiresAt && card.status !== 'destroyed') parts.push(`expires ${plainTime(card.expiresAt)}`);
   return { text: fallback(parts.join(' · '), card.environment), blocks };
 }
@@ -92,6 +93,9 @@ export function cardDetails(card: EnvironmentCard): KnownBlock[] {
   const data = card.databases.map((d) => `• ${esc(d.engine)}: \`${esc(d.name)}\``);
   if (card.redisIndex !== undefined) data.push(`• Redis: database ${card.redisIndex}`);
   if (data.length) blocks.push(...packSections(['*Databases*', ...data], { maxSections: 2, noun: 'databases' }));
+  if (card.storage?.length) {
+    blocks.push(...packSections(['*Storage*', ...card.storage.map((c) => `• ${esc(c.volume)}: ${esc(copySummary(c))}`)], { maxSections: 1, noun: 'volumes' }));
+  }
   return blocks;
 }
 

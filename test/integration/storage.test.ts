@@ -1,0 +1,254 @@
+// Storage volumes, against moto (EFS, DataSync, S3) and the API server: projb-qa's media volume gets
+// its access point, PersistentVolume and claim and is filled from S3 by a DataSync copy that runs on
+// its own, after the environment is ready, editing the card as it goes; a failed copy is said in the
+// channel and leaves the environment alone; destroy leaves nothing (and compensation.test.ts fails
+// each new step, also half-way through).
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CancelTaskExecutionCommand,
+  CreateLocationS3Command,
+  DataSyncClient,
+  DescribeLocationEfsCommand,
+  DescribeLocationS3Command,
+  DescribeTaskCommand,
+  DescribeTaskExecutionCommand,
+  ListLocationsCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-datasync';
+import { DescribeAccessPointsCommand, EFSClient, type AccessPointDescription } from '@aws-sdk/client-efs';
+import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resolveEnv } from '../../activities/environment.js';
+import { createKubernetesActivities } from '../../activities/kubernetes.js';
+import { createStorageActivities } from '../../activities/storage.js';
+import { EnvbotCore } from '../../bot/core/core.js';
+import type { LoadedCatalogue } from '../../shared/catalogue/load.js';
+import type { EnvironmentCard } from '../../shared/chat.js';
+import type { ChatTarget, EnvRef, Requester } from '../../shared/model.js';
+import { workflowId } from '../../shared/names.js';
+import type { CreateEnvironmentResult } from '../../workflows/create-environment.js';
+import type { StorageCopyResult } from '../../workflows/storage-copy.js';
+import { uniqueEnv } from '../support/deps.js';
+import { leftovers } from '../support/inspect.js';
+import { provisioningHarness, type Harness } from '../support/provisioning.js';
+
+const requester: Requester = { id: 'cli:test', platform: 'cli' };
+/** What the test puts under projb's media source, s3://envbot-media/projb/. */
+const MEDIA = { 'projb/logo.png': 1200, 'projb/products/mug-001.jpg': 34_000, 'projb/products/pot-200.jpg': 56_789 };
+const MEDIA_BYTES = Object.values(MEDIA).reduce((a, b) => a + b, 0);
+
+/** The first value `look` gives that is not undefined, looking every 200 ms for up to 30 s. */
+async function until<T>(look: () => Promise<T | undefined>): Promise<T> {
+  for (const deadline = Date.now() + 30_000; ; ) {
+    const value = await look();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('gave up waiting after 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const run = <I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O> =>
+  new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
+
+describe('storage volumes', () => {
+  let h: Harness;
+  let efs: EFSClient;
+  let dataSync: DataSyncClient;
+  let core: CoreV1Api;
+  /** The core with copies looked at every `poll` (moto moves a copy one status on per look: five looks). */
+  const coreWith = (poll: Duration) => new EnvbotCore({ client: h.client, store: h.deps.store, catalogue: h.deps.catalogue.catalogue, taskQueue: h.taskQueue, storageCopyPoll: poll });
+  const target = (): ChatTarget => ({ platform: 'console', channel: 'C0PROJB0001' });
+  const cards = (env: string): { ref: string; card: EnvironmentCard }[] =>
+    h.chat.sent.flatMap((m) => (m.message.kind === 'card' && m.message.card.environment === env ? [{ ref: m.ref, card: m.message.card }] : []));
+  const fileSystemId = () => h.deps.catalogue.catalogue.storage!.fileSystemId;
+  const accessPointOf = async (ref: EnvRef): Promise<AccessPointDescription | undefined> =>
+    (await efs.send(new DescribeAccessPointsCommand({ FileSystemId: fileSystemId() }))).AccessPoints?.find((a) => a.RootDirectory?.Path === `/envbot/${ref.environment}/media`);
+  const taskOf = async (ref: EnvRef): Promise<string> =>
+    (await h.deps.store.liveResources(ref.environment)).find((e) => e.kind === 'datasync-arn' && e.details?.object === `${ref.environment}/media/task`)!.name;
+  const destroy = async (ref: EnvRef) => (await h.core.destroy({ environment: ref.environment, requester })).handle.result();
+
+  beforeAll(async () => {
+    h = await provisioningHarness('storage');
+    efs = new EFSClient(h.deps.aws);
+    dataSync = new DataSyncClient(h.deps.aws);
+    core = h.deps.kube.makeApiClient(CoreV1Api);
+    const s3 = new S3Client(h.deps.aws);
+    await s3.send(new CreateBucketCommand({ Bucket: 'envbot-media' })).catch((err: unknown) => {
+      if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
+    });
+    for (const [key, size] of Object.entries(MEDIA)) await s3.send(new PutObjectCommand({ Bucket: 'envbot-media', Key: key, Body: Buffer.alloc(size, 7) }));
+    s3.destroy();
+  });
+
+  afterAll(async () => {
+    efs?.destroy();
+    dataSync?.destroy();
+    await h?.stop();
+  });
+
+  it('projb-qa gets the access point, both locations, the task, the PV and claim; it is ready before a slow copy ends, whose counts then edit the card; destroy leaves nothing', async () => {
+    const ref = uniqueEnv('projb', 'qa');
+    const started = await coreWith('2 seconds').create({ project: 'projb', stage: 'qa', suffix: ref.suffix!, requester, target: target() });
+    const result: CreateEnvironmentResult = await started.handle.result();
+    const readyAt = Date.now();
+    expect(result).toMatchObject({ status: 'ready', storage: [{ volume: 'media', state: 'copying', source: 's3://envbot-media/projb/' }] });
+    expect(result.built).toEqual(expect.arrayContaining(['storage', 'storage-copy']));
+
+    // Ready, and the copy still running on its own; the card says so.
+    const copy = h.client.workflow.getHandle(workflowId('storage-copy', ref.environment));
+    expect((await copy.describe()).status.name).toBe('RUNNING');
+    const readyCard = cards(ref.environment).at(-1)!;
+    expect(readyCard.card).toMatchObject({ status: 'ready', storage: [{ volume: 'media', state: 'copying' }] });
+
+    // The access point: its root directory, made owned by the volume's user, which every access acts as.
+    const ap = (await accessPointOf(ref))!;
+    expect(ap).toMatchObject({
+      FileSystemId: fileSystemId(),
+      PosixUser: { Uid: 1000, Gid: 1000 },
+      RootDirectory: { Path: `/envbot/${ref.environment}/media`, CreationInfo: { OwnerUid: 1000, OwnerGid: 1000, Permissions: '0775' } },
+    });
+    expect(ap.Tags).toEqual(expect.arrayContaining([{ Key: 'envbot.io/environment', Value: ref.environment }]));
+
+    // The task, from the S3 source (bucket, prefix, the catalogue's role) to the access point's directory.
+    const task = await dataSync.send(new DescribeTaskCommand({ TaskArn: await taskOf(ref) }));
+    expect(task.Name).toBe(`envbot-${ref.environment}-media`);
+    const source = await dataSync.send(new DescribeLocationS3Command({ LocationArn: task.SourceLocationArn }));
+    expect(source.LocationUri).toMatch(/^s3:\/\/envbot-media\/+projb\/$/);
+    expect(source.S3Config).toEqual({ BucketAccessRoleArn: h.deps.catalogue.catalogue.storage!.dataSyncRoleArn });
+    const destination = await dataSync.send(new DescribeLocationEfsCommand({ LocationArn: task.DestinationLocationArn }));
+    expect(destination).toMatchObject({ AccessPointArn: ap.AccessPointArn, InTransitEncryption: 'TLS1_2', LocationUri: expect.stringContaining(fileSystemId()) });
+
+    // The PersistentVolume on the access point, and the claim bound to it by name.
+    const claimName = `vol-media-${ref.environment}`;
+    const pv = await core.readPersistentVolume({ name: claimName });
+    expect(pv.metadata?.labels).toMatchObject({ 'envbot.io/environment': ref.environment, 'app.kubernetes.io/managed-by': 'envbot' });
+    expect(pv.spec).toMatchObject({
+      csi: { driver: 'efs.csi.aws.com', volumeHandle: `${fileSystemId()}::${ap.AccessPointId}` },
+      accessModes: ['ReadWriteMany'],
+      persistentVolumeReclaimPolicy: 'Retain',
+      capacity: { storage: '5Gi' },
+      claimRef: { namespace: ref.environment, name: claimName },
+    });
+    const pvc = await core.readNamespacedPersistentVolumeClaim({ namespace: ref.environment, name: claimName });
+    expect(pvc.spec).toMatchObject({ volumeName: claimName, storageClassName: '', accessModes: ['ReadWriteMany'] });
+
+    // The copy ends (five looks, two seconds apart) well after the environment was ready, and edits the card.
+    const copied: StorageCopyResult = await copy.result();
+    const copiedAt = Date.now();
+    expect(copiedAt - readyAt).toBeGreaterThan(4000);
+    const counts = { files: Object.keys(MEDIA).length, bytes: MEDIA_BYTES, totalFiles: Object.keys(MEDIA).length, totalBytes: MEDIA_BYTES };
+    expect(copied.volumes).toEqual([{ volume: 'media', source: 's3://envbot-media/projb/', state: 'copied', ...counts }]);
+    const last = cards(ref.environment).at(-1)!;
+    expect(last.ref).toBe(readyCard.ref);
+    expect(last.card).toMatchObject({ status: 'ready', urls: readyCard.card.urls, storage: [{ volume: 'media', state: 'copied', ...counts }] });
+    // On the way it said how far it was (moto reports half the bytes while transferring).
+    expect(cards(ref.environment).some((c) => c.card.storage?.[0]?.state === 'copying' && c.card.storage[0].bytes === Math.floor(MEDIA_BYTES / 2))).toBe(true);
+    const execution = (await dataSync.send(new DescribeTaskCommand({ TaskArn: task.TaskArn }))).CurrentTaskExecutionArn!;
+    expect(await dataSync.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: execution }))).toMatchObject({ Status: 'SUCCESS', FilesTransferred: 3, BytesTransferred: MEDIA_BYTES });
+
+    await destroy(ref);
+    expect(await leftovers(h, ref)).toEqual([]);
+  }, 120_000);
+
+  it('a failed copy is said in the channel and leaves the environment ready', async () => {
+    const ref = uniqueEnv('projb', 'qa');
+    const started = await coreWith('2 seconds').create({ project: 'projb', stage: 'qa', suffix: ref.suffix!, requester, target: target() });
+    expect(await started.handle.result()).toMatchObject({ status: 'ready' });
+    // DataSync stops the copy (moto: a cancelled execution is ERROR).
+    const taskArn = await taskOf(ref);
+    const execution = await until(async () => (await dataSync.send(new DescribeTaskCommand({ TaskArn: taskArn }))).CurrentTaskExecutionArn ?? undefined);
+    await dataSync.send(new CancelTaskExecutionCommand({ TaskExecutionArn: execution }));
+
+    const err = await h.client.workflow.getHandle(workflowId('storage-copy', ref.environment)).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const card = cards(ref.environment).at(-1)!.card;
+    expect(card).toMatchObject({ status: 'ready', storage: [{ volume: 'media', state: 'failed', error: expect.stringContaining('cancelled') }] });
+    const notice = h.chat.sent.find((m) => m.message.kind === 'notice' && m.message.environment === ref.environment)!;
+    expect(notice.target.messageRef).toBeUndefined();
+    expect(notice.message).toMatchObject({ text: expect.stringMatching(new RegExp(`${ref.environment}: the copy of volume media from s3://envbot-media/projb/ failed: .*cancelled.*The environment is usable`)) });
+    expect((await h.deps.store.getEnvironment(ref.environment))?.state).toBe('ready');
+    expect(await core.readNamespacedPersistentVolumeClaim({ namespace: ref.environment, name: `vol-media-${ref.environment}` })).toBeTruthy();
+    expect(await accessPointOf(ref)).toBeDefined();
+
+    await destroy(ref);
+    expect(await leftovers(h, ref)).toEqual([]);
+  }, 120_000);
+
+  describe('made by activities alone', () => {
+    // Each test its own environment: a deleted PersistentVolume stays Terminating here (no controller
+    // removes its pv-protection finalizer), so its name cannot be made again.
+    let ref: EnvRef;
+    let k8s: ReturnType<typeof createKubernetesActivities>;
+
+    beforeEach(async () => {
+      ref = uniqueEnv('projb', 'qa');
+      k8s = createKubernetesActivities(h.deps);
+      await run(k8s.createNamespace, { ref });
+    });
+
+    afterEach(async () => {
+      await run(k8s.deleteNamespace, { ref });
+    });
+
+    it('adopts a DataSync location that a crashed attempt made but did not record, and destroy removes it', async () => {
+      const s = createStorageActivities(h.deps);
+      await run(s.createStorage, { ref });
+      // The first attempt recorded its intent and made the source location, then died before recording the ARN.
+      await h.deps.store.recordResource({ environment: ref.environment, kind: 'datasync-location', name: `${ref.environment}/media/source`, location: `datasync/${h.deps.aws.region}` });
+      const orphan = await dataSync.send(new CreateLocationS3Command({
+        S3BucketArn: 'arn:aws:s3:::envbot-media',
+        Subdirectory: '/projb/',
+        S3Config: { BucketAccessRoleArn: h.deps.catalogue.catalogue.storage!.dataSyncRoleArn },
+        Tags: [{ Key: 'envbot.io/environment', Value: ref.environment }, { Key: 'envbot.io/object', Value: `${ref.environment}/media/source` }],
+      }));
+      // moto needs scripts/services/moto_launcher.py's ListTagsForResource: an older moto answers 500 here.
+      expect((await dataSync.send(new ListTagsForResourceCommand({ ResourceArn: orphan.LocationArn }))).Tags).toHaveLength(2);
+      const before = (await dataSync.send(new ListLocationsCommand({}))).Locations!.length;
+      await run(s.createStorageCopy, { ref });
+      // The retry made the destination only, and took the orphan as its source.
+      expect((await dataSync.send(new ListLocationsCommand({}))).Locations!.length).toBe(before + 1);
+      const task = await dataSync.send(new DescribeTaskCommand({ TaskArn: await taskOf(ref) }));
+      expect(task.SourceLocationArn).toBe(orphan.LocationArn);
+
+      await run(s.deleteStorageCopy, { ref });
+      await run(s.deleteStorage, { ref });
+      expect((await dataSync.send(new ListLocationsCommand({}))).Locations!.map((l) => l.LocationArn)).not.toContain(orphan.LocationArn);
+      expect((await leftovers(h, ref)).filter((x) => !x.startsWith('kubernetes namespace') && !x.startsWith('ledger k8s-namespace'))).toEqual([]);
+    });
+
+    it('with onDestroy: delete-data, a Job in the namespace deletes the files through the claim before it goes', async () => {
+      const loaded = h.deps.catalogue;
+      const projb = loaded.catalogue.projects.projb!;
+      const catalogue: LoadedCatalogue = {
+        ...loaded,
+        catalogue: { ...loaded.catalogue, projects: { ...loaded.catalogue.projects, projb: { ...projb, storage: { media: { ...projb.storage.media!, uid: 2001, gid: 2002, onDestroy: 'delete-data' } } } } },
+      };
+      const s = createStorageActivities({ ...h.deps, catalogue });
+      await run(s.createStorage, { ref });
+      // The catalogue changes afterwards: destroy goes by what the ledger recorded.
+      const deleting = run(createStorageActivities(h.deps).deleteStorage, { ref });
+      // No Job controller or kubelet runs here: the test plays them, once it has seen the Job.
+      const batch = h.deps.kube.makeApiClient(BatchV1Api);
+      const name = resolveEnv(h.deps.catalogue, ref).names.storageCleanupJob('media');
+      const job = await until(() => batch.readNamespacedJob({ name, namespace: ref.environment }).catch(() => undefined));
+      const pod = job.spec!.template.spec!;
+      expect(pod.securityContext).toMatchObject({ runAsUser: 2001, runAsGroup: 2002 });
+      expect(pod.volumes).toEqual([expect.objectContaining({ name: 'data', persistentVolumeClaim: { claimName: `vol-media-${ref.environment}` } })]);
+      expect(pod.containers[0]!.command).toEqual(['sh', '-c', 'find /data -mindepth 1 -delete']);
+      // Meanwhile the claim, volume and access point are still there.
+      expect(await core.readNamespacedPersistentVolumeClaim({ namespace: ref.environment, name: `vol-media-${ref.environment}` })).toBeTruthy();
+      const now = new Date();
+      await batch.patchNamespacedJobStatus({
+        name,
+        namespace: ref.environment,
+        body: { status: { startTime: now, completionTime: now, succeeded: 1, conditions: ['SuccessCriteriaMet', 'Complete'].map((type) => ({ type, status: 'True', lastProbeTime: now, lastTransitionTime: now })) } },
+      }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      expect((await deleting).deleted).toEqual([`PersistentVolumeClaim vol-media-${ref.environment}`, `PersistentVolume vol-media-${ref.environment}`, `access point /envbot/${ref.environment}/media`]);
+      expect((await leftovers(h, ref)).filter((x) => !x.startsWith('kubernetes namespace') && !x.startsWith('ledger k8s-namespace'))).toEqual([]);
+    });
+  });
+});
