@@ -120,6 +120,9 @@ function idempotencyToken(step: string): string {
   return createHash('sha256').update(`${run}/${step}`).digest('hex').slice(0, 64);
 }
 
+/** A Kubernetes object as envbot writes it: kind and name always set. */
+type NamedObject = KubernetesObject & { kind: string; metadata: { name: string } };
+
 function tagValue(tags: { Key?: string; Value?: string }[] | undefined, key: string): string | undefined {
   return tags?.find((t) => t.Key === key)?.Value;
 }
@@ -158,7 +161,7 @@ export function createStorageActivities(deps: ActivityDeps) {
    * Creates `object`, or accepts the one there when it carries the environment's label; one of another
    * environment (or nobody's) is a ConflictError, and `entry` is taken off the ledger so no delete touches it.
    */
-  async function createObject(environment: string, object: KubernetesObject & { kind: string; metadata: { name: string } }, entry: LedgerEntry): Promise<void> {
+  async function createObject(environment: string, object: NamedObject, entry: LedgerEntry): Promise<void> {
     const what = `${object.kind}/${object.metadata.name}${object.metadata.namespace ? ` in namespace ${object.metadata.namespace}` : ''}`;
     try {
       await objects.create(object);
@@ -228,7 +231,7 @@ export function createStorageActivities(deps: ActivityDeps) {
           },
         },
       },
-    } as KubernetesObject & { kind: string; metadata: { name: string } }, entry);
+    } as NamedObject, entry);
     const until = Date.now() + CLEANUP_WAIT_MS;
     for (;;) {
       let job: KubernetesObject & { status?: { conditions?: { type?: string; status?: string; message?: string }[] } };
@@ -254,12 +257,6 @@ export function createStorageActivities(deps: ActivityDeps) {
   }
 
   // --- DataSync -----------------------------------------------------------------------------------
-
-  const dataSyncTags = (environment: string, object: string, name: string): TagListEntry[] => [
-    { Key: 'Name', Value: name },
-    { Key: ENV_LABEL, Value: environment },
-    { Key: OBJECT_TAG, Value: object },
-  ];
 
   /** The location or task tagged as `object` of `environment`, when a crash kept its ARN out of the ledger. */
   async function findTagged(kind: 'location' | 'task', environment: string, object: string): Promise<string | undefined> {
@@ -288,8 +285,15 @@ export function createStorageActivities(deps: ActivityDeps) {
    * object is recorded in the ledger before it is made, is made with tags naming the environment and
    * the object, and its ARN is recorded as soon as it exists. A retry finds the ARN in the ledger; only
    * when a crash came between the make and that record is the object looked for by its tags.
+   * `make` gets the tags and returns the new ARN; `name` is the Name tag, `what` says it in errors.
    */
-  async function dataSyncObject(environment: string, kind: 'location' | 'task', object: string, make: () => Promise<string>): Promise<string> {
+  async function dataSyncObject(
+    o: { environment: string; volume: string; part: 'source' | 'destination' | 'task'; name: string; what: string },
+    make: (tags: TagListEntry[]) => Promise<string | undefined>,
+  ): Promise<string> {
+    const { environment } = o;
+    const kind = o.part === 'task' ? 'task' : 'location';
+    const object = objectName(environment, o.volume, o.part);
     const live = await deps.store.liveResources(environment);
     const made = live.find((e) => e.kind === KIND.arn && e.details?.object === object);
     if (made) return made.name;
@@ -297,7 +301,12 @@ export function createStorageActivities(deps: ActivityDeps) {
     let arn: string | undefined;
     if (live.some((e) => e.kind === intent.kind && e.name === object)) arn = await findTagged(kind, environment, object);
     else await deps.store.recordResource(intent);
-    arn ??= await make();
+    try {
+      arn ??= await make([{ Key: 'Name', Value: o.name }, { Key: ENV_LABEL, Value: environment }, { Key: OBJECT_TAG, Value: object }]);
+    } catch (err) {
+      throw awsError(err, `creating ${o.what}`);
+    }
+    if (!arn) throw new Error(`DataSync made ${o.what} but returned no ARN`);
     await deps.store.recordResource({ environment, kind: KIND.arn, name: arn, location: dataSyncLocation, details: { object, kind } });
     return arn;
   }
@@ -384,7 +393,7 @@ export function createStorageActivities(deps: ActivityDeps) {
             // Pre-bound: no other claim can take it.
             claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claim },
           },
-        } as KubernetesObject & { kind: string; metadata: { name: string } }, pvEntry);
+        } as NamedObject, pvEntry);
         deps.faults?.check('createStorage:claim');
         const claimEntry = { environment, kind: KIND.claim, name: claim, location: objectLocation(namespace) };
         await deps.store.recordResource(claimEntry);
@@ -393,7 +402,7 @@ export function createStorageActivities(deps: ActivityDeps) {
           kind: 'PersistentVolumeClaim',
           metadata: { name: claim, namespace, labels },
           spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: claim, resources: { requests: { storage: v.size } } },
-        } as KubernetesObject & { kind: string; metadata: { name: string } }, claimEntry);
+        } as NamedObject, claimEntry);
         out.push({ volume, directory, accessPoint: accessPoint.AccessPointId!, persistentVolume: claim, claim });
       }
       deps.log.info({ environment, volumes: out }, 'storage volumes created');
@@ -458,51 +467,34 @@ export function createStorageActivities(deps: ActivityDeps) {
         if (!accessPoint?.AccessPointArn) throw new Error(`the access point of ${directory} is missing; the "Storage volumes" step makes it`);
         const partition = accessPoint.AccessPointArn.split(':')[1] ?? 'aws';
         const name = r.names.storageCopyTask(volume);
-        const source = await dataSyncObject(environment, 'location', objectName(environment, volume, 'source'), async () => {
-          try {
-            const made = await dataSync().send(new CreateLocationS3Command({
-              S3BucketArn: `arn:${partition}:s3:::${bucket}`,
-              Subdirectory: `/${prefix}`,
-              S3Config: { BucketAccessRoleArn: storage.dataSyncRoleArn },
-              Tags: dataSyncTags(environment, objectName(environment, volume, 'source'), name),
-            }));
-            return made.LocationArn!;
-          } catch (err) {
-            throw awsError(err, `creating the DataSync location for ${v.source.raw}`);
-          }
-        });
-        const destination = await dataSyncObject(environment, 'location', objectName(environment, volume, 'destination'), async () => {
-          try {
-            const made = await dataSync().send(new CreateLocationEfsCommand({
-              EfsFilesystemArn: accessPoint.AccessPointArn!.replace(/:access-point\/[^:]+$/, `:file-system/${storage.fileSystemId}`),
-              AccessPointArn: accessPoint.AccessPointArn,
-              // The access point's root directory: DataSync writes as its user, like the Pods do.
-              Subdirectory: '/',
-              InTransitEncryption: 'TLS1_2',
-              Ec2Config: { SubnetArn: storage.subnetArn, SecurityGroupArns: storage.securityGroupArns },
-              Tags: dataSyncTags(environment, objectName(environment, volume, 'destination'), name),
-            }));
-            return made.LocationArn!;
-          } catch (err) {
-            throw awsError(err, `creating the DataSync location for ${directory}`);
-          }
-        });
+        const one = (part: 'source' | 'destination' | 'task', what: string) => ({ environment, volume, part, name, what });
+        const source = await dataSyncObject(one('source', `the DataSync location for ${v.source.raw}`), async (Tags) =>
+          (await dataSync().send(new CreateLocationS3Command({
+            S3BucketArn: `arn:${partition}:s3:::${bucket}`,
+            Subdirectory: `/${prefix}`,
+            S3Config: { BucketAccessRoleArn: storage.dataSyncRoleArn },
+            Tags,
+          }))).LocationArn);
+        const destination = await dataSyncObject(one('destination', `the DataSync location for ${directory}`), async (Tags) =>
+          (await dataSync().send(new CreateLocationEfsCommand({
+            EfsFilesystemArn: accessPoint.AccessPointArn!.replace(/:access-point\/[^:]+$/, `:file-system/${storage.fileSystemId}`),
+            AccessPointArn: accessPoint.AccessPointArn,
+            // The access point's root directory: DataSync writes as its user, like the Pods do.
+            Subdirectory: '/',
+            InTransitEncryption: 'TLS1_2',
+            Ec2Config: { SubnetArn: storage.subnetArn, SecurityGroupArns: storage.securityGroupArns },
+            Tags,
+          }))).LocationArn);
         deps.faults?.check('createStorageCopy:task');
-        await dataSyncObject(environment, 'task', objectName(environment, volume, 'task'), async () => {
-          try {
-            const made = await dataSync().send(new CreateTaskCommand({
-              Name: name,
-              SourceLocationArn: source,
-              DestinationLocationArn: destination,
-              // Changed files only, and never delete what the environment wrote since; owners come from the access point.
-              Options: { TransferMode: 'CHANGED', OverwriteMode: 'ALWAYS', PreserveDeletedFiles: 'PRESERVE', VerifyMode: 'ONLY_FILES_TRANSFERRED', Uid: 'NONE', Gid: 'NONE', PosixPermissions: 'NONE' },
-              Tags: dataSyncTags(environment, objectName(environment, volume, 'task'), name),
-            }));
-            return made.TaskArn!;
-          } catch (err) {
-            throw awsError(err, `creating the DataSync task ${name}`);
-          }
-        });
+        await dataSyncObject(one('task', `the DataSync task ${name}`), async (Tags) =>
+          (await dataSync().send(new CreateTaskCommand({
+            Name: name,
+            SourceLocationArn: source,
+            DestinationLocationArn: destination,
+            // Changed files only, and never delete what the environment wrote since; owners come from the access point.
+            Options: { TransferMode: 'CHANGED', OverwriteMode: 'ALWAYS', PreserveDeletedFiles: 'PRESERVE', VerifyMode: 'ONLY_FILES_TRANSFERRED', Uid: 'NONE', Gid: 'NONE', PosixPermissions: 'NONE' },
+            Tags,
+          }))).TaskArn);
         out.push({ volume, source: v.source.raw, state: 'copying' });
       }
       deps.log.info({ environment, volumes: out.map((c) => c.volume) }, 'storage copy tasks created');
