@@ -3,11 +3,18 @@
 // written, so the kill lands in the middle of seeding. CHAT_LOG names a file that gets every chat
 // message the worker sends, one JSON line each, for the test to read. TEMPORAL_ADDRESS, when set,
 // wins over the local stack's. Usage: node --import tsx worker-process.ts, or startWorker() below.
+// PAUSE_IN, PAUSE_WHEN and PAUSE_AT stop the worker inside one activity call, where a crash would
+// land (see pauseInside below); FAIL_AT makes one call of that activity fail (activities/faults.ts).
+// WORKFLOW_BUNDLE names a workflow bundle the test built once (bundleWorkflowCode), so that many
+// workers start without each bundling the workflows again.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { heartbeat, sleep } from '@temporalio/activity';
+import { Context, heartbeat, sleep } from '@temporalio/activity';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type pg from 'pg';
 import { createActivities } from '../../activities/index.js';
 import { createWorker } from '../../bot/worker.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
@@ -79,31 +86,114 @@ export function channelView(file: string, channel: string): Map<string, ChatMess
   return view;
 }
 
+/**
+ * Where a worker stops inside an activity, as a crash would find it. `activity` is the activity's
+ * name and `when` the input fields a call must have (`{"engine":"mysql"}`); `at` says where in it:
+ * - `after:<table>#<n>`: once the call's n-th write to that table of envbot's store has committed;
+ * - `before:<table>#<n>`: just before that write is sent (the work before it is done);
+ * - `beat#<n>`: at the call's n-th heartbeat (long activities beat after each piece of work);
+ * - `returned`: once the real activity has returned, before Temporal hears of it.
+ */
+export interface PausePoint {
+  activity: string;
+  when?: Record<string, unknown>;
+  at: string;
+}
+
+/**
+ * Stops the whole process where it stands: no more statements, timers, heartbeats or completions
+ * reach any server, as if the machine had frozen. It prints where first; the test then SIGKILLs it.
+ */
+function freeze(where: string): never {
+  writeSync(1, `paused in ${where}\n`);
+  for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+type Activity = (input: Record<string, unknown>) => Promise<unknown>;
+
+/** `activities` with `point.activity` wrapped so its matching call freezes the worker at `point.at`. */
+export function pauseInside<T extends object>(activities: T, storePool: pg.Pool, point: PausePoint): T {
+  const m = /^(?:(after|before):(\w+)#(\d+)|beat#(\d+)|returned)$/.exec(point.at);
+  if (!m) throw new Error(`PAUSE_AT "${point.at}" is not after:<table>#<n>, before:<table>#<n>, beat#<n> or returned`);
+  const real = (activities as Record<string, Activity>)[point.activity];
+  if (!real) throw new Error(`PAUSE_IN: no activity "${point.activity}"`);
+  const [, side, table = '', n, beats] = m;
+  const where = (what: string) => `${point.activity}${point.when ? ` ${JSON.stringify(point.when)}` : ''} ${point.at}: ${what}`;
+  /** Writes per table of the one call that pauses. */
+  const call = new AsyncLocalStorage<Map<string, number>>();
+  if (side) {
+    const query = storePool.query.bind(storePool) as (...args: unknown[]) => Promise<unknown>;
+    storePool.query = (async (...args: unknown[]) => {
+      const writes = call.getStore();
+      const sql = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      const written = writes && /^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)/i.exec(sql ?? '')?.[1];
+      if (!writes || written !== table) return query(...args);
+      const count = (writes.get(table) ?? 0) + 1;
+      writes.set(table, count);
+      if (side === 'before' && count === Number(n)) freeze(where(`before ${sql!.trim().split(/\s+/).slice(0, 3).join(' ')} (write ${count})`));
+      const result = await query(...args);
+      if (side === 'after' && count === Number(n)) freeze(where(`after ${sql!.trim().split(/\s+/).slice(0, 3).join(' ')} (write ${count})`));
+      return result;
+    }) as typeof storePool.query;
+  }
+  const matches = (input: Record<string, unknown>) => Object.entries(point.when ?? {}).every(([k, v]) => input?.[k] === v);
+  const paused: Activity = (input) => {
+    if (!matches(input)) return real(input);
+    return call.run(new Map(), async () => {
+      if (beats) {
+        const ctx = Context.current();
+        const beat = ctx.heartbeat;
+        let count = 0;
+        Object.defineProperty(ctx, 'heartbeat', {
+          value: (details?: unknown) => {
+            beat(details);
+            if (++count === Number(beats)) freeze(where(`heartbeat ${JSON.stringify(details)}`));
+          },
+        });
+      }
+      const result = await real(input);
+      if (point.at === 'returned') freeze(where('the activity returned'));
+      return result;
+    });
+  };
+  return { ...activities, [point.activity]: paused };
+}
+
 async function main(): Promise<void> {
-  const { TASK_QUEUE, STORE_URL, SEED_PAUSE_MS, CHAT_LOG } = process.env;
+  const { TASK_QUEUE, STORE_URL, SEED_PAUSE_MS, CHAT_LOG, PAUSE_IN, PAUSE_WHEN, PAUSE_AT, FAIL_AT, WORKFLOW_BUNDLE } = process.env;
   if (!TASK_QUEUE || !STORE_URL) throw new Error('TASK_QUEUE and STORE_URL are required');
 
   const made = depsOn(STORE_URL, 'worker-process');
+  if (FAIL_AT) made.faults.failAt(FAIL_AT, { times: 1 });
   const deps = CHAT_LOG ? { ...made.deps, chat: chatLog(CHAT_LOG) } : made.deps;
   const real = createActivities(deps);
   const pause = Number(SEED_PAUSE_MS ?? 0);
-  const { worker } = await createWorker({
-    settings: testSettings(),
-    deps,
-    taskQueue: TASK_QUEUE,
-    activities: {
-      ...real,
-      async seedSql(input: Parameters<typeof real.seedSql>[0]) {
-        const result = await real.seedSql(input);
-        process.stdout.write(`seeded ${input.engine}\n`);
-        for (let waited = 0; waited < pause; waited += 500) {
-          heartbeat({ pausedMs: waited });
-          await sleep(500);
-        }
-        return result;
-      },
+  const activities = {
+    ...real,
+    async seedSql(input: Parameters<typeof real.seedSql>[0]) {
+      const result = await real.seedSql(input);
+      process.stdout.write(`seeded ${input.engine}\n`);
+      for (let waited = 0; waited < pause; waited += 500) {
+        heartbeat({ pausedMs: waited });
+        await sleep(500);
+      }
+      return result;
     },
-  });
+  };
+  const registered = PAUSE_IN
+    ? pauseInside(activities, made.store.pool, { activity: PAUSE_IN, at: PAUSE_AT ?? 'returned', ...(PAUSE_WHEN ? { when: JSON.parse(PAUSE_WHEN) as Record<string, unknown> } : {}) })
+    : activities;
+  const settings = testSettings();
+  // With a bundle: the worker createWorker makes, over that bundle instead of one of its own.
+  const worker = WORKFLOW_BUNDLE
+    ? await Worker.create({
+        connection: await NativeConnection.connect({ address: settings.temporal.address }),
+        namespace: settings.temporal.namespace,
+        taskQueue: TASK_QUEUE,
+        workflowBundle: { codePath: WORKFLOW_BUNDLE },
+        activities: registered,
+      })
+    : (await createWorker({ settings, deps, taskQueue: TASK_QUEUE, activities: registered })).worker;
   process.stdout.write('worker ready\n');
   await worker.run();
 }

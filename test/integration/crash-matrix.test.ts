@@ -1,0 +1,596 @@
+// The crash matrix (issue 8, "Also prove"): a worker is SIGKILLed inside each activity of a create,
+// a destroy and an undo in turn, in the middle of its work; a second worker finishes the workflow,
+// which ends as it would have without the crash, and what exists of the environment anywhere
+// (databases and their rows, documents and keys, users, cluster objects, DNS records, storage,
+// stored secrets, the ledger, the audit log) equals what a clean run leaves.
+//
+// A case. A victim worker (test/support/worker-process.ts, a process of its own, alone on a task
+// queue of the case's own) runs a projb-qa create, a destroy (after a create it also ran) or a
+// create that fails at its last step (finishOperation, by fault injection: activities/faults.ts)
+// and so unwinds: the undo. It stops inside the case's activity at the case's pause point (PAUSE
+// below), frozen where it stands, and the test SIGKILLs it there. Only then does a rescuer worker
+// start (in this process, same task queue, the real activities) and finish the workflow.
+// Checked per case: the victim stopped where it should; the history shows the rescuer ran that very
+// activity again (attempt 2 or more); the workflow's result is a clean run's (normalised: the
+// environment's suffix, its Redis index and ARNs differ); for a create the inventory equals a clean
+// create's (then it is destroyed, leaving nothing), for a destroy and an undo nothing is left.
+//
+// What "inside, mid-work" means. The pause is taken by the real activity, which runs until it
+// reaches one of: a write to envbot's store (the ledger, the claim, a secret, an allocation),
+// after it commits (`after:<table>#<n>`) or just before it is sent (`before:<table>#<n>`, so the
+// server work before it is done and not yet recorded); its n-th heartbeat (`beat#<n>`: long
+// activities beat after each file, collection or object); or its return. The whole worker then
+// freezes (no statement, timer or heartbeat goes out), like a machine that stops, until the kill.
+// Each activity is stopped where it is most half done (made but not recorded, recorded but not
+// made, part of its objects or files done); PAUSE says for each what is done then and what is not. Where an activity's server
+// work comes after all its writes with nothing observable between two server calls (createMongo,
+// createSql, createNamespace, applyCredentials, createDnsRecords' one change batch), the pause is
+// between the ledger and the server: the other honest point there is after everything, which is
+// `returned`, run for those in the full matrix too (RETURNED). Other activities the victim was
+// running at that moment (the parallel rows of a create) die with it wherever they were, and are
+// retried too.
+//
+// Timing. Temporal notices a dead worker when the attempt's timeout ends (workflows/activities.ts):
+// 20 s without a heartbeat for `long` activities, a 1 minute start-to-close for `quick` ones, and 5
+// minutes for `undo` ones (every destroy and undo step). By default the matrix does not wait for that:
+// once the victim is dead, the test fails each attempt it held, by activity id, with a retryable
+// error, which is what the timeout would do later (the retry is the same attempt 2 either way).
+// CRASH_MATRIX_TIMEOUTS=natural waits for the real timeouts instead.
+// Cases run side by side, each with its own environment and task queue: at most
+// CRASH_MATRIX_VICTIMS (4) victim processes at a time (the machine has 2 cores), at most LIVE
+// environments alive at a time (of the 15 Redis databases envbot hands out, this store takes the top ones).
+//
+// What runs. The full matrix (42 cases: every activity of projb's rows in the resource table, each
+// way it is called, plus the `returned` ones) took 9 minutes on the 2-core machine this was written
+// on at a load average of about 8, and 28 minutes at about 18 (other test runs beside it): too long
+// for `npm test`, which runs SUBSET, one case per activity module over create, destroy and undo
+// (80 s and 5.5 minutes at those loads). CRASH_MATRIX=full runs them all;
+// CRASH_MATRIX_CASES="create seedMongo,undo deleteSql mysql" runs the cases named. Every run prints
+// its figures at the end.
+import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveEnv } from '../../activities/environment.js';
+import { createActivities } from '../../activities/index.js';
+import { EnvbotCore } from '../../bot/core/core.js';
+import { planFor } from '../../bot/core/plan.js';
+import { WORKFLOWS_PATH } from '../../bot/worker.js';
+import { loadCatalogue } from '../../shared/catalogue/load.js';
+import type { EnvRef, Requester } from '../../shared/model.js';
+import { workflowId, type Operation } from '../../shared/names.js';
+import { rowsFor, tableActivities } from '../../shared/resources.js';
+import type { CreateEnvironmentResult } from '../../workflows/create-environment.js';
+import type { DestroyEnvironmentResult } from '../../workflows/destroy-environment.js';
+import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
+import { depsOn, uniqueEnv } from '../support/deps.js';
+import { leftovers } from '../support/inspect.js';
+import { ensureSharedSecrets } from '../support/shared-secrets.js';
+import { repoRoot, testSettings } from '../support/settings.js';
+import { startWorker, type PausePoint, type WorkerProcess } from '../support/worker-process.js';
+
+const FULL = process.env.CRASH_MATRIX === 'full';
+const NATURAL = process.env.CRASH_MATRIX_TIMEOUTS === 'natural';
+const VICTIMS = Number(process.env.CRASH_MATRIX_VICTIMS ?? 4);
+/** Environments alive at a time (the reference's included). */
+const LIVE = 6;
+const requester: Requester = { id: 'cli:crash-matrix', platform: 'cli' };
+
+/** Where each activity is stopped, and what is done and not done at that moment. */
+const PAUSE: Record<string, { at: string; state: string }> = {
+  beginOperation: { at: 'after:environments#1', state: 'the environment is claimed (create) or marked destroying; the audit row is not written' },
+  finishOperation: { at: 'after:environments#1', state: 'the outcome is recorded on the environment; the audit row is not written' },
+  createSecrets: { at: 'after:secrets#1', state: 'the first generated secret is in the ledger and stored; the others are not' },
+  deleteSecrets: { at: 'after:secrets#1', state: 'every value is deleted; every ledger entry is still open' },
+  createMongo: { at: 'after:resources#2', state: 'user and database are in the ledger; nothing is made on the server yet' },
+  seedMongo: { at: 'beat#1', state: 'the database is emptied and the first batch of the first collection loaded; the other collection, the indexes and the scripts are not' },
+  deleteMongo: { at: 'after:resources#1', state: 'database and user are dropped; one of their two ledger entries is closed' },
+  createSql: { at: 'after:resources#1', state: 'the user is in the ledger, the database not yet; nothing is made on the server' },
+  seedSql: { at: 'beat#3', state: 'the schema is emptied and the first seed files have run; the rest have not' },
+  deleteSql: { at: 'before:resources#1', state: 'the database is dropped, its ledger entry still open; the user still exists' },
+  createRedis: { at: 'after:allocations#1', state: 'a database index is claimed; nothing is in the ledger and there is no ACL user' },
+  seedRedis: { at: 'beat#1', state: 'the database is emptied and the first pipeline of keys written (the example has one: every key); the activity has not returned' },
+  deleteRedis: { at: 'before:resources#1', state: 'the ACL user is deleted, its ledger entry still open; the database is neither flushed nor released' },
+  createDnsRecords: { at: 'after:resources#1', state: 'the first host name is in the ledger; no record is made (all are made in one change batch)' },
+  deleteDnsRecords: { at: 'after:resources#1', state: 'the records are deleted (one change batch); one of the two ledger entries is closed' },
+  createNamespace: { at: 'after:resources#1', state: 'the namespace is in the ledger, not made' },
+  deleteNamespace: { at: 'before:resources#1', state: 'the namespace is deleted (Terminating), its ledger entry still open' },
+  applyCredentials: { at: 'after:resources#1', state: 'the Secret is in the ledger, not applied' },
+  deleteCredentials: { at: 'before:resources#1', state: 'the Secret is deleted, its ledger entry still open' },
+  createStorage: { at: 'before:resources#2', state: 'the EFS access point is made; the PersistentVolume and the claim are neither recorded nor made' },
+  deleteStorage: { at: 'before:resources#1', state: 'the claim is deleted, its ledger entry still open; the PersistentVolume and the access point remain' },
+  createStorageCopy: { at: 'before:resources#2', state: 'the S3 source location exists in DataSync but its ARN is not in the ledger; destination and task are not made' },
+  deleteStorageCopy: { at: 'before:resources#1', state: 'the copy task is deleted, its ledger entry still open; the two locations remain' },
+  applyManifests: { at: 'beat#1', state: 'every object is in the ledger and the first one applied; the others are not' },
+  deleteManifests: { at: 'before:resources#1', state: 'the newest object is deleted, its ledger entry still open; the others remain' },
+};
+
+/** Creates whose pause above comes before their server work: also stopped once all of it is done. */
+const RETURNED = ['createMongo', 'createSql', 'createNamespace', 'applyCredentials', 'createDnsRecords'];
+
+/** `npm test`'s cases: one per activity module (environments, mongo, redis, kubernetes, storage, sql, dns, secrets). */
+const SUBSET = [
+  'destroy deleteSql postgres',
+  'destroy deleteDnsRecords',
+  'undo deleteSecrets',
+  'create beginOperation',
+  'create seedMongo',
+  'create createRedis',
+  'create applyManifests',
+  'create createStorage',
+];
+
+type Op = 'create' | 'destroy' | 'undo';
+
+/** The workflows a create starts and leaves running: the expiry, and the storage copy where there is one. */
+const CHILDREN = ['lifecycle', 'storage-copy'] as Operation[];
+
+interface Case {
+  id: string;
+  op: Op;
+  point: PausePoint;
+  /** What is done and not done when the worker dies. */
+  state: string;
+}
+
+/** Every case, from the resource table: the rows projb-qa has, in the order each operation calls them. */
+function matrix(rows: ReturnType<typeof rowsFor>): Case[] {
+  const one = (op: Op, activity: string, when?: Record<string, unknown>, returned = false): Case => {
+    const pause = PAUSE[activity];
+    if (!pause) throw new Error(`no pause point for ${activity}: add one to PAUSE, saying what is done and not done there`);
+    const engine = typeof when?.engine === 'string' ? ` ${when.engine}` : '';
+    return {
+      id: `${op} ${activity}${engine}${returned ? ' returned' : ''}`,
+      op,
+      point: { activity, at: returned ? 'returned' : pause.at, ...(when ? { when } : {}) },
+      state: returned ? 'all its work is done; Temporal has not heard of it' : pause.state,
+    };
+  };
+  const reversed = [...rows].reverse();
+  return [
+    one('create', 'beginOperation', { operation: 'create' }),
+    ...rows.flatMap((r) => [one('create', r.create, r.input), ...(r.seed ? [one('create', r.seed, r.input)] : [])]),
+    one('create', 'finishOperation', { state: 'ready' }),
+    ...rows.filter((r) => RETURNED.includes(r.create)).map((r) => one('create', r.create, r.input, true)),
+    one('destroy', 'beginOperation', { operation: 'destroy' }),
+    ...reversed.map((r) => one('destroy', r.delete, r.input)),
+    one('destroy', 'finishOperation', { state: 'destroyed' }),
+    ...reversed.map((r) => one('undo', r.delete, r.input)),
+    one('undo', 'finishOperation', { state: 'failed' }),
+  ];
+}
+
+/** At most `n` at a time. */
+function gate(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (running >= n) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+interface Outcome {
+  ref: EnvRef;
+  /** The victim's own words on where it stopped. */
+  paused?: string;
+  result?: CreateEnvironmentResult | DestroyEnvironmentResult;
+  /** An undo: the failed create's result (the workflow's failure details). */
+  failed?: CreateEnvironmentResult;
+  state?: string;
+  inventory?: string[];
+  /** What is left once the case is over (after the destroy that ends a create case). */
+  left?: string[];
+  /** The case's activity in the history: each call's last attempt and who ran it. */
+  attempts?: { attempt: number; identity: string }[];
+  rescuer: string;
+  error?: string;
+  ms: { paused?: number; total?: number };
+}
+
+interface Reference {
+  create: { result: unknown; inventory: string[] };
+  destroy: { result: DestroyEnvironmentResult; left: string[] };
+  undo: { failed: unknown; left: string[]; state?: string };
+}
+
+describe('crash matrix: a worker SIGKILLed inside each create, destroy and undo activity', () => {
+  let storeDb: ScratchDatabase;
+  let made: ReturnType<typeof depsOn>;
+  let connection: Connection;
+  let client: Client;
+  let native: NativeConnection;
+  let bundle: WorkflowBundle;
+  let bundleFile: string;
+  const catalogue = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), testSettings().env);
+  const all = matrix(rowsFor(planFor(catalogue.catalogue, 'projb', 'qa')));
+  const only = process.env.CRASH_MATRIX_CASES?.split(',').map((id) => id.trim());
+  const byId = new Map(all.map((c) => [c.id, c]));
+  // Destroys first: theirs are the longest (the victim builds the environment before it destroys it).
+  const longestFirst = (cases: Case[]) => (['destroy', 'undo', 'create'] as const).flatMap((op) => cases.filter((c) => c.op === op));
+  const CASES = only ? all.filter((c) => only.includes(c.id)) : FULL ? longestFirst(all) : SUBSET.flatMap((id) => byId.get(id) ?? []);
+  let reference: Reference | undefined;
+  let referenceError: string | undefined;
+  const outcomes = new Map<string, Outcome>();
+  const victims: WorkerProcess[] = [];
+  const figures: string[] = [];
+
+  const deps = () => made.deps;
+  const coreOn = (taskQueue: string) =>
+    new EnvbotCore({ client, store: made.store, catalogue: made.deps.catalogue.catalogue, taskQueue });
+  const create = (core: EnvbotCore, ref: EnvRef) => core.create({ project: ref.project, stage: ref.stage, suffix: ref.suffix!, requester });
+
+  /** A worker in this process with `activities`, made as bot/worker.ts makes one but over the bundle built once. */
+  const inProcessWorker = (taskQueue: string, identity: string, activities: object) =>
+    Worker.create({ connection: native, namespace: testSettings().temporal.namespace, taskQueue, workflowBundle: bundle, activities, identity });
+
+  /** Everything of `ref` that exists, with counts of what is in its stores; the environment's own values (suffix, index, ARNs) normalised. */
+  async function inventory(ref: EnvRef): Promise<string[]> {
+    const r = resolveEnv(deps().catalogue, ref);
+    const servers = deps().catalogue.catalogue.servers;
+    const found = await leftovers({ deps: deps() }, ref);
+    for (const [logical, db] of Object.entries(r.project.databases)) {
+      if (db.engine === 'postgres') {
+        const url = new URL(servers.postgres[db.server]!.url);
+        url.pathname = `/${r.names.postgresDatabase(logical)}`;
+        const c = new pg.Client({ connectionString: url.toString() });
+        await c.connect();
+        try {
+          const tables = await c.query<{ t: string }>(
+            `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS t FROM information_schema.tables
+             WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+          );
+          for (const { t } of tables.rows) found.push(`postgres rows ${url.pathname.slice(1)} ${t} ${(await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]!.n}`);
+        } finally {
+          await c.end();
+        }
+      } else if (db.engine === 'mysql') {
+        const name = r.names.mysqlDatabase(logical);
+        const c = await mysql.createConnection({ uri: servers.mysql[db.server]!.url });
+        try {
+          const [tables] = await c.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1', [name]);
+          for (const { t } of tables as { t: string }[]) {
+            const [count] = await c.query(`SELECT COUNT(*) AS n FROM \`${name}\`.\`${t}\``);
+            found.push(`mysql rows ${name} ${t} ${(count as { n: number }[])[0]!.n}`);
+          }
+        } finally {
+          await c.end();
+        }
+      } else {
+        const name = r.names.mongoDatabase(logical);
+        const c = new MongoClient(servers.mongo[db.server]!.url);
+        try {
+          const mdb = c.db(name);
+          for (const { name: coll } of (await mdb.listCollections({}, { nameOnly: true }).toArray()).sort((a, b) => a.name.localeCompare(b.name))) {
+            const indexes = (await mdb.collection(coll).listIndexes().toArray()).map((i) => String(i.name)).sort();
+            found.push(`mongo documents ${name} ${coll} ${await mdb.collection(coll).countDocuments()} indexes ${indexes.join(',')}`);
+          }
+        } finally {
+          await c.close();
+        }
+      }
+    }
+    if (r.project.redis) {
+      const index = await made.store.redisIndexOf(r.project.redis.server, r.env.name);
+      if (index !== undefined) {
+        const redis = new Redis(servers.redis[r.project.redis.server]!.url, { db: index });
+        try {
+          for (const key of (await redis.keys('*')).sort()) {
+            const type = await redis.type(key);
+            const size = { string: () => redis.strlen(key), list: () => redis.llen(key), set: () => redis.scard(key), zset: () => redis.zcard(key), hash: () => redis.hlen(key) }[type];
+            found.push(`redis key ${key} ${type} ${size ? await size() : '?'}`);
+          }
+        } finally {
+          redis.disconnect();
+        }
+      }
+    }
+    const secret = await deps()
+      .kube.makeApiClient(CoreV1Api)
+      .readNamespacedSecret({ name: r.names.kubernetesSecret, namespace: r.names.namespace })
+      .catch(() => undefined);
+    if (secret) found.push(`kubernetes Secret keys ${Object.keys(secret.data ?? {}).sort().join(',')}`);
+    const closed = await made.store.pool.query<{ kind: string; name: string }>(
+      'SELECT kind, name FROM resources WHERE environment = $1 AND deleted_at IS NOT NULL ORDER BY id',
+      [r.env.name],
+    );
+    found.push(...closed.rows.map((x) => `ledger closed ${x.kind} ${x.name}`));
+    const audit = await made.store.pool.query<{ action: string; outcome: string }>('SELECT action, outcome FROM audit_log WHERE environment = $1 ORDER BY id', [r.env.name]);
+    found.push(...audit.rows.map((x) => `audit ${x.action} ${x.outcome}`));
+    found.push(`environment ${(await made.store.getEnvironment(r.env.name))?.state ?? 'none'}`);
+    return found.map((line) => normalise(ref, line)).sort();
+  }
+
+  /** A line or value with the environment's own values replaced: its suffix, its Redis index, the ARNs DataSync made. */
+  function normalise(ref: EnvRef, text: string): string {
+    return text
+      .replaceAll(ref.suffix!, '<suffix>')
+      .replace(/^(redis index|ledger redis-database|ledger closed redis-database) \d+$/, '$1 <index>')
+      .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>');
+  }
+  const shape = <T>(ref: EnvRef, value: T): T => JSON.parse(normalise(ref, JSON.stringify(value))) as T;
+
+  /** A create's result as a clean run's compares: the parallel rows finish in any order; the index and expiry differ. */
+  function createShape(ref: EnvRef, result: CreateEnvironmentResult) {
+    const { redisIndex, expiresAt, built, databases, ...rest } = shape(ref, result);
+    return { ...rest, built: [...built].sort(), databases: [...databases].sort((a, b) => a.name.localeCompare(b.name)), redisIndex: redisIndex !== undefined, expiresAt: expiresAt !== undefined };
+  }
+
+  async function failureOf(handle: WorkflowHandle): Promise<CreateEnvironmentResult> {
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof WorkflowFailedError)) throw new Error(`the create was to fail, and ended ${err ? String(err) : 'ready'}`);
+    const details = (err.cause as { details?: CreateEnvironmentResult[] } | undefined)?.details?.[0];
+    if (!details) throw new Error(`the create failed without a result: ${err.cause?.message ?? err.message}`);
+    return details;
+  }
+
+  /**
+   * Fails, as their timeout would later, the attempts the dead victim held in the environment's
+   * workflows (the case's, its storage copy, its lifecycle), so their retries start now.
+   */
+  async function releaseDeadAttempts(ref: EnvRef, main: WorkflowHandle): Promise<void> {
+    const ids = [main.workflowId, ...CHILDREN.map((op) => workflowId(op, ref.environment))];
+    for (const id of ids) {
+      const handle = id === main.workflowId ? main : client.workflow.getHandle(id);
+      const described = await handle.describe().catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      });
+      if (!described || described.status.name !== 'RUNNING') continue;
+      for (const a of described.raw.pendingActivities ?? []) {
+        // 2: started (on the dead worker); 3: cancel requested while started.
+        if (a.state !== 2 && a.state !== 3) continue;
+        await client.activity
+          .fail({ workflowId: id, runId: described.runId, activityId: a.activityId! }, new Error('the worker running this attempt was SIGKILLed (reported by the crash-matrix test instead of the timeout)'))
+          .catch(() => undefined); // it ended meanwhile
+      }
+    }
+  }
+
+  /** Each call of the case's activity in `handle`'s history: the attempt that ended it and the worker that ran that one. */
+  async function attemptsOf(handle: WorkflowHandle, point: PausePoint): Promise<{ attempt: number; identity: string }[]> {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const matches = (payloads: Payload[] | null | undefined) => {
+      const input = payloads?.[0] ? (defaultPayloadConverter.fromPayload(payloads[0]) as Record<string, unknown>) : {};
+      return Object.entries(point.when ?? {}).every(([k, v]) => input[k] === v);
+    };
+    return events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === point.activity && matches(e.activityTaskScheduledEventAttributes.input?.payloads))
+      .map((s) => {
+        const started = events.find((e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(s.eventId));
+        return { attempt: started?.activityTaskStartedEventAttributes?.attempt ?? 0, identity: started?.activityTaskStartedEventAttributes?.identity ?? '' };
+      });
+  }
+
+  /** Ends what the environment's run left open when the case stopped early (best effort). */
+  async function endOpenRuns(ref: EnvRef): Promise<void> {
+    for (const op of ['create', 'destroy', ...CHILDREN] as Operation[]) {
+      await client.workflow.getHandle(workflowId(op, ref.environment)).terminate('crash matrix: the case is over').catch(() => undefined);
+    }
+  }
+
+  const message = (err: unknown) => (err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err));
+
+  /** The victim's part: it runs the operation until it stops inside the case's activity, and is killed there. */
+  async function victimPart(c: Case, ref: EnvRef, taskQueue: string, core: EnvbotCore, out: Outcome, started: number): Promise<WorkflowHandle> {
+    const victim = startWorker({
+      TASK_QUEUE: taskQueue,
+      STORE_URL: storeDb.url,
+      WORKFLOW_BUNDLE: bundleFile,
+      PAUSE_IN: c.point.activity,
+      PAUSE_AT: c.point.at,
+      ...(c.point.when ? { PAUSE_WHEN: JSON.stringify(c.point.when) } : {}),
+      // The undo: the create's last step (finishOperation, state ready) fails once.
+      ...(c.op === 'undo' ? { FAIL_AT: 'finishOperation' } : {}),
+    });
+    victims.push(victim);
+    const tail = () => victim.output().split('\n').slice(-30).join('\n');
+    try {
+      await victim.waitFor('worker ready', 300_000);
+      let handle: WorkflowHandle;
+      if (c.op === 'destroy') {
+        const created = await (await create(core, ref)).handle.result();
+        if (created.status !== 'ready') throw new Error(`the victim's create ended ${created.status}`);
+        handle = (await core.destroy({ environment: ref.environment, requester })).handle;
+      } else {
+        handle = (await create(core, ref)).handle;
+      }
+      const ended = handle.result().then(
+        () => 'completed',
+        (e: unknown) => `failed (${message(e)})`,
+      );
+      await Promise.race([
+        victim.waitFor('paused in', 600_000),
+        ended.then((how) => {
+          throw new Error(`the workflow ${how} before the victim paused at ${c.point.at}\n${tail()}`);
+        }),
+      ]);
+      out.paused = /paused in (.*)/.exec(victim.output())![1];
+      out.ms.paused = Date.now() - started;
+      return handle;
+    } finally {
+      victim.kill();
+      if (victim.child.exitCode === null && victim.child.signalCode === null) await new Promise((r) => victim.child.once('exit', r));
+    }
+  }
+
+  async function runCase(c: Case, victimSlot: ReturnType<typeof gate>): Promise<Outcome> {
+    const ref = uniqueEnv('projb', 'qa');
+    const taskQueue = `crash-matrix-${randomUUID()}`;
+    const core = coreOn(taskQueue);
+    const out: Outcome = { ref, rescuer: `rescuer of ${c.id}`, ms: {} };
+    const started = Date.now();
+    let rescuer: Worker | undefined;
+    let running: Promise<void> | undefined;
+    try {
+      const handle = await victimSlot(() => victimPart(c, ref, taskQueue, core, out, started));
+      if (!NATURAL) await releaseDeadAttempts(ref, handle);
+      rescuer = await inProcessWorker(taskQueue, out.rescuer, activities);
+      running = rescuer.run().catch((err: unknown) => {
+        out.error ??= `rescuer: ${message(err)}`;
+      });
+      if (c.op === 'undo') out.failed = await failureOf(handle);
+      else out.result = (await handle.result()) as CreateEnvironmentResult | DestroyEnvironmentResult;
+      out.attempts = await attemptsOf(handle, c.point);
+      out.state = (await made.store.getEnvironment(ref.environment))?.state;
+      if (c.op === 'create') {
+        out.inventory = await inventory(ref);
+        // Done with it: the rescuer destroys it, which also ends its expiry and storage copy.
+        await (await core.destroy({ environment: ref.environment, requester })).handle.result();
+      }
+      out.left = await leftovers({ deps: deps() }, ref);
+    } catch (err) {
+      out.error ??= message(err);
+      // Leave the servers as they were: whatever the case made goes (best effort).
+      await endOpenRuns(ref);
+      rescuer ??= await inProcessWorker(taskQueue, out.rescuer, activities).catch(() => undefined);
+      running ??= rescuer?.run().catch(() => undefined);
+      const record = await made.store.getEnvironment(ref.environment).catch(() => undefined);
+      if (rescuer && record && record.state !== 'destroyed') {
+        await core
+          .destroy({ environment: ref.environment, requester })
+          .then((d) => d.handle.result())
+          .catch(() => undefined);
+      }
+    } finally {
+      await endOpenRuns(ref);
+      rescuer?.shutdown();
+      await running;
+      out.ms.total = Date.now() - started;
+    }
+    return out;
+  }
+
+  let activities: object;
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    storeDb = await scratchPostgres('store_crash_matrix', { migrate: true });
+    made = depsOn(storeDb.url, 'crash-matrix');
+    await ensureSharedSecrets(made.deps);
+    activities = createActivities(made.deps);
+    connection = await Connection.connect({ address: testSettings().temporal.address });
+    client = new Client({ connection, namespace: testSettings().temporal.namespace });
+    native = await NativeConnection.connect({ address: testSettings().temporal.address });
+    // Built once for every worker of this process (the victims build their own, as envbot does).
+    bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+    // The victims too: a worker process builds no bundle of its own when given one (bundling takes longer than the rest of its start).
+    bundleFile = join(tmpdir(), `crash-matrix-workflows-${randomUUID()}.js`);
+    writeFileSync(bundleFile, bundle.code);
+    // Redis indexes are handed out per store, and other test runs on this machine share the Redis
+    // server, taking the lowest indexes of their own stores: this store hands out only the top ones,
+    // so that no other run's seed or destroy empties one of ours.
+    const redis = new Redis(made.deps.catalogue.catalogue.servers.redis.main!.url);
+    const [, databases] = (await redis.config('GET', 'databases')) as [string, string];
+    redis.disconnect();
+    for (let i = 1; i < Number(databases) - LIVE - 1; i++) await made.store.claimRedisIndex('main', `kept-by-crash-matrix-${i}`, Number(databases));
+
+    // The reference: a clean create, its destroy, and a clean create that fails at its last step.
+    const cleanRun = async (): Promise<Reference> => {
+      const clean = depsOn(storeDb.url, 'crash-matrix-clean');
+      const taskQueue = `crash-matrix-clean-${randomUUID()}`;
+      const worker = await inProcessWorker(taskQueue, 'clean', createActivities(clean.deps));
+      const running = worker.run();
+      const core = coreOn(taskQueue);
+      try {
+        const ref = uniqueEnv('projb', 'qa');
+        const result = await (await create(core, ref)).handle.result();
+        const inv = await inventory(ref);
+        const destroyed = (await (await core.destroy({ environment: ref.environment, requester })).handle.result()) as DestroyEnvironmentResult;
+        const left = await leftovers({ deps: deps() }, ref);
+        clean.faults.failAt('finishOperation', { times: 1 });
+        const failedRef = uniqueEnv('projb', 'qa');
+        const failed = await failureOf((await create(core, failedRef)).handle);
+        return {
+          create: { result: createShape(ref, result), inventory: inv },
+          destroy: { result: shape(ref, destroyed), left },
+          undo: { failed: createShape(failedRef, failed), left: await leftovers({ deps: deps() }, failedRef), state: (await made.store.getEnvironment(failedRef.environment))?.state },
+        };
+      } finally {
+        worker.shutdown();
+        await running;
+        await clean.store.close();
+      }
+    };
+
+    const victimSlot = gate(VICTIMS);
+    const liveSlot = gate(LIVE);
+    const matrixStart = Date.now();
+    const [clean] = await Promise.allSettled([
+      liveSlot(cleanRun),
+      ...CASES.map((c) =>
+        liveSlot(async () => {
+          const o = await runCase(c, victimSlot);
+          outcomes.set(c.id, o);
+          figures.push(`${c.id.padEnd(34)} paused after ${((o.ms.paused ?? 0) / 1000).toFixed(0).padStart(4)} s, done after ${((o.ms.total ?? 0) / 1000).toFixed(0).padStart(4)} s${o.error ? ` ERROR ${o.error.split('\n')[0]}` : ''}`);
+        }),
+      ),
+    ]);
+    if (clean!.status === 'rejected') referenceError = message(clean!.reason);
+    else reference = clean!.value;
+    const wall = (Date.now() - matrixStart) / 1000;
+    console.log(
+      `crash matrix: ${CASES.length} cases (${only ? 'named' : FULL ? 'full' : 'subset'}, ${NATURAL ? 'natural timeouts' : 'dead attempts failed at once'}, ${VICTIMS} victims at a time) ` +
+        `in ${wall.toFixed(0)} s (setup ${((matrixStart - t0) / 1000).toFixed(0)} s)\n${figures.join('\n')}`,
+    );
+  }, 60 * 60_000);
+
+  afterAll(async () => {
+    for (const v of victims) v.kill();
+    // Each step on its own: a worker still running (the hook timed out) must not keep the store from being dropped.
+    await native?.close().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+    await made?.store.close().catch(() => undefined);
+    await storeDb?.drop();
+    if (bundleFile) rmSync(bundleFile, { force: true });
+  });
+
+  it('names a pause point for every activity of the resource table, and the references are clean', () => {
+    for (const activity of tableActivities()) expect(PAUSE[activity], activity).toBeDefined();
+    expect(referenceError).toBeUndefined();
+    expect(SUBSET.filter((id) => !byId.has(id))).toEqual([]);
+    expect(reference!.create.result).toMatchObject({ status: 'ready' });
+    expect(reference!.create.inventory).toContain('environment ready');
+    expect(reference!.destroy).toMatchObject({ result: { status: 'destroyed', failed: [] }, left: [] });
+    expect(reference!.undo).toMatchObject({ failed: { status: 'failed', failedStep: 'ready', undoFailed: [] }, left: [], state: 'failed' });
+  });
+
+  it.each(CASES.map((c) => [c.id, c] as const))('%s: killed mid-work, a second worker ends it as a clean run ends', (_, c) => {
+    const o = outcomes.get(c.id);
+    const about = `${c.id} (${c.point.at}: ${c.state}); victim: ${o?.paused ?? 'did not pause'}`;
+    expect(o?.error, about).toBeUndefined();
+    expect(o!.paused, about).toMatch(new RegExp(`^${c.point.activity} `));
+    // The kill landed inside the activity: the rescuer ran it again.
+    expect(o!.attempts!.some((a) => a.identity === o!.rescuer && a.attempt >= 2), `${about}; attempts ${JSON.stringify(o!.attempts)}`).toBe(true);
+    if (c.op === 'create') {
+      expect(createShape(o!.ref, o!.result as CreateEnvironmentResult), about).toEqual(reference!.create.result);
+      expect(o!.inventory, about).toEqual(reference!.create.inventory);
+      expect(o!.state, about).toBe('ready');
+    } else if (c.op === 'destroy') {
+      expect(shape(o!.ref, o!.result), about).toEqual(reference!.destroy.result);
+      expect(o!.state, about).toBe('destroyed');
+    } else {
+      expect(createShape(o!.ref, o!.failed!), about).toEqual(reference!.undo.failed);
+      expect(o!.state, about).toBe('failed');
+    }
+    expect(o!.left, about).toEqual([]);
+  });
+});
