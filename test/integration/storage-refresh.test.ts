@@ -4,6 +4,7 @@
 // it is refused for an unknown volume, an environment without storage or not ready, while a copy of
 // the environment runs, and for someone without the `refresh` permission; a failed copy's notice
 // offers a Retry that copies that volume again; a destroy during a refresh stops it and leaves nothing.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CancelTaskExecutionCommand, DataSyncClient, DescribeTaskCommand, DescribeTaskExecutionCommand } from '@aws-sdk/client-datasync';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -26,6 +27,8 @@ import { repoRoot, testSettings } from '../support/settings.js';
 const CHANNEL = 'C0PROJB0001';
 const PM: Actor = { platform: 'slack', userId: 'U0PM0000002', groups: [], channel: CHANNEL }; // group pm: may refresh projb
 const EXTENDER: Actor = { platform: 'slack', userId: 'U0EXTEND001', groups: [], channel: CHANNEL }; // only extend, added below
+/** A bucket of this run's own: other tests on the same moto write envbot-media. */
+const BUCKET = `envbot-refresh-${randomBytes(4).toString('hex')}`;
 const MEDIA = { 'projb/logo.png': 1200, 'projb/products/mug-001.jpg': 34_000, 'projb/products/pot-200.jpg': 56_789 };
 const DOCS = { 'projb-docs/guide.pdf': 4321 };
 const bytes = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
@@ -34,8 +37,8 @@ const bytes = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a
 function catalogueWithDocs(): LoadedCatalogue {
   const loaded = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), testSettings().env);
   const projb = loaded.catalogue.projects.projb!;
-  const media = projb.storage.media!;
-  const docs = { ...media, source: { kind: 's3' as const, bucket: 'envbot-media', prefix: 'projb-docs/', raw: 's3://envbot-media/projb-docs/' }, mountPath: '/var/docs' };
+  const media = { ...projb.storage.media!, source: { kind: 's3' as const, bucket: BUCKET, prefix: 'projb/', raw: `s3://${BUCKET}/projb/` } };
+  const docs = { ...media, source: { kind: 's3' as const, bucket: BUCKET, prefix: 'projb-docs/', raw: `s3://${BUCKET}/projb-docs/` }, mountPath: '/var/docs' };
   return {
     ...loaded,
     catalogue: {
@@ -83,10 +86,8 @@ describe('refreshing storage', () => {
     h = await provisioningHarness('storage_refresh', { catalogue: catalogueWithDocs() });
     dataSync = new DataSyncClient(h.deps.aws);
     const s3 = new S3Client(h.deps.aws);
-    await s3.send(new CreateBucketCommand({ Bucket: 'envbot-media' })).catch((err: unknown) => {
-      if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
-    });
-    for (const [key, size] of Object.entries({ ...MEDIA, ...DOCS })) await s3.send(new PutObjectCommand({ Bucket: 'envbot-media', Key: key, Body: Buffer.alloc(size, 7) }));
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    for (const [key, size] of Object.entries({ ...MEDIA, ...DOCS })) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.alloc(size, 7) }));
     s3.destroy();
     // One environment for the whole file (a create takes tens of seconds); its first copy runs to its end.
     ref = uniqueEnv('projb', 'qa');
@@ -151,8 +152,8 @@ describe('refreshing storage', () => {
 
     const counts = (o: Record<string, number>) => ({ files: Object.keys(o).length, bytes: bytes(o), totalFiles: Object.keys(o).length, totalBytes: bytes(o) });
     expect(result.volumes).toEqual([
-      { volume: 'media', source: 's3://envbot-media/projb/', state: 'copied', ...counts(MEDIA) },
-      { volume: 'docs', source: 's3://envbot-media/projb-docs/', state: 'copied', ...counts(DOCS) },
+      { volume: 'media', source: `s3://${BUCKET}/projb/`, state: 'copied', ...counts(MEDIA) },
+      { volume: 'docs', source: `s3://${BUCKET}/projb-docs/`, state: 'copied', ...counts(DOCS) },
     ]);
     // A new execution for each volume in moto, run to its end with the counts.
     for (const [volume, files] of [['media', MEDIA], ['docs', DOCS]] as const) {
@@ -200,7 +201,7 @@ describe('refreshing storage', () => {
     expect(storageMessages(ref.environment, from).at(-1)!.copies).toMatchObject([{ volume: 'docs', state: 'failed' }]);
     const [notice, ...more] = notices(ref.environment, from);
     expect(more).toEqual([]);
-    expect(notice).toMatchObject({ retryCopy: { volume: 'docs' }, text: expect.stringContaining(`${ref.environment}: the copy of volume docs from s3://envbot-media/projb-docs/ failed`) });
+    expect(notice).toMatchObject({ retryCopy: { volume: 'docs' }, text: expect.stringContaining(`${ref.environment}: the copy of volume docs from s3://${BUCKET}/projb-docs/ failed`) });
 
     // The Retry button runs `refresh <env> <volume>` for whoever clicks it.
     const volume = notice!.retryCopy!.volume;
