@@ -540,6 +540,8 @@ export function createStorageActivities(deps: ActivityDeps) {
         deps.log.info({ environment: ref.environment, volume, execution: started.TaskExecutionArn }, 'storage copy started');
         return { execution: started.TaskExecutionArn! };
       } catch (err) {
+        // A destroy deleted the task between the ledger read and the start: the copy is over.
+        if (isNotFound(err)) return {};
         throw awsError(err, `starting the copy of volume ${volume} of ${ref.environment}`);
       }
     },
@@ -564,6 +566,9 @@ export function createStorageActivities(deps: ActivityDeps) {
       };
       if (status === 'SUCCESS') return { volume, state: 'copied', status, ...counts };
       if (status === 'ERROR') {
+        // A destroy cancels the running copy before it deletes the task: that is not a failed copy.
+        const state = (await deps.store.getEnvironment(ref.environment))?.state;
+        if (state === 'destroying' || state === 'destroyed') return { volume, state: 'failed', status: 'gone', error: 'the environment was destroyed' };
         const error = [d.Result?.ErrorCode, d.Result?.ErrorDetail].filter(Boolean).join(': ') || 'DataSync reported an error';
         return { volume, state: 'failed', status, ...counts, error };
       }

@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { pino } from 'pino';
 import { loadCatalogue } from '../shared/catalogue/load.js';
+import { copySummary, type VolumeCopy } from '../shared/chat.js';
 import { EnvbotError } from '../shared/errors.js';
 import type { Step } from '../shared/model.js';
 import { servicesEnvFile } from '../shared/paths.js';
@@ -20,7 +21,7 @@ import { COMMAND_USAGE, parseCommand } from './core/parse.js';
 import { catalogueFile } from './catalogue-file.js';
 
 /** The chat commands that make sense from a terminal. */
-const CLI_COMMANDS: readonly Command['name'][] = ['create', 'list', 'status', 'destroy', 'reset-db', 'extend'];
+const CLI_COMMANDS: readonly Command['name'][] = ['create', 'list', 'status', 'destroy', 'reset-db', 'extend', 'refresh'];
 
 const USAGE = [
   'usage: envbot <command> [options]',
@@ -92,7 +93,9 @@ async function started(environment: string, handle: WorkflowHandle, wait: boolea
   const { ok, value } = await follow(handle, out);
   out.result(value);
   if (!out.json) {
-    const v = value as { urls?: string[]; error?: string; rolledBack?: string[]; failedStep?: string };
+    const v = value as { urls?: string[]; error?: string; rolledBack?: string[]; failedStep?: string; volumes?: VolumeCopy[] };
+    // A storage copy's volumes, each as the chat message says it.
+    for (const c of v.volumes ?? []) out.line(`  ${c.volume}: ${copySummary(c)}`);
     if (ok) {
       if (v.urls?.length) out.line(`ready: ${v.urls.join(' ')}`);
       else out.line('done');

@@ -1,5 +1,5 @@
 // The console chat port: progress and cards as log lines, for `npm start` without Slack or Teams.
-import type { ChatMessage, ChatPort } from '../shared/chat.js';
+import { storageCopyText, type ChatMessage, type ChatPort } from '../shared/chat.js';
 import type { Logger } from '../shared/logger.js';
 import type { ChatTarget } from '../shared/model.js';
 
@@ -16,6 +16,8 @@ export class ConsoleChat implements ChatPort {
     } else if (message.kind === 'card') {
       const c = message.card;
       this.log.info({ environment: c.environment, status: c.status, urls: c.urls, failedStep: c.failedStep, storage: c.storage }, `environment card: ${c.environment} ${c.status}`);
+    } else if (message.kind === 'storage') {
+      this.log.info({ environment: message.environment, storage: message.copies, message: ref }, storageCopyText(message.environment, message.copies, message.by));
     } else {
       this.log.info({ environment: message.environment }, message.text);
     }

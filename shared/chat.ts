@@ -5,7 +5,10 @@ import type { ChatTarget, Progress } from './model.js';
 export type ChatMessage =
   | { kind: 'progress'; progress: Progress }
   | { kind: 'card'; card: EnvironmentCard }
-  | { kind: 'notice'; environment: string; text: string };
+  /** A storage refresh's own message: each volume's copy, edited as it goes. */
+  | { kind: 'storage'; environment: string; copies: VolumeCopy[]; by?: string }
+  /** `retryCopy`: the notice says a volume's copy failed, and offers to run it again. */
+  | { kind: 'notice'; environment: string; text: string; retryCopy?: { volume: string } };
 
 export interface EnvironmentCard {
   environment: string;
@@ -72,4 +75,12 @@ export function copySummary(c: VolumeCopy): string {
   }
   if (c.bytes !== undefined && c.totalBytes) return `copying, ${formatBytes(c.bytes)} of ${formatBytes(c.totalBytes)}`;
   return 'copying';
+}
+
+/** A storage refresh's message in words: `projb-qa: refreshing storage (asked by …): media: copying, 1.2 GB of 3.4 GB`. */
+export function storageCopyText(environment: string, copies: VolumeCopy[], by?: string): string {
+  const done = copies.every((c) => c.state !== 'copying');
+  const failed = copies.some((c) => c.state === 'failed');
+  const head = done ? (failed ? 'storage refresh failed' : 'storage refreshed') : 'refreshing storage';
+  return `${environment}: ${head}${by ? ` (asked by ${by})` : ''}: ${copies.map((c) => `${c.volume}: ${copySummary(c)}`).join('; ')}`;
 }

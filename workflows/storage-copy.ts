@@ -1,23 +1,29 @@
 // storageCopy: fills an environment's storage volumes from S3, one DataSync copy per volume side by
 // side, each followed until it ends. createEnvironment starts it once the environment is ready and
-// does not wait (a copy may take hours; the environment is usable meanwhile). The card createEnvironment
-// posted is edited as the copies go; a failed copy is also said in the channel, and the environment is
-// left as it is. A copy whose environment was destroyed meanwhile (its task is gone) ends quietly, and
-// so does one that is cancelled.
+// does not wait (a copy may take hours; the environment is usable meanwhile); a refresh
+// (EnvbotCore.copyStorage) starts it for some or all volumes of a ready environment. Every copy of an
+// environment runs under one workflow id, so a second is refused while one runs. The card
+// createEnvironment posted is edited as the copies go (a refresh posts a message of its own and edits
+// that); a failed copy is also said in the channel, with a Retry button, and the environment is left
+// as it is. A copy whose environment was destroyed meanwhile (its task is gone) ends quietly, and so
+// does one that is cancelled. It never takes the environment's operation: a destroy stops it by
+// deleting the DataSync task (deleteStorageCopy cancels the running execution first).
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import {
   ApplicationFailure,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  defineQuery,
   log,
   ParentClosePolicy,
+  setHandler,
   sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EnvironmentCard, VolumeCopy } from '../shared/chat.js';
-import type { ChatTarget, EnvRef } from '../shared/model.js';
+import type { ChatMessage, EnvironmentCard, VolumeCopy } from '../shared/chat.js';
+import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
 import { chat, quick } from './activities.js';
 import { Notifier } from './notifier.js';
@@ -34,7 +40,12 @@ export interface StorageCopyInput {
   pollEvery?: Duration;
   /** Copies already started, by volume (a run continued as new follows them on). */
   executions?: Record<string, string>;
+  /** Who asked for a refresh (absent for the copy a create starts), said on its message. */
+  requester?: Requester;
 }
+
+/** The volumes a running copy is copying and how far each is (a refused second refresh says it). */
+export const storageCopiesQuery = defineQuery<VolumeCopy[]>('storageCopies');
 
 export interface StorageCopyResult {
   environment: string;
@@ -53,8 +64,14 @@ export async function storageCopy(input: StorageCopyInput): Promise<StorageCopyR
   const executions: Record<string, string> = { ...input.executions };
   const pollEvery = input.pollEvery ?? DEFAULT_POLL;
   const card = (): EnvironmentCard => ({ ...input.card!, storage: copies });
-  const notifier = new Notifier(input.card ? input.target : undefined, () => ({ kind: 'card', card: card() }));
+  // A create's copy edits its card; a refresh's has a message of its own.
+  const message = (): ChatMessage =>
+    input.card ? { kind: 'card', card: card() } : { kind: 'storage', environment: ref.environment, copies, ...(input.requester ? { by: input.requester.id } : {}) };
+  const notifier = new Notifier(input.target, message);
+  setHandler(storageCopiesQuery, () => copies);
   let stopped = false;
+  /** The environment was destroyed meanwhile (its task is gone). */
+  let gone = false;
 
   /** Follows one volume's copy until it ends, the environment is gone, or the history is long. */
   async function follow(copy: VolumeCopy): Promise<void> {
@@ -63,7 +80,7 @@ export async function storageCopy(input: StorageCopyInput): Promise<StorageCopyR
       if (!execution) {
         execution = (await quick.startStorageCopy({ ref, volume: copy.volume })).execution;
         if (!execution) {
-          stopped = true;
+          stopped = gone = true;
           return;
         }
         executions[copy.volume] = execution;
@@ -72,7 +89,7 @@ export async function storageCopy(input: StorageCopyInput): Promise<StorageCopyR
         await sleep(pollEvery);
         const { status, ...seen } = await quick.storageCopyStatus({ ref, volume: copy.volume, execution });
         if (status === 'gone') {
-          stopped = true;
+          stopped = gone = true;
           return;
         }
         const changed = JSON.stringify({ ...copy, ...seen }) !== JSON.stringify(copy);
@@ -91,22 +108,28 @@ export async function storageCopy(input: StorageCopyInput): Promise<StorageCopyR
     }
   }
 
+  if (!input.card && !input.executions) notifier.changed(); // a refresh says at once that it started
   await Promise.all(copies.filter((c) => c.state === 'copying').map(follow));
   if (stopped) {
-    await notifier.close();
+    if (gone && !input.card && input.target) {
+      // A refresh's own message must not go on saying "copying".
+      for (const c of copies.filter((x) => x.state === 'copying')) Object.assign(c, { state: 'failed', error: 'stopped: the environment was destroyed' });
+      await notifier.close(message());
+    } else await notifier.close();
     return { environment: ref.environment, volumes: copies, stopped };
   }
   if (copies.some((c) => c.state === 'copying')) {
     await notifier.close();
     return continueAsNew<typeof storageCopy>({ ...input, volumes: copies, executions, ...(input.target ? { target: input.target } : {}) });
   }
-  await notifier.close(input.card ? { kind: 'card', card: card() } : undefined);
+  await notifier.close(input.target ? message() : undefined);
   const failed = copies.filter((c) => c.state === 'failed');
   if (input.target) {
     for (const c of failed) {
       const text = `${ref.environment}: the copy of volume ${c.volume}${c.source ? ` from ${c.source}` : ''} failed: ${c.error ?? 'no reason given'}. ` +
         'The environment is usable, but the volume may be incomplete.';
-      await chat.notify({ target: { ...input.target, messageRef: undefined }, message: { kind: 'notice', environment: ref.environment, text } }).catch(() => undefined);
+      const notice: ChatMessage = { kind: 'notice', environment: ref.environment, text, retryCopy: { volume: c.volume } };
+      await chat.notify({ target: { ...input.target, messageRef: undefined }, message: notice }).catch(() => undefined);
     }
   }
   const result: StorageCopyResult = { environment: ref.environment, volumes: copies };

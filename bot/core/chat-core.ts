@@ -194,6 +194,13 @@ export class ChatCore {
         const res = await this.o.core.extend({ environment: record, duration: c.duration, requester, mayShorten, ...(target ? { target: { ...target, messageRef: undefined } } : {}) });
         return { kind: 'extended', ephemeral: false, environment: res.environment, expiresAt: res.expiresAt, by: requester.id, text: `${res.environment} now expires at ${res.expiresAt} (extended by ${requester.id}).` };
       }
+      case 'refresh': {
+        const record = await this.record(c.environment);
+        const refused = this.check(actor, 'refresh', record.project);
+        if (refused) return refused;
+        const s = await this.o.core.copyStorage({ environment: record, ...(c.volume ? { volumes: [c.volume] } : {}), requester, ...(target ? { target } : {}) });
+        return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'refresh', workflowId: s.workflowId, by: requester.id, text: `Refreshing ${s.volumes.join(', ')} of ${s.environment} from S3 (asked by ${requester.id})…` };
+      }
       case 'secrets': {
         const record = await this.record(c.environment);
         const refused = this.check(actor, 'credentials', record.project);

@@ -13,8 +13,11 @@ import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
 import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js';
 import { resetDatabases } from '../../workflows/reset-databases.js';
+import { storageCopiesQuery, storageCopy } from '../../workflows/storage-copy.js';
+import { copySummary, type VolumeCopy } from '../../shared/chat.js';
 import { extensionProblem, ttlProblem } from './expiry.js';
 import { planFor } from './plan.js';
+import { volumesToCopy } from './storage.js';
 
 export interface CoreOptions {
   client: Client;
@@ -98,6 +101,45 @@ export class EnvbotCore {
     const ref = refOf(record);
     const plan = planFor(this.o.catalogue, ref.project, ref.stage);
     return this.startOnce(resetDatabases, 'reset', ref, [{ ref, requester: req.requester, which: req.which, plan, ...(req.target ? { target: req.target } : {}) }]);
+  }
+
+  /**
+   * Re-runs the copy from S3 of some (`volumes`) or all of a ready environment's storage volumes, as a
+   * storageCopy workflow that posts its own message in `target` and edits it as the copies go. The one
+   * place a copy is started for an environment after its create: the `refresh` command, the Retry of a
+   * failed copy and S3 change notifications all come here. Every copy of an environment runs under one
+   * workflow id (`envbot/<env>/storage-copy`, also the create's first copy), so one running is never
+   * doubled: a second is refused, saying what runs. A copy does not take the environment's operation
+   * (it changes nothing the record holds, and may run for hours): a reset or extend goes on beside it,
+   * and a destroy stops it by deleting the DataSync task, after which the copy ends quietly.
+   */
+  async copyStorage(req: { environment: EnvironmentRef; volumes?: string[]; requester: Requester; target?: ChatTarget }): Promise<Started & { volumes: string[] }> {
+    const record = await this.recordOf(req.environment);
+    const copies = volumesToCopy(record, this.o.catalogue, req.volumes);
+    const ref = refOf(record);
+    const id = workflowId('storage-copy', ref.environment);
+    try {
+      const handle = await this.o.client.workflow.start(storageCopy, {
+        taskQueue: this.o.taskQueue,
+        workflowId: id,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        args: [{
+          ref, volumes: copies, requester: req.requester,
+          ...(req.target ? { target: { ...req.target, messageRef: undefined } } : {}),
+          ...(this.o.storageCopyPoll ? { pollEvery: this.o.storageCopyPoll } : {}),
+        }],
+      });
+      return { environment: ref.environment, workflowId: id, handle, volumes: copies.map((c) => c.volume) };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const running: VolumeCopy[] = await this.o.client.workflow.getHandle(id).query(storageCopiesQuery).catch(() => []);
+      const what = running.filter((c) => c.state === 'copying').map((c) => `${c.volume}: ${copySummary(c)}`);
+      throw new ConflictError(
+        `A copy of ${ref.environment}'s storage is already running${what.length ? ` (${what.join('; ')})` : ''}; ` +
+          'one runs at a time per environment: refresh again once it has ended (its message in the channel shows how far it is).',
+      );
+    }
   }
 
   /**

@@ -26,6 +26,7 @@ export type Command =
   | { name: 'destroy'; environment: string }
   | { name: 'reset-db'; environment: string; which: ResetTarget }
   | { name: 'extend'; environment: string; duration: string }
+  | { name: 'refresh'; environment: string; volume?: string }
   | { name: 'secrets'; environment: string }
   | { name: 'subscribe'; project: string }
   | { name: 'unsubscribe'; project?: string }
@@ -46,6 +47,7 @@ export const COMMAND_ACTION: Record<Command['name'], Action | undefined> = {
   destroy: 'destroy',
   'reset-db': 'reset',
   extend: 'extend',
+  refresh: 'refresh',
   secrets: 'credentials',
   subscribe: 'read',
   unsubscribe: 'read',
@@ -78,7 +80,7 @@ export type Reply =
   | { kind: 'help'; ephemeral: true; commands: { usage: string; description: string }[]; note?: string }
   | { kind: 'error'; ephemeral: true; text: string }
   | { kind: 'refused'; ephemeral: true; action: Action; project: string; text: string; allowed: string[] }
-  | { kind: 'started'; ephemeral: false; environment: string; operation: 'create' | 'destroy' | 'reset'; workflowId: string; by: string; text: string }
+  | { kind: 'started'; ephemeral: false; environment: string; operation: 'create' | 'destroy' | 'reset' | 'refresh'; workflowId: string; by: string; text: string }
   | { kind: 'confirm'; ephemeral: true; environment: string; operation: 'destroy' | 'reset-db'; which?: ResetTarget; text: string }
   | { kind: 'open-create-form'; ephemeral: true; projects: { name: string; stages: string[]; services: string[] }[]; project?: string; stage?: string }
   | { kind: 'list'; ephemeral: true; project?: string; environments: EnvironmentSummary[] }

@@ -12,6 +12,7 @@ export const COMMAND_USAGE: { usage: string; description: string }[] = [
   { usage: 'destroy <environment>', description: 'Destroy an environment and its data (asks first).' },
   { usage: 'reset-db <environment> [mongo|sql|redis|all]', description: "Re-seed an environment's databases (all of them unless you name one; asks first)." },
   { usage: 'extend <environment> <duration>', description: 'Keep an environment longer, for example 3d or 1w.' },
+  { usage: 'refresh <environment> [volume]', description: "Copy an environment's storage volumes (all of them unless you name one) from S3 again." },
   { usage: 'secrets <environment>', description: "Show an environment's credentials, only to you." },
   { usage: 'subscribe <project>', description: "Post news about the project's environments in this channel." },
   { usage: 'unsubscribe [project]', description: 'Stop posting news about the project (or every project) in this channel.' },
@@ -35,6 +36,7 @@ const WORDS: Record<string, Name> = {
   'reset-db': 'reset-db',
   reset: 'reset-db',
   extend: 'extend',
+  refresh: 'refresh',
   secrets: 'secrets',
   credentials: 'secrets',
   subscribe: 'subscribe',
@@ -179,6 +181,10 @@ function parse(text: string, p: string): Command | ParseError {
       }
       return { name, environment: a, which };
     }
+    case 'refresh':
+      if (a === undefined) return { error: `refresh needs an environment: ${p} refresh projb-qa (or ${p} refresh projb-qa media for one volume)` };
+      if (rest.length > 0) return tooMany();
+      return b === undefined ? { name, environment: a } : { name, environment: a, volume: b };
     case 'extend': {
       if (a === undefined) return { error: `extend needs an environment and a duration: ${p} extend projb-qa 3d` };
       if (rest.length > 0) return tooMany();

@@ -5,7 +5,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
-import { environmentCard, noticeMessage, progressMessage } from './blocks/index.js';
+import { environmentCard, noticeMessage, progressMessage, storageCopyMessage } from './blocks/index.js';
 
 export const MIN_EDIT_INTERVAL_MS = 1000;
 /** The metadata event type of envbot's messages; its payload is `{ key }`. */
@@ -39,8 +39,10 @@ export class SlackChat implements ChatPort {
       message.kind === 'progress'
         ? progressMessage(message.progress, this.now())
         : message.kind === 'card'
-          ? environmentCard(message.card, { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true })
-          : noticeMessage(message.environment, message.text);
+          ? environmentCard(message.card, { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true, canRefresh: true })
+          : message.kind === 'storage'
+            ? storageCopyMessage(message.environment, message.copies, message.by)
+            : noticeMessage(message.environment, message.text, message.retryCopy);
     if (!target.messageRef) {
       const metadata = key ? { metadata: { event_type: MESSAGE_EVENT, event_payload: { key } } } : {};
       const res = await this.client.chat.postMessage({ channel: target.channel, ...payload, ...metadata });

@@ -183,7 +183,6 @@ const NOT_YET: { path: (string | '*')[]; what: string }[] = [
   { path: ['loadBalancer'], what: 'load-balancer rules are not supported yet: none is made' },
   { path: ['projects', '*', 'monitoring'], what: 'monitoring is not supported yet: no monitoring objects or alerts are made' },
   { path: ['projects', '*', 'channels', 'teams'], what: 'Microsoft Teams is not supported yet: these channels are not used' },
-  { path: ['projects', '*', 'permissions', 'refresh'], what: 'the refresh permission is not used yet: there is no storage to refresh' },
   { path: ['projects', '*', 'services', '*', 'branch'], what: 'services do not follow branches yet: the template on disk is used' },
   { path: ['projects', '*', 'services', '*', 'healthPath'], what: 'health paths are not used yet: there is no load balancer and readiness does not wait for Pods' },
 ];

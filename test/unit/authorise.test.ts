@@ -209,14 +209,14 @@ describe('authorise: the example catalogue', () => {
   }).catalogue;
 
   it.each<[string, Actor, string, Action[]]>([
-    // No one has `refresh` in the example: there is no storage to refresh yet.
-    ['a pm in projb', slack('U0PM0000002', 'C0PROJB0001'), 'projb', ['create', 'reset', 'extend', 'read']],
-    ['the pm named for destroy in projb', slack('U0PM0000001', 'C0PROJB0002'), 'projb', ['create', 'destroy', 'reset', 'extend', 'read']],
-    ['devops (Slack user group) in projb', slack('U0SOMEONE01', 'C0PROJB0001', ['S0DEVOPS001']), 'projb', ACTIONS.filter((a) => a !== 'refresh')],
+    // `refresh` only where there is storage: projb.
+    ['a pm in projb', slack('U0PM0000002', 'C0PROJB0001'), 'projb', ['create', 'reset', 'extend', 'refresh', 'read']],
+    ['the pm named for destroy in projb', slack('U0PM0000001', 'C0PROJB0002'), 'projb', ['create', 'destroy', 'reset', 'extend', 'refresh', 'read']],
+    ['devops (Slack user group) in projb', slack('U0SOMEONE01', 'C0PROJB0001', ['S0DEVOPS001']), 'projb', [...ACTIONS]],
     ['a pm in projb, in proja\'s channel', slack('U0PM0000001', 'C0PROJA0001'), 'projb', []],
     ['anyone in proja', slack('U0SOMEONE01', 'C0PROJA0001'), 'proja', ['read']],
     ['the Teams pm in projc (no Teams channels listed)', teams(TEAMS_PM, [], 'any'), 'projc', ['create', 'extend', 'read']],
-    ['the Teams pm in projb (no Teams channels listed)', teams(TEAMS_PM, [], 'any'), 'projb', ['create', 'reset', 'extend', 'read']],
+    ['the Teams pm in projb (no Teams channels listed)', teams(TEAMS_PM, [], 'any'), 'projb', ['create', 'reset', 'extend', 'refresh', 'read']],
   ])('%s', (_what, actor, project, actions) => {
     expect([...allowedActions(example, actor, project)].sort()).toEqual([...actions].sort());
   });

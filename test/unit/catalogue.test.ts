@@ -166,7 +166,6 @@ loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: 
     expect(warnings).toEqual([
       expect.stringMatching(new RegExp(`^${file}:\\d+: loadBalancer: load-balancer rules are not supported yet`)),
       expect.stringMatching(/:\d+: projects\.projb\.monitoring: monitoring is not supported yet/),
-      expect.stringMatching(/:\d+: projects\.projb\.permissions\.refresh: the refresh permission is not used yet/),
       expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.branch: services do not follow branches yet/),
       expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.healthPath: health paths are not used yet/),
     ]);

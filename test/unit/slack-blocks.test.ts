@@ -16,8 +16,10 @@ import {
   progressMessage,
   replyMessage,
   resetChooser,
+  retryCopyValue,
   retryValue,
   SLACK_LIMITS,
+  storageCopyMessage,
   type MessagePayload,
 } from '../../bot/slack/blocks/index.js';
 import type { EnvironmentCard } from '../../shared/chat.js';
@@ -25,8 +27,8 @@ import type { Progress, Step } from '../../shared/model.js';
 import { stepTitle } from '../../shared/resources.js';
 
 const NOW = new Date('2025-03-14T12:05:30Z');
-const ALL = { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true };
-const NONE = { canReset: false, canDestroy: false, canExtend: false, canReadCredentials: false };
+const ALL = { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true, canRefresh: true };
+const NONE = { canReset: false, canDestroy: false, canExtend: false, canReadCredentials: false, canRefresh: false };
 
 type Obj = Record<string, unknown>;
 
@@ -309,6 +311,22 @@ describe('environmentCard', () => {
     expect(m.text).toContain('media: copying, 1.2 GB of 3.4 GB');
   });
 
+  it('offers Refresh storage only on an environment with storage volumes, to whoever may refresh', () => {
+    const withStorage: EnvironmentCard = { ...readyCard, storage: [{ volume: 'media', state: 'copied', files: 3 }] };
+    const m = environmentCard(withStorage, { ...NONE, canRefresh: true });
+    expect(actionIds(m)).toEqual([ACTION.refresh]);
+    const refresh = buttons(m)[0]!;
+    expect(textOf(refresh.text)).toBe('Refresh storage');
+    expect(refresh.value).toBe('projb-qa');
+    expect(refresh.confirm).toBeUndefined();
+    expect(actionIds(environmentCard(withStorage, NONE))).toEqual([]);
+    // No volumes: no button, even for someone who may refresh.
+    expect(actionIds(environmentCard(readyCard, ALL))).not.toContain(ACTION.refresh);
+    expect(actionIds(environmentCard({ ...withStorage, status: 'destroyed' }, ALL))).toEqual([]);
+    // Its id is not taken for another button's.
+    for (const other of [ACTION.reset, ACTION.retry, ACTION.retryCopy]) expect(actionPattern(other).test(ACTION.refresh)).toBe(false);
+  });
+
   it.each(['destroyed', 'reset'] as const)('shows a %s environment', (status) => {
     const m = environmentCard({ ...readyCard, status, ...(status === 'destroyed' ? { urls: [], databases: [], redisIndex: undefined } : {}) }, ALL);
     expect(m).toMatchSnapshot();
@@ -367,10 +385,41 @@ describe('noticeMessage', () => {
     expect(m.text).toContain('<@U1>');
   });
 
+  it("a failed copy's notice has a Retry button that names the environment and the volume", () => {
+    const m = noticeMessage('projb-qa', 'projb-qa: the copy of volume media from s3://envbot-media/projb/ failed: OperationCanceled. The environment is usable, but the volume may be incomplete.', { volume: 'media' });
+    expect(m).toMatchSnapshot();
+    expectMessage(m);
+    expect(actionIds(m)).toEqual([ACTION.retryCopy]);
+    const retry = buttons(m)[0]!;
+    expect(textOf(retry.text)).toBe('Retry the copy of media');
+    expect(JSON.parse(String(retry.value))).toEqual({ environment: 'projb-qa', volume: 'media' });
+    expect(retry.value).toBe(retryCopyValue('projb-qa', 'media'));
+    // The create's Retry does not answer it, nor it the create's.
+    expect(actionPattern(ACTION.retry).test(ACTION.retryCopy)).toBe(false);
+    expect(actionPattern(ACTION.retryCopy).test(ACTION.retry)).toBe(false);
+    expect(actionIds(noticeMessage('projb-qa', 'projb-qa expires in 1h.'))).toEqual([]);
+  });
+
   it('falls back to naming the environment when the text is empty', () => {
     const m = noticeMessage('projb-qa', '  ');
     expectMessage(m);
     expect(m.text).toBe('Update about projb-qa.');
+  });
+});
+
+describe('storageCopyMessage', () => {
+  it.each([
+    ['copying', [{ volume: 'media', source: 's3://envbot-media/projb/', state: 'copying', bytes: 1_234_000_000, totalBytes: 3_400_000_000 }], /Refreshing the storage of \*projb-qa\*/, 'projb-qa: refreshing storage (asked by <@U1>): media: copying, 1.2 GB of 3.4 GB'],
+    ['done', [{ volume: 'media', state: 'copied', files: 3, bytes: 91_989 }, { volume: 'docs', state: 'copied', files: 1, bytes: 10 }], /storage of \*projb-qa\* was refreshed/, 'projb-qa: storage refreshed (asked by <@U1>): media: copied, 3 files, 92 KB; docs: copied, 1 file, 10 B'],
+    ['failed', [{ volume: 'media', state: 'failed', error: 'OperationCanceled' }], /storage refresh of \*projb-qa\* failed/, 'projb-qa: storage refresh failed (asked by <@U1>): media: copy failed: OperationCanceled'],
+  ] as const)('says a %s refresh, one line per volume', (_name, copies, head, text) => {
+    const m = storageCopyMessage('projb-qa', copies.map((c) => ({ ...c })), 'slack:U1');
+    expect(m).toMatchSnapshot();
+    expectMessage(m);
+    expect(textOf((m.blocks[0] as { text: unknown }).text)).toMatch(head);
+    expect(m.text).toBe(text);
+    expect(allText(m.blocks)).toContain('<@U1>');
+    expect(actionIds(m)).toEqual([]);
   });
 });
 

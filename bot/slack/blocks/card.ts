@@ -52,6 +52,8 @@ export interface CardPermissions {
   canDestroy: boolean;
   canExtend: boolean;
   canReadCredentials: boolean;
+  /** May refresh the storage; the button shows only on cards of environments with storage volumes. */
+  canRefresh: boolean;
 }
 
 /** The card posted when an operation ends: links, databases, expiry, and the allowed buttons. */
@@ -61,7 +63,7 @@ export function environmentCard(card: EnvironmentCard, opts: CardPermissions): M
   const ctx = cardContext(card);
   if (ctx) blocks.push(ctx);
   if (card.status !== 'destroyed') {
-    const elements = cardActions(card.environment, opts);
+    const elements = cardActions(card.environment, { ...opts, canRefresh: opts.canRefresh && !!card.storage?.length });
     if (elements.length) blocks.push({ type: 'actions', block_id: `env_actions:${card.environment}`, elements });
   }
   const parts = [cardTitle(card)];
@@ -119,6 +121,7 @@ export function cardActions(environment: string, opts: CardPermissions, discrimi
       options: EXTEND_CHOICES.map((c) => option(c.label, extendValue(environment, c.duration))),
     });
   }
+  if (opts.canRefresh) elements.push(button('Refresh storage', id(ACTION.refresh), environment));
   if (opts.canReadCredentials) elements.push(button('Show credentials', id(ACTION.credentials), environment));
   if (opts.canDestroy) elements.push({ ...button('Destroy', id(ACTION.destroy), environment), style: 'danger', confirm: destroyConfirm(environment) });
   return elements;

@@ -50,6 +50,10 @@ export const ACTION = {
   destroy: 'env_destroy',
   credentials: 'env_credentials',
   retry: 'env_retry',
+  /** The card's "Refresh storage": copies every volume from S3 again (value: the environment). */
+  refresh: 'env_refresh',
+  /** Retry on a failed copy's notice: copies that volume again (value: `{"environment","volume"}`). */
+  retryCopy: 'env_retry_copy',
   destroyConfirmed: 'env_destroy_confirmed',
   resetConfirmed: 'env_reset_confirmed',
 } as const;

@@ -21,7 +21,7 @@ export function homeView(environments: EnvironmentSummary[], opts: { userId: str
     blocks.push({
       type: 'actions',
       block_id: `env_actions:${e.name}`,
-      elements: cardActions(e.name, { canReset: e.state === 'ready', canDestroy: true, canExtend: false, canReadCredentials: e.state === 'ready' }, e.name),
+      elements: cardActions(e.name, { canReset: e.state === 'ready', canDestroy: true, canExtend: false, canReadCredentials: e.state === 'ready', canRefresh: false }, e.name),
     });
   }
   if (environments.length > room) blocks.push(context([`…and ${environments.length - room} more: \`/env list\` shows them all.`]));

@@ -6,5 +6,5 @@ export { ACTION, actionPattern, clip, esc, formatDuration, mentions, principal, 
 export { environmentCard, extendChoice, extendValue, EXTEND_CHOICES, FAILED_COLOR, retryValue, type CardPermissions } from './card.js';
 export { createModal, CREATE_CALLBACK_ID, TTL_CHOICES } from './form.js';
 export { homeView } from './home.js';
-export { noticeMessage, replyMessage, resetChooser } from './notices.js';
+export { noticeMessage, replyMessage, resetChooser, retryCopyValue, storageCopyMessage } from './notices.js';
 export { progressMessage } from './progress.js';

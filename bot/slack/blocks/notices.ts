@@ -2,6 +2,7 @@
 // status, credentials, subscriptions) and notices about an environment. Most are ephemeral, shown
 // only to whoever asked.
 import type { types } from '@slack/bolt';
+import { copySummary, storageCopyText, type VolumeCopy } from '../../../shared/chat.js';
 import type { ResetTarget } from '../../../shared/model.js';
 import type { Reply } from '../../core/model.js';
 import { cardDetails, destroyConfirm, STATE_EMOJI, summaryLine } from './card.js';
@@ -35,10 +36,37 @@ const RESET_CHOICES: { which: ResetTarget; label: string; what: string }[] = [
   { which: 'all', label: 'all databases', what: 'every database' },
 ];
 
-/** A short notice about an environment (expiry warnings, promotions); `slack:U…` become mentions. */
-export function noticeMessage(environment: string, text: string): MessagePayload {
+/**
+ * A short notice about an environment (expiry warnings, promotions); `slack:U…` become mentions. A
+ * notice of a failed storage copy (`retryCopy`) has a Retry button that runs that volume's copy again.
+ */
+export function noticeMessage(environment: string, text: string, retryCopy?: { volume: string }): MessagePayload {
   const body = text.trim() ? mentions(esc(text)) : `Update about ${esc(environment)}.`;
-  return { text: fallback(text, `Update about ${environment}.`), blocks: [section(body)] };
+  const blocks: KnownBlock[] = [section(body)];
+  if (retryCopy) {
+    blocks.push({
+      type: 'actions',
+      block_id: `env_copy:${environment}`,
+      elements: [{ ...button(clip(`Retry the copy of ${retryCopy.volume}`, SLACK_LIMITS.buttonText), ACTION.retryCopy, retryCopyValue(environment, retryCopy.volume)), style: 'primary' }],
+    });
+  }
+  return { text: fallback(text, `Update about ${environment}.`), blocks };
+}
+
+/** The value of a failed copy's Retry button: which volume of which environment to copy again. */
+export function retryCopyValue(environment: string, volume: string): string {
+  return JSON.stringify({ environment, volume });
+}
+
+/** A storage refresh's message, edited as it goes: one line per volume, then done or failed. */
+export function storageCopyMessage(environment: string, copies: VolumeCopy[], by?: string): MessagePayload {
+  const running = copies.some((c) => c.state === 'copying');
+  const failed = copies.some((c) => c.state === 'failed');
+  const head = running ? `🔄 Refreshing the storage of *${esc(environment)}* from S3` : failed ? `❌ The storage refresh of *${esc(environment)}* failed` : `✅ The storage of *${esc(environment)}* was refreshed from S3`;
+  const lines = copies.map((c) => `• ${esc(c.volume)}: ${esc(copySummary(c))}${c.source ? ` (from ${esc(c.source)})` : ''}`);
+  const blocks: KnownBlock[] = [section(head), ...packSections(lines, { maxSections: 2, noun: 'volumes' })];
+  if (by) blocks.push(context([`Asked by ${principal(by)}`]));
+  return { text: fallback(storageCopyText(environment, copies, by), `Storage of ${environment}`), blocks };
 }
 
 /** The core's reply as a Slack message. `open-create-form` is a modal: use `createModal`. */
@@ -59,8 +87,8 @@ export function replyMessage(reply: Reply): MessagePayload {
       };
     }
     case 'started': {
-      const emoji = { create: '🏗️', destroy: '🗑️', reset: '🔄' }[reply.operation];
-      const verb = { create: 'Creating', destroy: 'Destroying', reset: 'Resetting' }[reply.operation];
+      const emoji = { create: '🏗️', destroy: '🗑️', reset: '🔄', refresh: '🔄' }[reply.operation];
+      const verb = { create: 'Creating', destroy: 'Destroying', reset: 'Resetting', refresh: 'Refreshing the storage of' }[reply.operation];
       const line = reply.text || `${verb} ${reply.environment}…`;
       return {
         text: fallback(line, `${verb} ${reply.environment}`),

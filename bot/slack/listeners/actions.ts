@@ -56,6 +56,14 @@ export function registerActions(app: App, ctx: ListenerContext): void {
   on(ACTION.credentials, async ({ body, channel, user, value, client }) => {
     await answer(client, channel, user, await ctx.chatCore.handle(await actor(client, body, channel), { name: 'secrets', environment: value }, target(channel)));
   });
+  on(ACTION.refresh, async ({ body, channel, user, value, client }) => {
+    await answer(client, channel, user, await ctx.chatCore.handle(await actor(client, body, channel), { name: 'refresh', environment: value }, target(channel)));
+  });
+  on(ACTION.retryCopy, async ({ body, channel, user, value, client }) => {
+    const v = json<{ environment?: unknown; volume?: unknown }>(value);
+    if (typeof v?.environment !== 'string' || typeof v.volume !== 'string') return;
+    await answer(client, channel, user, await ctx.chatCore.handle(await actor(client, body, channel), { name: 'refresh', environment: v.environment, volume: v.volume }, target(channel)));
+  });
   on(ACTION.retry, async ({ body, channel, user, value, client }) => {
     const v = json<{ project: string; stage: string; suffix?: string }>(value);
     if (!v) return;
