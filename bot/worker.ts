@@ -7,7 +7,19 @@ import type { Settings } from '../shared/settings.js';
 
 // Sources under tsx, compiled JavaScript under dist/.
 const source = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-export const WORKFLOWS_PATH = existsSync(source) ? source : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+const compiled = !existsSync(source);
+export const WORKFLOWS_PATH = compiled ? fileURLToPath(new URL('../workflows/index.js', import.meta.url)) : source;
+/**
+ * The workflows bundled by `npm run build` (bot/bundle-workflows.ts), beside the compiled workflows
+ * they were made from. A compiled worker loads it instead of bundling at start, which takes webpack
+ * tens of seconds and leaves about 100 MB more in the process; under tsx the sources are bundled.
+ */
+export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../workflows/bundle.js', import.meta.url));
+
+/** Where the worker's workflow code comes from: the prebuilt bundle when compiled, else the sources. */
+export function workflowCode(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  return compiled && existsSync(WORKFLOW_BUNDLE_PATH) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
+}
 
 export interface WorkerOptions {
   settings: Settings;
@@ -31,7 +43,10 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     connection,
     namespace: opts.settings.temporal.namespace,
     taskQueue: opts.taskQueue ?? opts.settings.temporal.taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
+    ...workflowCode(),
+    // The SDK sizes its cache from the heap limit: 10 under bin/envbot-server's bounded heap, fewer
+    // than the environments one busy worker follows at once (every eviction replays a history).
+    maxCachedWorkflows: 100,
     activities: opts.activities ?? createActivities(opts.deps),
   });
   return { worker, connection };

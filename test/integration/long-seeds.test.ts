@@ -5,19 +5,18 @@
 //
 // Memory is measured from /proc: the worker's resident size just before the seed, and its peak
 // during the seed (VmHWM, reset when the seed starts). What the seed itself may add is bounded, far
-// below the file's size; the worker's own size before any seed (all SDKs loaded under tsx, the
-// workflow bundle built in-process) is printed, not asserted: it is about 430 MB here, above the
-// 300 MB the issue hoped for the whole process, whatever seeding does.
+// below the file's size. This worker runs under tsx and bundles its workflows in-process (about
+// 430 MB before any seed); envbot's own process, compiled as `npm start` runs it, is held to the
+// issue's absolute bound in test/e2e/memory.test.ts.
 //
 // ENVBOT_BIG_SEED_MB sets the size of the MongoDB seed. The default is what FerretDB loads here in
 // about two minutes (1.6 MB/s); 500 MB takes about eight (1.0 MB/s: FerretDB slows as it grows).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -34,6 +33,7 @@ import type { Store } from '../../shared/store/store.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn, uniqueEnv } from '../support/deps.js';
 import type { SeedOnlyInput } from '../support/seed-workflow.js';
+import { memory, writeBigMongoSeed, writeLarge } from '../support/big-seeds.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 
 const BIG_MB = Number(process.env.ENVBOT_BIG_SEED_MB ?? 200);
@@ -49,31 +49,6 @@ const servers = { mongo: settings.servers.mongo!, mysql: settings.servers.mysql!
 
 function run<I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O> {
   return new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
-}
-
-/** Writes `count` pieces of text made by `piece(i)` to `file`, streamed (the test never holds the file either). */
-async function writeLarge(file: string, count: number, piece: (i: number) => string, head = '', tail = ''): Promise<void> {
-  const out = createWriteStream(file);
-  out.write(head);
-  for (let i = 0; i < count; i++) {
-    if (!out.write(piece(i))) await once(out, 'drain');
-  }
-  out.end(tail);
-  await once(out, 'finish');
-}
-
-const FILLER = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. '.repeat(6);
-/** One MongoDB seed document of about 1 KB: Extended JSON, nesting, and every 1000th a template. */
-const document = (i: number) =>
-  `${i ? ',\n' : ''}  {"_id": ${i}, "sku": "SKU-${String(i).padStart(8, '0')}", "title": "Item ${i}", "tags": ["bulk", "t${i % 7}"], ` +
-  `"createdAt": {"$date": "2024-03-01T09:00:00Z"}, "stock": {"qty": ${i % 100}, "where": "shelf ${i % 13}"}, ` +
-  `${i % 1000 === 0 ? '"env": "{{ENV_NAME}}", ' : ''}"description": "${FILLER}"}`;
-
-/** /proc/<pid>/status fields of the worker process, in MB. */
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
 interface WorkerEvent {
@@ -128,8 +103,7 @@ describe('long seeds in a worker process', () => {
     const root = join(tmp, 'catalogue');
     await cp(join(repoRoot, 'examples'), root, { recursive: true });
     const seeds = join(root, 'seeds', 'projb');
-    bigDocuments = Math.ceil((BIG_MB * 1024 * 1024) / document(1).length);
-    await writeLarge(join(seeds, 'mongo', 'catalog', 'bulk.json'), bigDocuments, document, '[\n', '\n]\n');
+    bigDocuments = await writeBigMongoSeed(join(seeds, 'mongo', 'catalog', 'bulk.json'), BIG_MB);
     for (const [engine, db] of [['mysql', 'shop'], ['postgres', 'orders']] as const) {
       await mkdir(join(seeds, engine, db, 'schema'), { recursive: true });
       writeFileSync(join(seeds, engine, db, 'schema', '090-bulk.sql'), 'CREATE TABLE bulk (id INT PRIMARY KEY, payload VARCHAR(200) NOT NULL);\n');
