@@ -65,7 +65,7 @@ export function stringToSign(m: SnsMessage): string {
 
 /** The SNS host of a topic's region: sns.<region>.amazonaws.com, or .amazonaws.com.cn in China. */
 export function snsHostOf(topicArn: string): string {
-  const [, , partition, , region] = topicArn.split(':');
+  const [, partition, , region] = topicArn.split(':');
   return `sns.${region}.amazonaws.com${partition === 'aws-cn' ? '.cn' : ''}`;
 }
 
