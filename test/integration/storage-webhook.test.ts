@@ -3,7 +3,7 @@
 // them, with a key and certificate the test makes; the certificate and the subscription confirmation
 // are served by a local server that ENVBOT_SNS_TEST_ORIGIN's setting (testOrigin) lets through.
 // Ten real environments (two of projb, eight of a light project without databases, both filled from
-// s3://envbot-media/projb/) are refreshed by one debounced run, four copies at a time, with one
+// s3://envbot-webhook/projb/, a bucket of the test's own) are refreshed by one debounced run, four copies at a time, with one
 // summary per project channel; every forged, stale, misdirected, oversized or replayed message is
 // refused and starts nothing.
 import type { Server } from 'node:http';
@@ -27,15 +27,19 @@ import { notification, s3EventMessage, sign, signingKey, snsHost, TOPIC, type Fa
 import { join } from 'node:path';
 
 const requester: Requester = { id: 'cli:test', platform: 'cli' };
-const SOURCE = 's3://envbot-media/projb/';
+/** A bucket of this test's own: the shared moto's envbot-media is other tests' (their byte counts). */
+const BUCKET = 'envbot-webhook';
+const SOURCE = `s3://${BUCKET}/projb/`;
 const LITE_CHANNEL = 'C0LITE00001';
 
-/** The example catalogue plus `lite`: one service, no databases, projb's media volume (same source). */
+/** The example catalogue with projb's media from SOURCE, plus `lite`: one service, no databases, the same volume. */
 function catalogueWithLite(): LoadedCatalogue {
   const loaded = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), testSettings().env);
-  const { proja, projb } = loaded.catalogue.projects;
+  const { proja } = loaded.catalogue.projects;
+  const original = loaded.catalogue.projects.projb!;
+  const projb = { ...original, storage: { media: { ...original.storage.media!, source: { kind: 's3' as const, bucket: BUCKET, prefix: 'projb/', raw: SOURCE } } } };
   const lite = {
-    ...projb!,
+    ...projb,
     description: 'projb media without databases',
     channels: { slack: [LITE_CHANNEL], teams: [] },
     ttl: undefined,
@@ -44,7 +48,7 @@ function catalogueWithLite(): LoadedCatalogue {
     redis: undefined,
     secrets: { generated: {}, shared: {} },
   };
-  return { ...loaded, catalogue: { ...loaded.catalogue, projects: { ...loaded.catalogue.projects, lite } } };
+  return { ...loaded, catalogue: { ...loaded.catalogue, projects: { ...loaded.catalogue.projects, projb, lite } } };
 }
 
 /** The largest number of intervals open at one moment. */
@@ -83,10 +87,10 @@ describe('S3 change notifications', () => {
     core = new EnvbotCore({ client: h.client, store: h.deps.store, catalogue: h.deps.catalogue.catalogue, taskQueue: h.taskQueue, storageCopyPoll: '1 second', sourceRefresh: { debounce: '4 seconds', concurrency: 4 } });
     dataSync = new DataSyncClient(h.deps.aws);
     const s3 = new S3Client(h.deps.aws);
-    await s3.send(new CreateBucketCommand({ Bucket: 'envbot-media' })).catch((err: unknown) => {
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch((err: unknown) => {
       if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
     });
-    await s3.send(new PutObjectCommand({ Bucket: 'envbot-media', Key: 'projb/logo.png', Body: Buffer.alloc(1000, 1) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'projb/logo.png', Body: Buffer.alloc(1000, 1) }));
     s3.destroy();
     host = await snsHost(key.certificate);
     const app = createHttpApp({
@@ -129,10 +133,10 @@ describe('S3 change notifications', () => {
     // Five uploads in a few seconds (one of them a delete, one with two records), and one outside the prefix.
     const t0 = Date.now();
     const messages = [
-      sign(notification(s3EventMessage('envbot-media', ['projb/products/mug 001.jpg'])), key.key, host.certUrl, '1'),
-      sign(notification(s3EventMessage('envbot-media', ['projb/a.png', 'projb/b.png'])), key.key, host.certUrl),
-      sign(notification(s3EventMessage('envbot-media', ['projb/old.png'], 'ObjectRemoved:Delete')), key.key, host.certUrl),
-      sign(notification(s3EventMessage('envbot-media', ['projb/c.png'])), key.key, host.certUrl),
+      sign(notification(s3EventMessage(BUCKET, ['projb/products/mug 001.jpg'])), key.key, host.certUrl, '1'),
+      sign(notification(s3EventMessage(BUCKET, ['projb/a.png', 'projb/b.png'])), key.key, host.certUrl),
+      sign(notification(s3EventMessage(BUCKET, ['projb/old.png'], 'ObjectRemoved:Delete')), key.key, host.certUrl),
+      sign(notification(s3EventMessage(BUCKET, ['projb/c.png'])), key.key, host.certUrl),
     ];
     const answers = [];
     for (const m of messages) answers.push(await post(m, { 'x-amz-sns-message-type': 'Notification' }));
@@ -140,7 +144,7 @@ describe('S3 change notifications', () => {
     expect(answers[0]!.body).toEqual({ handled: 'notification', refreshing: [SOURCE], ignored: 0 });
     // The same message again (SNS delivers at least once): handled once.
     expect(await post(messages[1]!)).toEqual({ status: 200, body: { handled: 'replay', messageId: messages[1]!.MessageId } });
-    expect(await post(sign(notification(s3EventMessage('envbot-media', ['projc/unrelated.png'])), key.key, host.certUrl))).toEqual({ status: 200, body: { handled: 'notification', refreshing: [], ignored: 1 } });
+    expect(await post(sign(notification(s3EventMessage(BUCKET, ['projc/unrelated.png'])), key.key, host.certUrl))).toEqual({ status: 200, body: { handled: 'notification', refreshing: [], ignored: 1 } });
     accepted = JSON.stringify(messages[0]);
     const runId = (await refreshHandle().describe()).runId;
 
@@ -186,15 +190,15 @@ describe('S3 change notifications', () => {
   it('refuses forged, misdirected, stale, wrong-topic, oversized and malformed messages, and replays, starting nothing', async () => {
     const before = await refreshHandle().describe();
     const key2 = key.key;
-    const under = () => notification(s3EventMessage('envbot-media', ['projb/forged.png']));
+    const under = () => notification(s3EventMessage(BUCKET, ['projb/forged.png']));
     const cases: [string, string | object, number][] = [
       ['a forged signature (another key, same certificate URL)', sign(under(), attacker.key, host.certUrl), 403],
-      ['a changed message', { ...sign(under(), key2, host.certUrl), Message: s3EventMessage('envbot-media', ['projb/other.png']) }, 403],
+      ['a changed message', { ...sign(under(), key2, host.certUrl), Message: s3EventMessage(BUCKET, ['projb/other.png']) }, 403],
       ['a look-alike certificate host', sign(under(), key2, 'https://sns.us-east-1.amazonaws.com.evil.com/cert.pem'), 403],
       ['a certificate over http', sign(under(), key2, 'http://sns.us-east-1.amazonaws.com/cert.pem'), 403],
       ['a certificate of another region', sign(under(), key2, 'https://sns.eu-west-1.amazonaws.com/cert.pem'), 403],
-      ['a stale timestamp', sign(notification(s3EventMessage('envbot-media', ['projb/x.png']), { timestamp: new Date(Date.now() - 2 * 3600_000).toISOString() }), key2, host.certUrl), 403],
-      ['a topic not allowed, signed by its owner', sign(notification(s3EventMessage('envbot-media', ['projb/x.png']), { topic: 'arn:aws:sns:us-east-1:999999999999:attackers' }), attacker.key, host.certUrl), 403],
+      ['a stale timestamp', sign(notification(s3EventMessage(BUCKET, ['projb/x.png']), { timestamp: new Date(Date.now() - 2 * 3600_000).toISOString() }), key2, host.certUrl), 403],
+      ['a topic not allowed, signed by its owner', sign(notification(s3EventMessage(BUCKET, ['projb/x.png']), { topic: 'arn:aws:sns:us-east-1:999999999999:attackers' }), attacker.key, host.certUrl), 403],
       ['a body over 1 MB', sign(notification('x'.repeat(1024 * 1024 + 1)), key2, host.certUrl), 413],
       ['not JSON', 'hello', 400],
       ['not an SNS message', { hello: 'world' }, 400],
