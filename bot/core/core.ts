@@ -109,9 +109,9 @@ export class EnvbotCore {
 
   /**
    * Re-runs the copy from S3 of some (`volumes`) or all of a ready environment's storage volumes, as a
-   * storageCopy workflow that posts its own message in `target` and edits it as the copies go. The one
-   * place a copy is started for an environment after its create: the `refresh` command, the Retry of a
-   * failed copy and S3 change notifications all come here. Every copy of an environment runs under one
+   * storageCopy workflow that posts its own message in `target` and edits it as the copies go. The
+   * `refresh` command and the Retry of a failed copy come here; S3 change notifications start their
+   * copies as children of the source's storageRefresh workflow, under the same id. Every copy of an environment runs under one
    * workflow id (`envbot/<env>/storage-copy`, also the create's first copy), so one running is never
    * doubled: a second is refused, saying what runs. A copy does not take the environment's operation
    * (it changes nothing the record holds, and may run for hours): a reset or extend goes on beside it,
