@@ -25,6 +25,8 @@ import {
 import { CreateAccessPointCommand, DeleteAccessPointCommand, DescribeAccessPointsCommand, type AccessPointDescription } from '@aws-sdk/client-efs';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { VolumeCopy } from '../shared/chat.js';
+import type { ChatTarget } from '../shared/model.js';
+import { volumesUsing, type StorageSource } from '../shared/storage-sources.js';
 import { awsError, awsErrorName } from '../shared/clients/aws.js';
 import { ConflictError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
@@ -60,6 +62,19 @@ export interface DeleteStorageResult {
 export interface StartCopyResult {
   /** The task execution's ARN; absent when the volume's task is gone (the environment was destroyed). */
   execution?: string;
+}
+
+/** An environment whose volumes are filled from a source, and which of them. */
+export interface SourceUser {
+  ref: EnvRef;
+  volumes: string[];
+}
+
+export interface SourceUsersResult {
+  /** Ready environments with a copy task for a volume filled from the source. */
+  users: SourceUser[];
+  /** Each of their projects' channels (the catalogue's), by project. */
+  channels: Record<string, ChatTarget[]>;
 }
 
 export interface CopyStatusResult extends VolumeCopy {
@@ -544,6 +559,36 @@ export function createStorageActivities(deps: ActivityDeps) {
         if (isNotFound(err)) return {};
         throw awsError(err, `starting the copy of volume ${volume} of ${ref.environment}`);
       }
+    },
+
+    /**
+     * The ready environments whose volumes are filled from `source` (the catalogue says which volumes
+     * of which projects; the store which environments are ready; the ledger that each has the volume's
+     * copy task), and where their projects talk.
+     */
+    async storageSourceUsers({ source }: { source: StorageSource }): Promise<SourceUsersResult> {
+      const { catalogue } = deps.catalogue;
+      const users: SourceUser[] = [];
+      const channels: Record<string, ChatTarget[]> = {};
+      for (const [name, project] of Object.entries(catalogue.projects)) {
+        const volumes = volumesUsing(project, source);
+        if (!volumes.length) continue;
+        for (const record of await deps.store.listEnvironments(name)) {
+          if (record.state !== 'ready') continue;
+          const live = await deps.store.liveResources(record.name);
+          const withTask = volumes.filter((volume) => live.some((e) => e.kind === KIND.arn && e.details?.object === objectName(record.name, volume, 'task')));
+          if (!withTask.length) continue;
+          users.push({ ref: { environment: record.name, project: name, stage: record.stage, ...(record.suffix ? { suffix: record.suffix } : {}) }, volumes: withTask });
+        }
+        if (users.some((u) => u.ref.project === name)) {
+          channels[name] = [
+            ...project.channels.slack.map((channel) => ({ platform: 'slack' as const, channel })),
+            ...project.channels.teams.map((channel) => ({ platform: 'teams' as const, channel })),
+          ];
+        }
+      }
+      deps.log.info({ source: source.raw, environments: users.map((u) => u.ref.environment) }, 'environments using a changed S3 source');
+      return { users, channels };
     },
 
     /** How far the volume's copy is: DataSync's status and the files and bytes moved so far. */

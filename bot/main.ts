@@ -19,6 +19,8 @@ import { createSlackApp } from './slack/app.js';
 import { SlackChat } from './slack/chat-port.js';
 import { ConsoleChat } from './console-chat.js';
 import { createHttpApp, listen } from './http.js';
+import { SnsVerifier } from './webhooks/sns-signature.js';
+import { snsWebhookRouter } from './webhooks/sns.js';
 import { temporalLogger } from './temporal-logger.js';
 import { createWorker } from './worker.js';
 
@@ -61,6 +63,12 @@ async function main(): Promise<void> {
     logger: temporalLogger(log),
   });
 
+  const { topicArns, testOrigin } = settings.s3Webhook;
+  if (testOrigin) log.warn({ testOrigin }, 'ENVBOT_SNS_TEST_ORIGIN is set: SNS certificates and confirmations are accepted from it (tests only)');
+  const s3 = topicArns.length
+    ? snsWebhookRouter({ verifier: new SnsVerifier({ topicArns, testOrigin }), catalogue, core, store, log, testOrigin })
+    : undefined;
+  log.info(s3 ? `S3 change notifications: on, POST /webhooks/s3 accepts topics ${topicArns.join(', ')}` : 'S3 change notifications: off (ENVBOT_SNS_TOPIC_ARNS is not set)');
   const app = createHttpApp({
     checks: {
       store: async () => void (await store.pool.query('SELECT 1')),
@@ -69,7 +77,7 @@ async function main(): Promise<void> {
         if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
       },
     },
-    routers: slack?.router ? [slack.router] : [],
+    routers: [...(slack?.router ? [slack.router] : []), ...(s3 ? [s3] : [])],
   });
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');

@@ -158,6 +158,15 @@ export function workflowId(operation: Operation, environment: string): string {
   return `envbot/${environment}/${operation}`;
 }
 
+/**
+ * The refresh of one S3 source (`s3://bucket/prefix/`): one id per source, so the changes of many
+ * objects signal one running refresh instead of starting many. Temporal ids may be 1000 long; a
+ * longer prefix keeps its start and a hash.
+ */
+export function sourceRefreshWorkflowId(source: string): string {
+  return fit(`envbot/refresh/${source}`, 900);
+}
+
 /** How the environment record names the workflow run that owns it: `<workflow id>:<run id>`. */
 export function runKey(workflowIdValue: string, runId: string): string {
   return `${workflowIdValue}:${runId}`;

@@ -38,6 +38,14 @@ const settingsSchema = z.object({
   MicrosoftAppPassword: optional,
   MicrosoftAppTenantId: optional,
   MicrosoftAppType: optional,
+  /** Comma-separated SNS topic ARNs whose S3 notifications POST /webhooks/s3 accepts; none: the route is off. */
+  ENVBOT_SNS_TOPIC_ARNS: optional,
+  /** Tests only: a loopback origin (http://127.0.0.1:<port>) accepted beside the SNS hosts for SigningCertURL and SubscribeURL. */
+  ENVBOT_SNS_TEST_ORIGIN: optional,
+  /** How long a source's refresh waits for more changes before it copies (seconds). */
+  ENVBOT_S3_REFRESH_DEBOUNCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** How many environments' copies one source's refresh runs at a time. */
+  ENVBOT_S3_REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
 });
 
 export interface SecretKey {
@@ -58,6 +66,15 @@ export interface Settings {
   logLevel: z.output<typeof settingsSchema>['LOG_LEVEL'];
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
   teams: { appId?: string; appPassword?: string; tenantId?: string; appType?: string };
+  /** S3 change notifications delivered by SNS (POST /webhooks/s3), and the refreshes they start. */
+  s3Webhook: {
+    /** The SNS topics whose messages are accepted; empty: the route is off. */
+    topicArns: string[];
+    /** Tests only: a loopback origin that stands in for the SNS hosts (certificates, subscription confirmations). */
+    testOrigin: string | undefined;
+    debounceSeconds: number;
+    concurrency: number;
+  };
   /** Every variable, for `${VAR}` substitution in the catalogue. */
   env: Record<string, string | undefined>;
 }
@@ -75,6 +92,34 @@ function parseKeys(raw: string | undefined): SecretKey[] {
     }
     return { id, key };
   });
+}
+
+const TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+
+function parseTopicArns(raw: string | undefined): string[] {
+  if (!raw) return [];
+  const arns = raw.split(',').map((a) => a.trim()).filter(Boolean);
+  const bad = arns.filter((a) => !TOPIC_ARN.test(a));
+  if (bad.length) {
+    throw new SettingsError(`ENVBOT_SNS_TOPIC_ARNS: ${bad.map((a) => `"${a}"`).join(', ')} is not an SNS topic ARN; write arn:aws:sns:<region>:<account>:<topic>, comma-separated`);
+  }
+  return arns;
+}
+
+/** Only a loopback origin: this setting must never let a message name a certificate elsewhere. */
+function parseTestOrigin(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = new URL('invalid:');
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (!/^https?:$/.test(url.protocol) || !loopback || url.origin !== raw.replace(/\/$/, '')) {
+    throw new SettingsError(`ENVBOT_SNS_TEST_ORIGIN must be a loopback origin such as http://127.0.0.1:8443 (it is for tests only); got "${raw}"`);
+  }
+  return url.origin;
 }
 
 /**
@@ -110,6 +155,12 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     logLevel: s.LOG_LEVEL,
     slack: { signingSecret: s.SLACK_SIGNING_SECRET, botToken: s.SLACK_BOT_TOKEN, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
     teams: { appId: s.MicrosoftAppId, appPassword: s.MicrosoftAppPassword, tenantId: s.MicrosoftAppTenantId, appType: s.MicrosoftAppType },
+    s3Webhook: {
+      topicArns: parseTopicArns(s.ENVBOT_SNS_TOPIC_ARNS),
+      testOrigin: parseTestOrigin(s.ENVBOT_SNS_TEST_ORIGIN),
+      debounceSeconds: s.ENVBOT_S3_REFRESH_DEBOUNCE_SECONDS,
+      concurrency: s.ENVBOT_S3_REFRESH_CONCURRENCY,
+    },
     env: merged,
   };
 }

@@ -5,3 +5,4 @@ export { destroyEnvironment } from './destroy-environment.js';
 export { resetDatabases } from './reset-databases.js';
 export { environmentLifecycle } from './lifecycle.js';
 export { storageCopy } from './storage-copy.js';
+export { storageRefresh } from './storage-refresh.js';

@@ -14,6 +14,7 @@ export async function connectCore(settings: Settings, catalogue: Catalogue, stor
     store,
     catalogue,
     taskQueue: settings.temporal.taskQueue,
+    sourceRefresh: { debounce: `${settings.s3Webhook.debounceSeconds} seconds`, concurrency: settings.s3Webhook.concurrency },
     ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}),
   });
   return { core, connection, client };

@@ -7,11 +7,13 @@ import { parseDuration } from '../../shared/duration.js';
 import { ConflictError, InvalidNameError, NotFoundError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
 import { progressQuery } from '../../shared/resources.js';
-import { environmentName, parseEnvironmentName, workflowId, workflowIdOfRun } from '../../shared/names.js';
+import { environmentName, parseEnvironmentName, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
 import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js';
+import { sourceChangedSignal, storageRefresh } from '../../workflows/storage-refresh.js';
+import type { StorageSource } from '../../shared/storage-sources.js';
 import { resetDatabases } from '../../workflows/reset-databases.js';
 import { storageCopiesQuery, storageCopy } from '../../workflows/storage-copy.js';
 import { copySummary, type VolumeCopy } from '../../shared/chat.js';
@@ -27,6 +29,8 @@ export interface CoreOptions {
   temporalUiUrl?: string;
   /** How often a storage copy looks at DataSync (30 seconds when absent; tests look more often). */
   storageCopyPoll?: Duration;
+  /** How S3 changes refresh storage: the debounce window and how many copies at a time (60 s and 4 when absent). */
+  sourceRefresh?: { debounce: Duration; concurrency: number };
 }
 
 export interface Started {
@@ -105,9 +109,9 @@ export class EnvbotCore {
 
   /**
    * Re-runs the copy from S3 of some (`volumes`) or all of a ready environment's storage volumes, as a
-   * storageCopy workflow that posts its own message in `target` and edits it as the copies go. The one
-   * place a copy is started for an environment after its create: the `refresh` command, the Retry of a
-   * failed copy and S3 change notifications all come here. Every copy of an environment runs under one
+   * storageCopy workflow that posts its own message in `target` and edits it as the copies go. The
+   * `refresh` command and the Retry of a failed copy come here; S3 change notifications start their
+   * copies as children of the source's storageRefresh workflow, under the same id. Every copy of an environment runs under one
    * workflow id (`envbot/<env>/storage-copy`, also the create's first copy), so one running is never
    * doubled: a second is refused, saying what runs. A copy does not take the environment's operation
    * (it changes nothing the record holds, and may run for hours): a reset or extend goes on beside it,
@@ -164,6 +168,23 @@ export class EnvbotCore {
     await this.o.store.setExpiry(ref.environment, new Date(until));
     await this.o.store.audit({ actor: req.requester.id, platform: req.requester.platform, channel: req.requester.channel, action: 'extend', environment: ref.environment, outcome: 'succeeded', details: { until } });
     return { environment: ref.environment, expiresAt: until };
+  }
+
+  /**
+   * Objects under an S3 source changed: signals the source's refresh, starting it when none runs
+   * (Signal-With-Start), so changes within its debounce window make one refresh.
+   */
+  async sourceChanged(source: StorageSource, objects: number): Promise<{ workflowId: string }> {
+    const id = sourceRefreshWorkflowId(source.raw);
+    const refresh = this.o.sourceRefresh ?? { debounce: '60 seconds', concurrency: 4 };
+    await this.o.client.workflow.signalWithStart(storageRefresh, {
+      taskQueue: this.o.taskQueue,
+      workflowId: id,
+      args: [{ source, debounce: refresh.debounce, concurrency: refresh.concurrency, ...(this.o.storageCopyPoll ? { pollEvery: this.o.storageCopyPoll } : {}) }],
+      signal: sourceChangedSignal,
+      signalArgs: [{ objects }],
+    });
+    return { workflowId: id };
   }
 
   list(project?: string): Promise<EnvironmentRecord[]> {

@@ -4,6 +4,8 @@ import type pg from 'pg';
 import type { ChatTarget } from '../model.js';
 
 export type ChatPlatform = 'slack' | 'teams';
+/** Who sent a request kept in chat_requests: a chat platform, or SNS (its MessageId) for /webhooks/s3. */
+export type RequestSource = ChatPlatform | 'sns';
 
 /** An operation's message: the workflow run that sends it and what it is within that run. */
 export interface MessageKey {
@@ -33,13 +35,18 @@ export class Chat {
    * True the first time a chat request key (a Slack signature, a Teams activity id) is seen; false for
    * a replay. Keys older than a day are forgotten (the platforms refuse requests older than minutes).
    */
-  async firstSeen(platform: ChatPlatform, key: string): Promise<boolean> {
+  async firstSeen(platform: RequestSource, key: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       'INSERT INTO chat_requests (platform, request_key) VALUES ($1, $2) ON CONFLICT DO NOTHING',
       [platform, key],
     );
     if (Math.random() < 0.01) await this.pool.query("DELETE FROM chat_requests WHERE received_at < now() - interval '1 day'");
     return rowCount === 1;
+  }
+
+  /** Forgets a request key whose handling failed, so the sender's retry is handled. */
+  async forget(platform: RequestSource, key: string): Promise<void> {
+    await this.pool.query('DELETE FROM chat_requests WHERE platform = $1 AND request_key = $2', [platform, key]);
   }
 
   /** Holds `key` for a send: made on first use, or what an earlier send under it learned. */

@@ -38,4 +38,16 @@ describe('readSettings', () => {
     expect(() => readSettings({ DATABASE_URL: 'postgres://h/db', ENVBOT_SECRET_KEYS: 'k1:short' })).toThrow(SettingsError);
     expect(() => readSettings({ DATABASE_URL: 'postgres://h/db', ENVBOT_SECRET_KEYS: 'k1:short' })).toThrow(/32 random bytes.*make a key with/);
   });
+
+  it('reads the S3 webhook settings: off by default; topic ARNs checked; the test origin only on loopback', () => {
+    const db = { DATABASE_URL: 'postgres://h/db' };
+    expect(readSettings(db).s3Webhook).toEqual({ topicArns: [], testOrigin: undefined, debounceSeconds: 60, concurrency: 4 });
+    const s = readSettings({ ...db, ENVBOT_SNS_TOPIC_ARNS: 'arn:aws:sns:us-east-1:123456789012:a, arn:aws-cn:sns:cn-north-1:123456789012:b', ENVBOT_SNS_TEST_ORIGIN: 'http://127.0.0.1:8443', ENVBOT_S3_REFRESH_DEBOUNCE_SECONDS: '30', ENVBOT_S3_REFRESH_CONCURRENCY: '2' });
+    expect(s.s3Webhook).toEqual({ topicArns: ['arn:aws:sns:us-east-1:123456789012:a', 'arn:aws-cn:sns:cn-north-1:123456789012:b'], testOrigin: 'http://127.0.0.1:8443', debounceSeconds: 30, concurrency: 2 });
+    expect(() => readSettings({ ...db, ENVBOT_SNS_TOPIC_ARNS: 'my-topic' })).toThrow(/"my-topic" is not an SNS topic ARN/);
+    for (const origin of ['https://sns.us-east-1.amazonaws.com.evil.com', 'http://10.0.0.1:80', 'http://127.0.0.1:8443/path', 'file:///tmp/cert.pem']) {
+      expect(() => readSettings({ ...db, ENVBOT_SNS_TEST_ORIGIN: origin })).toThrow(/ENVBOT_SNS_TEST_ORIGIN must be a loopback origin/);
+    }
+    expect(() => readSettings({ ...db, ENVBOT_S3_REFRESH_CONCURRENCY: '0' })).toThrow(SettingsError);
+  });
 });
