@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { diskPath } from '../../shared/catalogue/load.js';
-import type { Location, Project } from '../../shared/catalogue/schema.js';
+import { shortVersion, type Location, type Project } from '../../shared/catalogue/schema.js';
 import { awsError } from '../../shared/clients/aws.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { EnvRef } from '../../shared/model.js';
@@ -57,12 +57,6 @@ export function remoteUses(project: string, p: Project, only?: readonly string[]
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
-
-/** The version as people read it: a short commit id, or the first 12 characters of the S3 digest. */
-export function shortVersion(loc: Location | string, version: string): string {
-  const kind = typeof loc === 'string' ? (loc.startsWith('git+') ? 'git' : 's3') : loc.kind;
-  return version.slice(0, kind === 'git' ? 7 : 12);
-}
 
 export interface SourcesOptions {
   cache: SourceCache;
@@ -138,7 +132,7 @@ export class Sources {
     const now = await this.fetchS3(loc, where, p);
     if (now.version !== version) {
       throw new ConflictError(
-        `${where}: ${loc.raw} changed after this operation fetched it (version ${shortVersion(loc, version)}, now ${shortVersion(loc, now.version)}) and this worker no longer has the version it started with; run the operation again`,
+        `${where}: ${loc.raw} changed after this operation fetched it (version ${shortVersion(loc.raw, version)}, now ${shortVersion(loc.raw, now.version)}) and this worker no longer has the version it started with; run the operation again`,
       );
     }
     return now.path;

@@ -56,6 +56,11 @@ export function parseLocation(raw: string): { location: Location } | { problem: 
   return { location: { kind: 'disk', path: raw, raw } };
 }
 
+/** A fetched version as people read it: a git commit's first 7 characters, an S3 digest's first 12. */
+export function shortVersion(location: string, version: string): string {
+  return version.slice(0, location.startsWith('git+') ? 7 : 12);
+}
+
 export const location = z.string().min(1).transform((raw, ctx): Location => {
   const parsed = parseLocation(raw);
   if ('problem' in parsed) {
