@@ -85,8 +85,13 @@ export class SourceCache {
     }
   }
 
-  /** Removes what the limits say may go; returns the keys removed. */
+  /** Removes what the limits say may go (and fills a crashed worker left behind); returns the keys removed. */
   async clean(now = Date.now()): Promise<string[]> {
+    const scratch = join(this.dir, 'tmp');
+    for (const name of await readdir(scratch).catch(() => [] as string[])) {
+      const at = (await stat(join(scratch, name)).catch(() => undefined))?.mtimeMs;
+      if (at !== undefined && now - at > this.limits.inUseMs) await rm(join(scratch, name), { recursive: true, force: true });
+    }
     const trees = join(this.dir, 'trees');
     let names: string[];
     try {

@@ -95,7 +95,7 @@ export async function downloadS3(s3: S3Client, loc: S3Location, listing: S3Listi
       await pipeline(got.Body as Readable, createWriteStream(dest, { flags: 'wx' }));
     } catch (err) {
       // Changed since it was listed: a retry lists again and fetches the new version whole.
-      if ((err as { name?: string }).name === 'PreconditionFailed') throw new Error(`${where}: ${loc.raw}: ${o.key} changed while it was being fetched; trying again`);
+      if ((err as { name?: string }).name === 'PreconditionFailed') throw new Error(`${where}: ${loc.raw}: ${o.key} changed while it was being fetched; trying again`, { cause: err });
       throw s3Failure(err, loc, where);
     }
     onObject(++done);

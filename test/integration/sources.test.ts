@@ -204,6 +204,18 @@ describe('seeds from S3 and templates from git', () => {
     expect((await status(remote, first)).environment.sources!.find((s) => s.uses.includes('template service1'))!.version).toBe(commit.slice(0, 7));
   }, 400_000);
 
+  it('refuses S3 keys that would leave the cache folder, naming the key, and writes nothing', async () => {
+    const cacheDir = join(work, 'cache-evil');
+    const sources = new Sources({ cache: new SourceCache(cacheDir), s3: () => s3 });
+    for (const [prefix, key] of [['evil-1', 'evil-1/../../etc/passwd'], ['evil-2', 'evil-2/a//b'], ['evil-3', 'evil-3/./x']] as const) {
+      await upload(key, 'root:x:0:0');
+      await upload(`${prefix}/fine.json`, '[]');
+      const loc = { kind: 's3' as const, bucket, prefix, raw: `s3://${bucket}/${prefix}` };
+      await expect(sources.resolve(loc, 'seed test')).rejects.toThrow(new RegExp(`${key.replaceAll('.', '\\.')}: envbot does not fetch this object: it has an empty, "\\." or "\\.\\." part`));
+    }
+    expect(filesUnder(work).filter((f) => f.startsWith(cacheDir) || f.endsWith('passwd'))).toEqual([]);
+  }, 60_000);
+
   it.each([
     ['a bucket that does not exist', 'projb', /projects\.projb\.databases\.catalog\.seed: s3:\/\/envbot-no-such-bucket-0\/projb\/mongo\/catalog: the bucket "envbot-no-such-bucket-0" does not exist/],
     ['a ref that does not exist', 'proja', /projects\.proja\.services\.web\.template: git\+file:\/\/.*#no-such-branch:proja\/web\.yaml\.hbs: .* has no branch or tag "no-such-branch"/],
