@@ -19,7 +19,9 @@ import type { Actor, Reply } from '../../bot/core/model.js';
 import { replyMessage } from '../../bot/slack/blocks/index.js';
 import { parseCatalogue, type LoadedCatalogue } from '../../shared/catalogue/load.js';
 import type { EnvRef, Requester } from '../../shared/model.js';
+import { workflowId } from '../../shared/names.js';
 import { uniqueEnv } from '../support/deps.js';
+import { recordHistory } from '../support/histories.js';
 import { inventory, leftovers } from '../support/inspect.js';
 import { provisioningHarness, type Harness } from '../support/provisioning.js';
 import { repoRoot, testSettings } from '../support/settings.js';
@@ -141,6 +143,7 @@ describe('seeds from S3 and templates from git', () => {
     commit = git(clone, 'rev-parse', 'HEAD');
     const results = await Promise.all([create(disk, fromDisk), create(remote, first), create(remote, second)]);
     expect(results.map((r) => r.status)).toEqual(['ready', 'ready', 'ready']);
+    await recordHistory(remote.client, workflowId('create', first.environment), 'create-projb-qa-sources');
 
     // One shallow fetch of the one commit; each S3 object downloaded once, for both creates.
     expect(fetches()).toHaveLength(1);
@@ -172,6 +175,7 @@ describe('seeds from S3 and templates from git', () => {
 
     const reset = await remote.core.resetDatabases({ environment: first.environment, which: 'redis', requester });
     await reset.handle.result();
+    await recordHistory(remote.client, workflowId('reset', first.environment), 'reset-projb-qa-sources');
     const after = (await status(remote, first)).environment.sources!;
     const redisAfter = after.find((s) => s.uses.includes('seed redis'))!.version;
     expect(redisAfter).not.toBe(redisBefore);
