@@ -19,7 +19,7 @@ import type { EnvRef } from '../shared/model.js';
 import { environmentCredentials } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
-import { sourcePath } from './sources/index.js';
+import { sourcePath, withSourceNames } from './sources/index.js';
 import { render, serviceVars } from './render.js';
 
 export interface KubernetesInput {
@@ -346,7 +346,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       deps.faults?.check('applyManifests');
       const r = resolveEnv(deps.catalogue, ref);
       const namespace = r.names.namespace;
-      const rendered = await renderTemplates(r);
+      const rendered = await withSourceNames(deps, () => renderTemplates(r));
       for (const { file, object } of rendered) {
         let namespaced: boolean | undefined;
         try {

@@ -10,7 +10,7 @@ import type { EnvRef } from '../shared/model.js';
 import { databasePassword, databaseUrl } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
-import { sourcePath } from './sources/index.js';
+import { sourcePath, withSourceNames } from './sources/index.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
 import { pulse, type Pulse } from './heartbeat.js';
 import { jsonArrayElements, type JsonElement } from './json-array.js';
@@ -444,7 +444,7 @@ export function createMongoActivities(deps: ActivityDeps) {
           p.signal.addEventListener('abort', close, { once: true });
           try {
             for (const d of list) {
-              await seedDatabase(deps, r, client, d, p, result);
+              await withSourceNames(deps, () => seedDatabase(deps, r, client, d, p, result));
               deps.log.info({ environment: r.env.name, server, database: d.physical }, 'MongoDB database seeded');
             }
           } finally {

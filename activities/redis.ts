@@ -10,7 +10,7 @@ import type { LedgerEntry } from '../shared/store/store.js';
 import { databasePassword } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { resolveEnv } from './environment.js';
-import { sourcePath } from './sources/index.js';
+import { sourcePath, withSourceNames } from './sources/index.js';
 import { pulse } from './heartbeat.js';
 import { jsonArrayElements } from './json-array.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
@@ -242,7 +242,8 @@ export function createRedisActivities(deps: ActivityDeps) {
       const p = pulse();
       const file = redis.seed ? await sourcePath(deps, r, redis.seed, `projects.${r.env.project}.redis.seed`, p) : undefined;
       let keys = 0;
-      await withRedis(await adminUrlForCreate(deps, 'redis', redis.server), index, async (client) => {
+      const url = await adminUrlForCreate(deps, 'redis', redis.server);
+      await withSourceNames(deps, () => withRedis(url, index, async (client) => {
         // Cancelled: the connection goes at once, so nothing more is written.
         const close = () => client.disconnect();
         p.signal.addEventListener('abort', close, { once: true });
@@ -277,7 +278,7 @@ export function createRedisActivities(deps: ActivityDeps) {
         } finally {
           p.signal.removeEventListener('abort', close);
         }
-      });
+      }));
       deps.log.info({ environment: r.env.name, server: redis.server, index, keys }, 'Redis seeded');
       return { keys };
     },

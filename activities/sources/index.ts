@@ -13,7 +13,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { diskPath } from '../../shared/catalogue/load.js';
 import { shortVersion, type Location, type Project } from '../../shared/catalogue/schema.js';
 import { awsError } from '../../shared/clients/aws.js';
-import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import { CatalogueError, ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { EnvRef } from '../../shared/model.js';
 import type { SourceVersion } from '../../shared/store/store.js';
 import { awsClients, type ActivityDeps } from '../deps.js';
@@ -69,6 +69,8 @@ export class Sources {
   readonly cache: SourceCache;
   private readonly s3: () => S3Client;
   private readonly git: GitRunner;
+  /** Local paths handed out → how to name a file under each, as the catalogue's author knows it. */
+  private readonly names = new Map<string, (rest: string) => string>();
 
   constructor(o: SourcesOptions) {
     this.cache = o.cache;
@@ -113,17 +115,44 @@ export class Sources {
    * during one operation, so locations in one repository and ref share one `git ls-remote`.
    */
   async resolve(loc: RemoteLocation, where: string, p?: Pulse, refs = new Map<string, Promise<string>>()): Promise<string> {
-    if (loc.kind === 's3') return (await this.fetchS3(loc, where, p)).version;
+    if (loc.kind === 's3') {
+      const { version, path } = await this.fetchS3(loc, where, p);
+      this.name(path, loc);
+      return version;
+    }
     const key = `${loc.repo}#${loc.ref}`;
     let commit = refs.get(key);
     if (!commit) refs.set(key, (commit = resolveRef(this.git, loc, where)));
     const sha = await commit;
-    await this.gitTree(loc, sha, where, p);
+    this.name(await this.gitTree(loc, sha, where, p), loc);
     return sha;
   }
 
   /** The local path of `loc` at `version` (from the cache, or fetched again as explained above). */
   async path(loc: RemoteLocation, version: string, where: string, p?: Pulse): Promise<string> {
+    return this.name(await this.localPath(loc, version, where, p), loc);
+  }
+
+  private name(local: string, loc: RemoteLocation): string {
+    const base = loc.kind === 's3' ? loc.prefix.replace(/\/$/, '') : loc.path;
+    const head = loc.kind === 's3' ? `s3://${loc.bucket}/` : `git+${loc.repo}#${loc.ref}:`;
+    this.names.set(local, (rest) => (rest ? `${head}${base ? `${base}/` : ''}${rest}` : loc.raw));
+    return local;
+  }
+
+  /**
+   * A seed or template problem naming a file under a fetched tree, named instead as the catalogue's
+   * author knows it (`git+https://host/repo.git#main:projb/service1.yaml.hbs`); anything else as it is.
+   */
+  named(err: unknown): unknown {
+    if (!(err instanceof CatalogueError)) return err;
+    for (const [local, name] of this.names) {
+      if (err.file === local || err.file.startsWith(`${local}/`)) return new CatalogueError(name(err.file.slice(local.length + 1)), err.problems);
+    }
+    return err;
+  }
+
+  private async localPath(loc: RemoteLocation, version: string, where: string, p?: Pulse): Promise<string> {
     if (loc.kind === 'git') return this.gitTree(loc, version, where, p);
     const folder = await this.cache.lookup(this.s3Key(loc, version, false));
     if (folder) return folder;
@@ -154,6 +183,15 @@ export async function sourcePath(deps: ActivityDeps, r: ResolvedEnv, loc: Locati
   const sources = sourcesOf(deps);
   const recorded = (await deps.store.getEnvironment(r.env.name))?.sources[loc.raw]?.version;
   return sources.path(loc, recorded ?? (await sources.resolve(loc, where, p)), where, p);
+}
+
+/** Runs `fn`; a seed or template problem it throws names its file by location, not by cache folder. */
+export async function withSourceNames<T>(deps: ActivityDeps, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw deps.sources ? deps.sources.named(err) : err;
+  }
 }
 
 export interface ResolveSourcesInput {

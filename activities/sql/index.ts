@@ -11,7 +11,7 @@ import type { LedgerEntry } from '../../shared/store/store.js';
 import { databasePassword } from '../credentials.js';
 import type { ActivityDeps } from '../deps.js';
 import { resolveEnv, type ResolvedEnv } from '../environment.js';
-import { sourcePath } from '../sources/index.js';
+import { sourcePath, withSourceNames } from '../sources/index.js';
 import { pulse } from '../heartbeat.js';
 import { baseVars, renderer } from '../render.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from '../servers.js';
@@ -165,7 +165,7 @@ export function createSqlActivities(deps: ActivityDeps) {
           await p.during(() => ({ database: db.physical, emptying: true }), () => session.reset(), () => session.abort());
           for (const f of plan) {
             const file = shown(f.path);
-            const added = await runSeedFile({ session, engine, pulse: p, render: renderer(r, vars, file) }, f, file, (n) => p.beat({ file, rows: rows + n }));
+            const added = await withSourceNames(deps, () => runSeedFile({ session, engine, pulse: p, render: renderer(r, vars, file) }, f, file, (n) => p.beat({ file, rows: rows + n })));
             rows += added;
             dbRows += added;
             files += 1;

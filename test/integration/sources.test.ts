@@ -98,6 +98,7 @@ describe('seeds from S3 and templates from git', () => {
     execFileSync('git', ['init', '--quiet', '--bare', bare]);
     execFileSync('git', ['init', '--quiet', clone]);
     cpSync(join(repoRoot, 'examples', 'templates'), clone, { recursive: true });
+    writeFileSync(join(clone, 'projc', 'bad.yaml.hbs'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{NO_SUCH_VARIABLE}}\n');
     git(clone, 'checkout', '--quiet', '-b', REF);
     git(clone, 'add', '.');
     git(clone, 'commit', '--quiet', '-m', 'templates');
@@ -117,7 +118,8 @@ describe('seeds from S3 and templates from git', () => {
 
     const text = readFileSync(exampleFile, 'utf8')
       .replace('seed: seeds/projb/mongo/catalog', 'seed: s3://envbot-no-such-bucket-0/projb/mongo/catalog')
-      .replace('template: templates/proja/web.yaml.hbs', `template: git+file://${bare}#no-such-branch:proja/web.yaml.hbs`);
+      .replace('template: templates/proja/web.yaml.hbs', `template: git+file://${bare}#no-such-branch:proja/web.yaml.hbs`)
+      .replace('template: templates/projc/shop.yaml.hbs', `template: git+file://${bare}#${REF}:projc/bad.yaml.hbs`);
     broken = await provisioningHarness('sources-broken', { catalogue: parseCatalogue(text, exampleFile, testSettings().env) });
     broken.deps.sources = new Sources({ cache: new SourceCache(join(work, 'cache-broken')), s3: () => counted });
   }, 120_000);
@@ -219,6 +221,15 @@ describe('seeds from S3 and templates from git', () => {
     }
     expect(filesUnder(work).filter((f) => f.startsWith(cacheDir) || f.endsWith('passwd'))).toEqual([]);
   }, 60_000);
+
+  it('names a template from git that does not render by its location, not by the cache folder', async () => {
+    const ref = uniqueEnv('projc', 'qa');
+    const err = await create(broken, ref).catch((e: unknown) => e as Error);
+    const result = ((err as { cause?: { details?: unknown[] } }).cause?.details?.[0] ?? {}) as { failedStep?: string; error?: string };
+    expect(result.failedStep).toBe('manifests');
+    expect(result.error).toMatch(new RegExp(`^git\\+file://${bare}#release/qa:projc/bad\\.yaml\\.hbs: cannot render: .*NO_SUCH_VARIABLE`));
+    expect(await leftovers(broken, ref)).toEqual([]);
+  }, 180_000);
 
   it.each([
     ['a bucket that does not exist', 'projb', /projects\.projb\.databases\.catalog\.seed: s3:\/\/envbot-no-such-bucket-0\/projb\/mongo\/catalog: the bucket "envbot-no-such-bucket-0" does not exist/],
