@@ -88,7 +88,8 @@ export class Sources {
 
   /** Fetches an S3 location as it is now; its version and local path. */
   private async fetchS3(loc: S3Location, where: string, p?: Pulse): Promise<{ version: string; path: string }> {
-    const listing = await listS3(this.s3(), loc, where);
+    const list = () => listS3(this.s3(), loc, where);
+    const listing = p ? await p.during(() => ({ location: loc.raw, listing: true }), list) : await list();
     let done = 0;
     const download = (into: string) =>
       downloadS3(this.s3(), loc, listing, into, where, (n) => (done = n), p?.signal).catch((err: unknown) => {
@@ -122,7 +123,10 @@ export class Sources {
     }
     const key = `${loc.repo}#${loc.ref}`;
     let commit = refs.get(key);
-    if (!commit) refs.set(key, (commit = resolveRef(this.git, loc, where)));
+    if (!commit) {
+      const ask = () => resolveRef(this.git, loc, where);
+      refs.set(key, (commit = p ? p.during(() => ({ location: loc.raw, resolving: loc.ref }), ask) : ask()));
+    }
     const sha = await commit;
     this.name(await this.gitTree(loc, sha, where, p), loc);
     return sha;
