@@ -6,6 +6,7 @@ import type { ChatPort } from '../shared/chat.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store } from '../shared/store/store.js';
 import type { Faults } from './faults.js';
+import type { Sources } from './sources/index.js';
 
 export interface ActivityDeps {
   workerId: string;
@@ -17,6 +18,10 @@ export interface ActivityDeps {
   /** The AWS clients built from `aws`, one per service (made on first use when not handed in). */
   awsClients?: AwsClients;
   chat: ChatPort;
+  /** Where S3 and git seeds and templates are fetched to (settings.sourceCache; the OS temp folder when absent). */
+  sourceCache?: string;
+  /** The fetcher of S3 and git locations (made on first use from `sourceCache` and the AWS clients when not handed in). */
+  sources?: Sources;
   /** Test-only fault injection (see faults.ts); absent in production. */
   faults?: Faults;
 }

@@ -8,6 +8,7 @@ import { createNotifyActivities } from './notify.js';
 import { createRedisActivities } from './redis.js';
 import { createSecretsActivities } from './secrets.js';
 import { createSelfCheckActivities } from './self-check.js';
+import { createSourcesActivities } from './sources/index.js';
 import { createSqlActivities } from './sql/index.js';
 import { createStorageActivities } from './storage.js';
 
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSelfCheckActivities(deps),
     ...createEnvironmentActivities(deps),
     ...createSecretsActivities(deps),
+    ...createSourcesActivities(deps),
     ...createMongoActivities(deps),
     ...createSqlActivities(deps),
     ...createRedisActivities(deps),

@@ -18,7 +18,8 @@ import { environmentName, namesFor } from '../shared/names.js';
 import type { EnvRef } from '../shared/model.js';
 import { environmentCredentials } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
-import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { resolveEnv, type ResolvedEnv } from './environment.js';
+import { sourcePath, withSourceNames } from './sources/index.js';
 import { render, serviceVars } from './render.js';
 
 export interface KubernetesInput {
@@ -169,7 +170,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
     const out: RenderedObject[] = [];
     const seen = new Map<string, string>();
     for (const [service, svc] of Object.entries(r.project.services)) {
-      const file = localPath(deps.catalogue, svc.template, `projects.${r.env.project}.services.${service}.template`);
+      const file = await sourcePath(deps, r, svc.template, `projects.${r.env.project}.services.${service}.template`);
       const text = render(r, await readFile(file, 'utf8'), serviceVars(r, service), file);
       const docs = parseAllDocuments(text);
       if (!Array.isArray(docs)) continue; // an empty file: nothing to apply
@@ -345,7 +346,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       deps.faults?.check('applyManifests');
       const r = resolveEnv(deps.catalogue, ref);
       const namespace = r.names.namespace;
-      const rendered = await renderTemplates(r);
+      const rendered = await withSourceNames(deps, () => renderTemplates(r));
       for (const { file, object } of rendered) {
         let namespaced: boolean | undefined;
         try {

@@ -9,7 +9,8 @@ import type { Location } from '../shared/catalogue/schema.js';
 import type { EnvRef } from '../shared/model.js';
 import { databasePassword, databaseUrl } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
-import { localPath, resolveEnv, type ResolvedEnv } from './environment.js';
+import { resolveEnv, type ResolvedEnv } from './environment.js';
+import { sourcePath, withSourceNames } from './sources/index.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
 import { pulse, type Pulse } from './heartbeat.js';
 import { jsonArrayElements, type JsonElement } from './json-array.js';
@@ -302,7 +303,7 @@ async function runScript(db: Db, file: string, rend: Render, p: Pulse, details: 
  * indexes.json, then scripts/ and overrides/<stage>/scripts/ in name order.
  */
 async function seedDatabase(deps: ActivityDeps, r: ResolvedEnv, client: MongoClient, d: MongoDb, p: Pulse, result: SeedMongoResult): Promise<void> {
-  const folder = localPath(deps.catalogue, d.seed!, `projects.${r.env.project}.databases.${d.logical}.seed`);
+  const folder = await sourcePath(deps, r, d.seed!, `projects.${r.env.project}.databases.${d.logical}.seed`, p);
   const db = client.db(d.physical);
   const files = await jsonFiles(folder);
   const vars = baseVars(r);
@@ -443,7 +444,7 @@ export function createMongoActivities(deps: ActivityDeps) {
           p.signal.addEventListener('abort', close, { once: true });
           try {
             for (const d of list) {
-              await seedDatabase(deps, r, client, d, p, result);
+              await withSourceNames(deps, () => seedDatabase(deps, r, client, d, p, result));
               deps.log.info({ environment: r.env.name, server, database: d.physical }, 'MongoDB database seeded');
             }
           } finally {

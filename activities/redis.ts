@@ -9,7 +9,8 @@ import type { EnvRef } from '../shared/model.js';
 import type { LedgerEntry } from '../shared/store/store.js';
 import { databasePassword } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
-import { localPath, resolveEnv } from './environment.js';
+import { resolveEnv } from './environment.js';
+import { sourcePath, withSourceNames } from './sources/index.js';
 import { pulse } from './heartbeat.js';
 import { jsonArrayElements } from './json-array.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
@@ -239,9 +240,10 @@ export function createRedisActivities(deps: ActivityDeps) {
       const index = await deps.store.redisIndexOf(redis.server, r.env.name);
       if (index === undefined) throw new NotFoundError(`${r.env.name} holds no Redis database on "${redis.server}" (createRedis has not run)`);
       const p = pulse();
-      const file = redis.seed ? localPath(deps.catalogue, redis.seed, `projects.${r.env.project}.redis.seed`) : undefined;
+      const file = redis.seed ? await sourcePath(deps, r, redis.seed, `projects.${r.env.project}.redis.seed`, p) : undefined;
       let keys = 0;
-      await withRedis(await adminUrlForCreate(deps, 'redis', redis.server), index, async (client) => {
+      const url = await adminUrlForCreate(deps, 'redis', redis.server);
+      await withSourceNames(deps, () => withRedis(url, index, async (client) => {
         // Cancelled: the connection goes at once, so nothing more is written.
         const close = () => client.disconnect();
         p.signal.addEventListener('abort', close, { once: true });
@@ -276,7 +278,7 @@ export function createRedisActivities(deps: ActivityDeps) {
         } finally {
           p.signal.removeEventListener('abort', close);
         }
-      });
+      }));
       deps.log.info({ environment: r.env.name, server: redis.server, index, keys }, 'Redis seeded');
       return { keys };
     },

@@ -16,7 +16,7 @@ import { readSettings } from '../shared/settings.js';
 import { Store } from '../shared/store/store.js';
 import { ChatCore } from './core/chat-core.js';
 import { connectCore } from './core/connect.js';
-import type { Actor, Command, EnvironmentSummary, Reply } from './core/model.js';
+import { sourcesLine, type Actor, type Command, type EnvironmentSummary, type Reply } from './core/model.js';
 import { COMMAND_USAGE, parseCommand } from './core/parse.js';
 import { catalogueFile } from './catalogue-file.js';
 
@@ -173,6 +173,7 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
         out.result({ ...e, progress: reply.progress });
         if (!out.json) {
           out.line(`${e.name}: ${e.state}${e.expiresAt ? `, expires ${e.expiresAt}` : ''}${e.lastError ? `\nlast error: ${e.lastError}` : ''}`);
+          if (e.sources?.length) out.line(`sources: ${sourcesLine(e.sources)}`);
           for (const s of reply.progress?.steps ?? []) out.line(stepLine(s));
         }
         return 0;

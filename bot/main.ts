@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       log,
       kube: kubeConfig(settings),
       aws: awsClientConfig(settings),
+      sourceCache: settings.sourceCache,
       chat,
     },
     logger: temporalLogger(log),

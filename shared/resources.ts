@@ -12,6 +12,8 @@ export interface EnvironmentPlan {
   redis: boolean;
   /** The project's storage volumes (`media`), each filled from S3; absent in plans made before storage. */
   storage?: string[];
+  /** Some seed or template is in S3 or git: the operation fetches them first (absent in plans made before that). */
+  sources?: boolean;
   /** Time to live (14d); none: the environment stays until destroyed. */
   ttl?: string;
   warnBefore: string;
@@ -51,6 +53,12 @@ export interface ResourceRow {
    */
   patch?: string;
 }
+
+/**
+ * The patch of the step that fetches S3 and git seeds and templates at the start of a create or
+ * reset (docs/upgrading.md): runs that started before it replay without it.
+ */
+export const SOURCES_PATCH = 'fetch-sources';
 
 /** The patch of the storage rows (docs/upgrading.md). */
 export const STORAGE_PATCH = 'storage-volumes';
@@ -116,6 +124,7 @@ export function resetRows(plan: EnvironmentPlan, which: ResetTarget): ResourceRo
 /** Steps that are not resources: the operation's own bookkeeping at its start and end. */
 export const BOOKKEEPING = {
   claim: 'Reserve the environment',
+  sources: 'Fetch seeds and templates',
   ready: 'Ready',
   begin: { destroy: 'Mark the environment as being destroyed', expire: 'Mark the environment as being destroyed', reset: 'Mark the environment as resetting' },
   destroyed: 'Destroyed',
@@ -127,9 +136,11 @@ export interface StepSpec {
   title: string;
 }
 
-/** The steps of a create building `rows` (the plan's), as the progress message lists them. */
-export function createSteps(plan: EnvironmentPlan, rows: readonly ResourceRow[] = rowsFor(plan)): StepSpec[] {
-  return [{ id: 'claim', title: BOOKKEEPING.claim }, ...rows.map((r) => ({ id: r.id, title: r.title })), { id: 'ready', title: BOOKKEEPING.ready }];
+const sourcesStep = (fetch: boolean): StepSpec[] => (fetch ? [{ id: 'sources', title: BOOKKEEPING.sources }] : []);
+
+/** The steps of a create building `rows` (the plan's), as the progress message lists them; `fetch`: it fetches sources first. */
+export function createSteps(plan: EnvironmentPlan, rows: readonly ResourceRow[] = rowsFor(plan), fetch = plan.sources === true): StepSpec[] {
+  return [{ id: 'claim', title: BOOKKEEPING.claim }, ...sourcesStep(fetch), ...rows.map((r) => ({ id: r.id, title: r.title })), { id: 'ready', title: BOOKKEEPING.ready }];
 }
 
 /** The steps of a destroy (or an expiry) removing `rows`, in that order. */
@@ -141,14 +152,15 @@ export function destroySteps(operation: 'destroy' | 'expire', rows: readonly Res
   ];
 }
 
-/** The steps of a reset. */
-export function resetSteps(rows: readonly ResourceRow[]): StepSpec[] {
-  return [{ id: 'begin', title: BOOKKEEPING.begin.reset }, ...rows.map((r) => ({ id: r.id, title: `Re-seed ${r.title}` })), { id: 'done', title: BOOKKEEPING.ready }];
+/** The steps of a reset; `fetch`: it fetches sources first. */
+export function resetSteps(rows: readonly ResourceRow[], fetch = false): StepSpec[] {
+  return [{ id: 'begin', title: BOOKKEEPING.begin.reset }, ...sourcesStep(fetch), ...rows.map((r) => ({ id: r.id, title: `Re-seed ${r.title}` })), { id: 'done', title: BOOKKEEPING.ready }];
 }
 
 /** The title of a step or resource id (as a failed card's "rolled back" list names them). */
 export function stepTitle(id: string): string {
   if (id === 'claim') return BOOKKEEPING.claim;
+  if (id === 'sources') return BOOKKEEPING.sources;
   if (id === 'ready') return BOOKKEEPING.ready;
   return RESOURCES.find((r) => r.id === id)?.title ?? id;
 }

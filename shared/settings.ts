@@ -1,6 +1,8 @@
 // envbot's own settings, read once from the process environment at an entry point and passed down.
 // Nothing else in the code base reads process.env.
 import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { SettingsError } from './errors.js';
@@ -26,6 +28,7 @@ const settingsSchema = z.object({
   AWS_ACCESS_KEY_ID: optional,
   AWS_SECRET_ACCESS_KEY: optional,
   KUBECONFIG: optional,
+  ENVBOT_SOURCE_CACHE: optional,
   /** `id:base64key[,id:base64key...]`: the first encrypts, all decrypt (rotation). 32-byte AES-256 keys. */
   ENVBOT_SECRET_KEYS: optional,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -61,6 +64,8 @@ export interface Settings {
   /** Static credentials only when both keys are set; otherwise the SDK's default credential chain. */
   aws: { region: string; endpoint: string | undefined; credentials?: { accessKeyId: string; secretAccessKey: string } };
   kubeconfig: string | undefined;
+  /** Where S3 and git seeds and templates are fetched to (activities/sources), one folder per version. */
+  sourceCache: string;
   secretKeys: SecretKey[];
   http: { port: number };
   logLevel: z.output<typeof settingsSchema>['LOG_LEVEL'];
@@ -150,6 +155,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
         : {}),
     },
     kubeconfig: s.KUBECONFIG,
+    sourceCache: s.ENVBOT_SOURCE_CACHE ?? join(tmpdir(), 'envbot-sources'),
     secretKeys: parseKeys(s.ENVBOT_SECRET_KEYS),
     http: { port: s.PORT },
     logLevel: s.LOG_LEVEL,

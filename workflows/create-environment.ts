@@ -7,6 +7,7 @@ import {
   CancellationScope,
   ParentClosePolicy,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
@@ -16,8 +17,8 @@ import type { EnvironmentCard, VolumeCopy } from '../shared/chat.js';
 import { parseDuration } from '../shared/duration.js';
 import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
-import { createSteps, progressQuery, rowsFor, type EnvironmentPlan, type ResourceRow } from '../shared/resources.js';
-import { quick, undo } from './activities.js';
+import { createSteps, progressQuery, rowsFor, SOURCES_PATCH, type EnvironmentPlan, type ResourceRow } from '../shared/resources.js';
+import { long, quick, undo } from './activities.js';
 import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
@@ -67,6 +68,8 @@ function report(row: ResourceRow, created: unknown, result: CreateEnvironmentRes
 export async function createEnvironment(input: CreateEnvironmentInput): Promise<CreateEnvironmentResult> {
   const { ref, requester, plan } = input;
   const rows = admitted(rowsFor(plan));
+  // Only plans with S3 or git sources have the step, and only runs that reached here on code that has it.
+  const fetchSources = plan.sources === true && patched(SOURCES_PATCH);
   const result: CreateEnvironmentResult = { environment: ref.environment, status: 'ready', urls: [], databases: [], built: [], rolledBack: [], undoFailed: [] };
   const card = (): EnvironmentCard => ({
     environment: ref.environment,
@@ -83,7 +86,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     ...(result.failedStep ? { failedStep: result.failedStep, error: result.error ?? '', rolledBack: result.rolledBack } : {}),
   });
   const notifier = new Notifier(input.target, () => ({ kind: 'progress', progress: tracker.snapshot() }));
-  const tracker = new Tracker(ref.environment, 'create', createSteps(plan, rows), () => notifier.changed());
+  const tracker = new Tracker(ref.environment, 'create', createSteps(plan, rows, fetchSources), () => notifier.changed());
   setHandler(progressQuery, () => tracker.snapshot());
 
   const saga = new Saga();
@@ -111,6 +114,8 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
   try {
     saga.onUndo('claim', () => undo.finishOperation({ ref, operation: 'create', requester, state: 'failed', error: result.error ?? 'cancelled', onlyIfOwner: true }));
     await step('claim', () => quick.beginOperation({ ref, operation: 'create', requester, spec: { plan, branches: input.branches ?? {} } }));
+    // Every S3 and git seed and template resolved to a version and fetched once; later steps read that version.
+    if (fetchSources) await step('sources', () => long.resolveSources({ ref }));
 
     for (const row of rows.filter((r) => r.phase === 'before')) await build(row);
     // Let every parallel row finish (or fail) before unwinding, so no step is still running during undo.

@@ -10,7 +10,8 @@ import type { EnvRef, SqlEngine } from '../../shared/model.js';
 import type { LedgerEntry } from '../../shared/store/store.js';
 import { databasePassword } from '../credentials.js';
 import type { ActivityDeps } from '../deps.js';
-import { localPath, resolveEnv, type ResolvedEnv } from '../environment.js';
+import { resolveEnv, type ResolvedEnv } from '../environment.js';
+import { sourcePath, withSourceNames } from '../sources/index.js';
 import { pulse } from '../heartbeat.js';
 import { baseVars, renderer } from '../render.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from '../servers.js';
@@ -154,7 +155,7 @@ export function createSqlActivities(deps: ActivityDeps) {
       let files = 0;
       let rows = 0;
       for (const db of seeded) {
-        const folder = localPath(deps.catalogue, db.seed!, `projects.${r.env.project}.databases.${db.logical}.seed`);
+        const folder = await sourcePath(deps, r, db.seed!, `projects.${r.env.project}.databases.${db.logical}.seed`, p);
         const plan = await seedFiles(folder, r.env.stage);
         const url = await adminUrlForCreate(deps, engine, db.server);
         p.check();
@@ -164,7 +165,7 @@ export function createSqlActivities(deps: ActivityDeps) {
           await p.during(() => ({ database: db.physical, emptying: true }), () => session.reset(), () => session.abort());
           for (const f of plan) {
             const file = shown(f.path);
-            const added = await runSeedFile({ session, engine, pulse: p, render: renderer(r, vars, file) }, f, file, (n) => p.beat({ file, rows: rows + n }));
+            const added = await withSourceNames(deps, () => runSeedFile({ session, engine, pulse: p, render: renderer(r, vars, file) }, f, file, (n) => p.beat({ file, rows: rows + n })));
             rows += added;
             dbRows += added;
             files += 1;

@@ -1,7 +1,7 @@
 // The chat core: a parsed command from a person in a channel becomes a checked request to the
 // engine and a platform-neutral reply. Slack and Teams adapters call this and only translate.
 // It never waits for provisioning: it starts or signals a workflow and answers.
-import type { Catalogue, Action } from '../../shared/catalogue/schema.js';
+import { shortVersion, type Catalogue, type Action } from '../../shared/catalogue/schema.js';
 import { parseDuration } from '../../shared/duration.js';
 import { EnvbotError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -57,6 +57,9 @@ function summary(r: EnvironmentRecord): EnvironmentSummary {
     createdBy: r.createdBy,
     ...(r.expiresAt ? { expiresAt: r.expiresAt.toISOString() } : {}),
     ...(r.lastError ? { lastError: r.lastError } : {}),
+    ...(Object.keys(r.sources ?? {}).length
+      ? { sources: Object.entries(r.sources).map(([location, s]) => ({ location, version: shortVersion(location, s.version), uses: s.uses })) }
+      : {}),
   };
 }
 

@@ -62,6 +62,13 @@ export interface EnvironmentSummary {
   expiresAt?: string;
   createdBy: string;
   lastError?: string;
+  /** The S3 and git seeds and templates it was last built or re-seeded from, each at its (short) version. */
+  sources?: { location: string; version: string; uses: string[] }[];
+}
+
+/** An environment's sources in one line: "seed catalog: s3://bucket/prefix@1a2b3c4d5e6f; template service1: git+https://…@abc1234". */
+export function sourcesLine(sources: NonNullable<EnvironmentSummary['sources']>): string {
+  return sources.map((s) => `${s.uses.join(', ')}: ${s.location}@${s.version}`).join('; ');
 }
 
 /** The create form's fields as the person filled them in (adapters trim and drop empty ones). */

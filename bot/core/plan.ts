@@ -14,12 +14,14 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
   }
   const engines = new Set(Object.values(p.databases).map((d) => d.engine));
   const effectiveTtl = ttl ?? p.ttl ?? catalogue.defaults.ttl;
+  const remote = [...Object.values(p.services).map((s) => s.template), ...Object.values(p.databases).map((d) => d.seed), p.redis?.seed].some((l) => l && l.kind !== 'disk');
   return {
     mongo: engines.has('mongo'),
     mysql: engines.has('mysql'),
     postgres: engines.has('postgres'),
     redis: p.redis !== undefined,
     ...(Object.keys(p.storage).length ? { storage: Object.keys(p.storage) } : {}),
+    ...(remote ? { sources: true } : {}),
     ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
     warnBefore: catalogue.defaults.warnBefore,
   };

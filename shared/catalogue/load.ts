@@ -1,4 +1,5 @@
-// Loads envbot.yaml: YAML → ${VAR} substitution → schema → cross-references → disk locations.
+// Loads envbot.yaml: YAML → ${VAR} substitution → schema → cross-references → disk locations
+// (S3 and git locations are fetched by the operations that use them, not here).
 // Every problem names the file, the line, the path in it and what is expected.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -183,7 +184,7 @@ const NOT_YET: { path: (string | '*')[]; what: string }[] = [
   { path: ['loadBalancer'], what: 'load-balancer rules are not supported yet: none is made' },
   { path: ['projects', '*', 'monitoring'], what: 'monitoring is not supported yet: no monitoring objects or alerts are made' },
   { path: ['projects', '*', 'channels', 'teams'], what: 'Microsoft Teams is not supported yet: these channels are not used' },
-  { path: ['projects', '*', 'services', '*', 'branch'], what: 'services do not follow branches yet: the template on disk is used' },
+  { path: ['projects', '*', 'services', '*', 'branch'], what: 'services do not follow branches yet: the template at its location is used' },
   { path: ['projects', '*', 'services', '*', 'healthPath'], what: 'health paths are not used yet: there is no load balancer and readiness does not wait for Pods' },
 ];
 
@@ -196,19 +197,14 @@ function pathsOf(value: unknown, pattern: (string | '*')[], at: Path = []): Path
   return keys.flatMap((k) => pathsOf((value as Record<string, unknown>)[k], rest, [...at, k]));
 }
 
-/** Warnings for fields written but not implemented; problems for locations envbot cannot read yet. */
-function notImplemented(raw: unknown, c: Catalogue): { warnings: { path: Path; problem: string }[]; problems: { path: Path; problem: string }[] } {
-  const warnings = NOT_YET.flatMap((n) => pathsOf(raw, n.path).map((path) => ({ path, problem: `${n.what} (ignored)` })));
-  const problems: { path: Path; problem: string }[] = [];
-  const refuse = (loc: Location | undefined, path: Path): void => {
-    if (loc && loc.kind !== 'disk') problems.push({ path, problem: `${loc.kind} locations (${loc.raw}) are not supported yet: use a path relative to envbot.yaml` });
-  };
-  for (const [name, p] of Object.entries(c.projects)) {
-    for (const [svc, s] of Object.entries(p.services)) refuse(s.template, ['projects', name, 'services', svc, 'template']);
-    for (const [db, d] of Object.entries(p.databases)) refuse(d.seed, ['projects', name, 'databases', db, 'seed']);
-    refuse(p.redis?.seed, ['projects', name, 'redis', 'seed']);
-  }
-  return { warnings, problems };
+/**
+ * Warnings for fields written but not implemented. S3 and git locations are not checked here: the
+ * catalogue loads without reaching S3 or git (at start, offline, in CI); a bucket, prefix,
+ * repository, ref or path that is not there fails the create or reset that fetches it, naming the
+ * location and its path in envbot.yaml (activities/sources).
+ */
+function notImplemented(raw: unknown): { path: Path; problem: string }[] {
+  return NOT_YET.flatMap((n) => pathsOf(raw, n.path).map((path) => ({ path, problem: `${n.what} (ignored)` })));
 }
 
 function zodProblems(error: z.ZodError): { path: Path; problem: string }[] {
@@ -240,8 +236,8 @@ export function parseCatalogue(text: string, file: string, env: Record<string, s
   if (!parsed.success) fail(zodProblems(parsed.error));
   const catalogue = parsed.data as Catalogue;
   const root = dirname(resolve(file));
-  const { warnings, problems } = notImplemented(raw, catalogue);
-  const cross = [...problems, ...crossCheck(catalogue, root)];
+  const warnings = notImplemented(raw);
+  const cross = crossCheck(catalogue, root);
   if (cross.length) fail(cross);
   const warned = warnings.map((w) => {
     const line = lineOf(doc, lines, w.path);

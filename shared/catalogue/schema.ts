@@ -8,34 +8,68 @@ const key = z
   .regex(/^[a-z][a-z0-9-]*$/, 'use lowercase letters, digits and "-", starting with a letter')
   .max(30, 'use at most 30 characters');
 
+/** A git ref envbot passes to git: a branch or tag name (slashes allowed) or a full commit id, never an option. */
+function refProblem(ref: string): string | undefined {
+  if (/^[0-9a-f]{40}$/.test(ref)) return undefined;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/.test(ref)) return 'a branch or tag name (letters, digits, ".", "_", "-", "/") or a full 40-character commit id';
+  if (ref.includes('..') || ref.includes('//') || ref.endsWith('/') || ref.endsWith('.') || ref.endsWith('.lock') || ref.split('/').some((p) => p.startsWith('.'))) {
+    return 'not a valid git branch or tag name ("..", "//", a part starting with "." and a trailing "/", "." or ".lock" are not allowed)';
+  }
+  return undefined;
+}
+
+/** A path inside a repository or under a prefix: '/'-separated, no "." or ".." part, so it never leaves the tree. */
+function traverses(path: string): boolean {
+  return path.split('/').some((p) => p === '..' || p === '.');
+}
+
+export type Location =
+  | { kind: 'disk'; path: string; raw: string }
+  | { kind: 's3'; bucket: string; prefix: string; raw: string }
+  | { kind: 'git'; repo: string; ref: string; path: string; raw: string };
+
 /**
- * Where a seed or template lives: a path relative to envbot.yaml (disk), `s3://bucket/prefix`,
- * or `git+https://host/repo.git#ref:path`. Disk locations are checked when the catalogue loads.
+ * Where a seed or template lives: a path relative to envbot.yaml (disk), `s3://bucket/prefix`, or
+ * `git+https://host/repo.git#ref:path` (also `git+ssh://` and `git+file://` for a repository on this
+ * machine). Disk locations are checked when the catalogue loads; S3 and git ones when an operation
+ * fetches them (activities/sources).
  */
-export const location = z.string().min(1).transform((raw, ctx) => {
+export function parseLocation(raw: string): { location: Location } | { problem: string } {
   if (raw.startsWith('s3://')) {
-    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/?(.*)$/.exec(raw);
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: `"${raw}" is not an S3 location: write s3://<bucket>/<prefix>` });
-      return z.NEVER;
-    }
-    return { kind: 's3' as const, bucket: m[1]!, prefix: m[2] ?? '', raw };
+    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(raw);
+    if (!m) return { problem: `"${raw}" is not an S3 location: write s3://<bucket>/<prefix>` };
+    const prefix = m[2] ?? '';
+    if (traverses(prefix)) return { problem: `"${raw}": an S3 prefix with a "." or ".." part is not accepted` };
+    return { location: { kind: 's3', bucket: m[1]!, prefix, raw } };
   }
   if (raw.startsWith('git+')) {
-    const m = /^git\+(https?:\/\/[^#]+|ssh:\/\/[^#]+)#([^:]+):(.*)$/.exec(raw);
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: `"${raw}" is not a git location: write git+https://<host>/<repo>.git#<ref>:<path>` });
-      return z.NEVER;
-    }
-    return { kind: 'git' as const, repo: m[1]!, ref: m[2]!, path: m[3] ?? '', raw };
+    const m = /^git\+((?:https|ssh|file):\/\/[^#\s]+)#([^:]+):(.*)$/.exec(raw);
+    if (!m) return { problem: `"${raw}" is not a git location: write git+https://<host>/<repo>.git#<branch or tag>:<path> (or git+ssh://, git+file://)` };
+    const [, repo, ref, rawPath] = m as unknown as [string, string, string, string];
+    const bad = refProblem(ref);
+    if (bad) return { problem: `"${raw}": "${ref}" is not a ref envbot accepts: write ${bad}` };
+    const path = rawPath.replace(/^\/+|\/+$/g, '');
+    if (traverses(path)) return { problem: `"${raw}": the path in the repository may not have a "." or ".." part` };
+    return { location: { kind: 'git', repo, ref, path, raw } };
   }
-  if (/^[a-z]+:\/\//.test(raw)) {
-    ctx.addIssue({ code: 'custom', message: `"${raw}": use a path relative to envbot.yaml, s3://... or git+https://...` });
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(raw)) return { problem: `"${raw}": use a path relative to envbot.yaml, s3://<bucket>/<prefix> or git+https://<host>/<repo>.git#<ref>:<path>` };
+  return { location: { kind: 'disk', path: raw, raw } };
+}
+
+/** A fetched version as people read it: a git commit's first 7 characters, an S3 digest's first 12. */
+export function shortVersion(location: string, version: string): string {
+  return version.slice(0, location.startsWith('git+') ? 7 : 12);
+}
+
+export const location = z.string().min(1).transform((raw, ctx): Location => {
+  const parsed = parseLocation(raw);
+  if ('problem' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
     return z.NEVER;
   }
-  return { kind: 'disk' as const, path: raw, raw };
+  return parsed.location;
 });
-export type Location = z.output<typeof location>;
+
 
 /** Durations such as 30m, 12h, 14d, 2w. */
 export const duration = z.string().regex(/^\d+[mhdw]$/, 'write a duration such as 12h, 14d or 2w');

@@ -4,6 +4,7 @@
 import { DataSyncClient } from '@aws-sdk/client-datasync';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EnvbotError } from '../errors.js';
 import type { Settings } from '../settings.js';
@@ -56,6 +57,10 @@ export class AwsClients {
 
   dataSync(): DataSyncClient {
     return this.get('datasync', () => new DataSyncClient({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
+  }
+
+  s3(): S3Client {
+    return this.get('s3', () => new S3Client({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
   }
 
   secretsManager(): SecretsManagerClient {

@@ -3,6 +3,14 @@ import type pg from 'pg';
 
 export type EnvironmentState = 'creating' | 'ready' | 'failed' | 'resetting' | 'destroying' | 'destroyed';
 
+/** The version of one S3 or git location the environment was built from, and what in it uses that location. */
+export interface SourceVersion {
+  /** An S3 location's digest of its keys and ETags, or a git commit id. */
+  version: string;
+  /** `seed <database>`, `seed redis`, `template <service>`. */
+  uses: string[];
+}
+
 export interface EnvironmentRecord {
   name: string;
   project: string;
@@ -16,10 +24,12 @@ export interface EnvironmentRecord {
   expiresAt: Date | null;
   workflowId: string | null;
   lastError: string | null;
+  /** By location (as written in the catalogue): the version fetched at the last create or reset. */
+  sources: Record<string, SourceVersion>;
 }
 
 const COLUMNS = `name, project, stage, suffix, state, spec, created_by AS "createdBy", created_at AS "createdAt",
-  updated_at AS "updatedAt", expires_at AS "expiresAt", workflow_id AS "workflowId", last_error AS "lastError"`;
+  updated_at AS "updatedAt", expires_at AS "expiresAt", workflow_id AS "workflowId", last_error AS "lastError", sources`;
 
 export class Environments {
   constructor(private readonly pool: pg.Pool) {}
@@ -33,7 +43,8 @@ export class Environments {
       `INSERT INTO environments (name, project, stage, suffix, state, spec, created_by, workflow_id)
        VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7)
        ON CONFLICT (name) DO UPDATE SET state = 'creating', spec = EXCLUDED.spec, created_by = EXCLUDED.created_by,
-         workflow_id = EXCLUDED.workflow_id, created_at = now(), updated_at = now(), expires_at = NULL, last_error = NULL
+         workflow_id = EXCLUDED.workflow_id, created_at = now(), updated_at = now(), expires_at = NULL, last_error = NULL,
+         sources = '{}'::jsonb
        WHERE environments.state IN ('destroyed', 'failed') OR environments.workflow_id = EXCLUDED.workflow_id`,
       [e.name, e.project, e.stage, e.suffix ?? null, e.spec ?? {}, e.createdBy, e.runId],
     );
@@ -66,6 +77,18 @@ export class Environments {
     const { rowCount } = await this.pool.query(
       "UPDATE environments SET expires_at = $2, updated_at = now() WHERE name = $1 AND state = 'ready'",
       [name, expiresAt],
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Records the versions of the locations an operation fetched, over those of earlier ones (a reset
+   * re-fetches only its seeds), while run `ifRun` owns the environment.
+   */
+  async recordSources(name: string, sources: Record<string, SourceVersion>, ifRun: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'UPDATE environments SET sources = sources || $2::jsonb, updated_at = now() WHERE name = $1 AND workflow_id = $3',
+      [name, JSON.stringify(sources), ifRun],
     );
     return rowCount === 1;
   }

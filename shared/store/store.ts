@@ -13,7 +13,7 @@ import { Secrets } from './secrets.js';
 export type { Allocation, SlotRange } from './allocations.js';
 export type { AuditEntry } from './audit.js';
 export type { ChatPlatform } from './chat.js';
-export type { EnvironmentRecord, EnvironmentState } from './environments.js';
+export type { EnvironmentRecord, EnvironmentState, SourceVersion } from './environments.js';
 export type { LedgerEntry } from './ledger.js';
 
 /** The allocation pool of a Redis server's database indexes. */
@@ -78,6 +78,7 @@ export class Store {
   setEnvironmentState(...a: Parameters<Environments['setState']>) { return this.environments.setState(...a); }
   setExpiry(...a: Parameters<Environments['setExpiry']>) { return this.environments.setExpiry(...a); }
   getEnvironment(...a: Parameters<Environments['get']>) { return this.environments.get(...a); }
+  recordSources(...a: Parameters<Environments['recordSources']>) { return this.environments.recordSources(...a); }
   listEnvironments(...a: Parameters<Environments['list']>) { return this.environments.list(...a); }
 
   putSecret(...a: Parameters<Secrets['put']>) { return this.secrets.put(...a); }

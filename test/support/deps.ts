@@ -60,6 +60,7 @@ export function depsOn(storeUrl: string, name: string, catalogue?: LoadedCatalog
     log,
     kube: kubeConfig(settings),
     aws: awsClientConfig(settings),
+    sourceCache: settings.sourceCache,
     chat,
     faults,
   };

@@ -110,3 +110,84 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   found.push(...ledger.map((e) => `ledger ${e.kind} ${e.name}`));
   return found;
 }
+
+/**
+ * What `ref` is made of, comparable between two environments of one project: leftovers() plus the
+ * rows of every SQL table, the documents and indexes of every collection, every Redis key with its
+ * type and size, the Kubernetes Secret's keys and each Deployment's Pod template, with the
+ * environment's own values (its name, its Redis index, DataSync ARNs) replaced by placeholders.
+ */
+export async function inventory(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise<string[]> {
+  const r = resolveEnv(t.deps.catalogue, ref);
+  const servers = t.deps.catalogue.catalogue.servers;
+  const found = await leftovers(t, ref);
+  for (const [logical, db] of Object.entries(r.project.databases)) {
+    if (db.engine === 'postgres') {
+      const url = new URL(servers.postgres[db.server]!.url);
+      url.pathname = `/${r.names.postgresDatabase(logical)}`;
+      const c = new pg.Client({ connectionString: url.toString() });
+      await c.connect();
+      try {
+        const tables = await c.query<{ t: string }>(
+          `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS t FROM information_schema.tables
+           WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+        );
+        for (const { t: table } of tables.rows) found.push(`postgres rows ${table} ${(await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n}`);
+      } finally {
+        await c.end();
+      }
+    } else if (db.engine === 'mysql') {
+      const name = r.names.mysqlDatabase(logical);
+      const c = await mysql.createConnection({ uri: servers.mysql[db.server]!.url });
+      try {
+        const [tables] = await c.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1', [name]);
+        for (const { t: table } of tables as { t: string }[]) {
+          const [count] = await c.query(`SELECT COUNT(*) AS n FROM \`${name}\`.\`${table}\``);
+          found.push(`mysql rows ${table} ${(count as { n: number }[])[0]!.n}`);
+        }
+      } finally {
+        await c.end();
+      }
+    } else {
+      const c = new MongoClient(servers.mongo[db.server]!.url);
+      try {
+        const mdb = c.db(r.names.mongoDatabase(logical));
+        for (const { name: coll } of await mdb.listCollections({}, { nameOnly: true }).toArray()) {
+          const indexes = (await mdb.collection(coll).listIndexes().toArray()).map((i) => String(i.name)).sort();
+          found.push(`mongo documents ${coll} ${await mdb.collection(coll).countDocuments()} indexes ${indexes.join(',')}`);
+        }
+      } finally {
+        await c.close();
+      }
+    }
+  }
+  if (r.project.redis) {
+    const index = await t.deps.store.redisIndexOf(r.project.redis.server, r.env.name);
+    if (index !== undefined) {
+      const redis = new Redis(servers.redis[r.project.redis.server]!.url, { db: index });
+      try {
+        for (const key of await redis.keys('*')) {
+          const type = await redis.type(key);
+          const size = { string: () => redis.strlen(key), list: () => redis.llen(key), set: () => redis.scard(key), zset: () => redis.zcard(key), hash: () => redis.hlen(key) }[type];
+          found.push(`redis key ${key} ${type} ${size ? await size() : '?'}`);
+        }
+      } finally {
+        redis.disconnect();
+      }
+    }
+  }
+  const core = t.deps.kube.makeApiClient(CoreV1Api);
+  const secret = await core.readNamespacedSecret({ name: r.names.kubernetesSecret, namespace: r.names.namespace }).catch(() => undefined);
+  if (secret) found.push(`kubernetes Secret keys ${Object.keys(secret.data ?? {}).sort().join(',')}`);
+  const deployments = await t.deps.kube.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: r.names.namespace, labelSelector: `envbot.io/environment=${r.env.name}` });
+  for (const d of deployments.items) found.push(`kubernetes Deployment ${d.metadata?.name} ${JSON.stringify(d.spec?.template)}`);
+  return found
+    .map((line) =>
+      line
+        .replaceAll(r.env.name, '<env>')
+        .replaceAll(r.env.name.replaceAll('-', '_'), '<env_>')
+        .replace(/^(redis index|ledger redis-database) \d+$/, '$1 <index>')
+        .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>'),
+    )
+    .sort();
+}

@@ -207,10 +207,12 @@ loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: 
   });
 
   it.each([
-    ['a template in S3', (t: string) => t.replace('template: t.yaml.hbs', 'template: s3://bucket/t.yaml.hbs'), 'projects.projb.services.service1.template', /s3 locations \(s3:\/\/bucket\/t\.yaml\.hbs\) are not supported yet/],
-    ['a seed in git', (t: string) => t.replace('catalog: { engine: mongo }', 'catalog: { engine: mongo, seed: "git+https://example.com/r.git#main:seeds" }'), 'projects.projb.databases.catalog.seed', /git locations .* are not supported yet: use a path relative to envbot\.yaml/],
-  ])('refuses %s at start, naming the line', (_, edit, path, message) => {
-    const err = problemsOf(() => loadCatalogue(inTemp(edit(minimal())), localEnv));
-    expect(err.problems).toEqual([expect.objectContaining({ path, line: expect.any(Number), problem: expect.stringMatching(message) })]);
+    ['a template in S3', (t: string) => t.replace('template: t.yaml.hbs', 'template: s3://no-such-bucket-anywhere/t.yaml.hbs'), { kind: 's3', bucket: 'no-such-bucket-anywhere', prefix: 't.yaml.hbs' }],
+    ['a seed in git', (t: string) => t.replace('catalog: { engine: mongo }', 'catalog: { engine: mongo, seed: "git+https://example.invalid/r.git#release/1.2:seeds/catalog" }'), { kind: 'git', repo: 'https://example.invalid/r.git', ref: 'release/1.2', path: 'seeds/catalog' }],
+  ])('accepts %s at start without reaching it (a create fetches it, and fails there if it is not there)', (_, edit, expected) => {
+    const { catalogue } = loadCatalogue(inTemp(edit(minimal())), localEnv);
+    const p = catalogue.projects.projb!;
+    const loc = expected.kind === 's3' ? p.services.service1!.template : p.databases.catalog!.seed;
+    expect(loc).toEqual(expect.objectContaining(expected));
   });
 });

@@ -61,6 +61,9 @@ describe('the resource table', () => {
     expect(destructionOrder().map((r) => r.id)).toEqual([...created].reverse());
     // The steps shown to people come from the same rows, bookkeeping at both ends.
     expect(createSteps(everything).map((s) => s.id)).toEqual(['claim', ...created, 'ready']);
+    // A plan with S3 or git sources fetches them right after the claim (where the run took the patch).
+    expect(createSteps({ ...everything, sources: true }).map((s) => s.id)).toEqual(['claim', 'sources', ...created, 'ready']);
+    expect(createSteps({ ...everything, sources: true }, rowsFor(everything), false).map((s) => s.id)).toEqual(['claim', ...created, 'ready']);
     expect(destroySteps('destroy').map((s) => s.id)).toEqual(['begin', ...[...created].reverse(), 'done']);
     // Creation goes by phase: nothing runs before a row of an earlier phase.
     const phases = creationOrder().map((r) => r.phase);
@@ -88,6 +91,11 @@ describe('the resource table', () => {
     const projb = rowsFor(planFor(catalogue, 'projb', 'qa')).map((r) => r.id);
     expect(projb.slice(projb.indexOf('namespace'))).toEqual(['namespace', 'credentials', 'storage', 'storage-copy', 'manifests']);
     expect(projc).not.toContain('storage');
+    // Only a project with a seed or template in S3 or git fetches sources first.
+    expect(planFor(catalogue, 'projb', 'qa').sources).toBeUndefined();
+    const remote = structuredClone(catalogue);
+    remote.projects.projb!.redis!.seed = { kind: 's3', bucket: 'seeds', prefix: 'projb/redis.json', raw: 's3://seeds/projb/redis.json' };
+    expect(planFor(remote, 'projb', 'qa').sources).toBe(true);
   });
 
   it('marks the rows added since 0.1 with a patch, so workflows recorded before them replay', () => {
@@ -106,6 +114,7 @@ describe('the resource table', () => {
     const rows = resetRows(everything, which);
     expect(rows.map((r) => r.id)).toEqual(ids);
     expect(resetSteps(rows).map((s) => s.id)).toEqual(['begin', ...ids, 'done']);
+    expect(resetSteps(rows, true).map((s) => s.id)).toEqual(['begin', 'sources', ...ids, 'done']);
     expect(resetRows({ ...everything, mysql: false }, which).map((r) => r.id)).toEqual(ids.filter((id) => id !== 'mysql'));
   });
 

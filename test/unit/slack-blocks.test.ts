@@ -206,6 +206,20 @@ const replies: [string, Reply][] = [
   ['list, empty', { kind: 'list', ephemeral: true, environments: [] }],
   ['status', { kind: 'status', ephemeral: true, environment: summaries[1]!, progress: runningProgress, card: readyCard }],
   ['status, no progress', { kind: 'status', ephemeral: true, environment: summaries[0]! }],
+  [
+    'status, with sources',
+    {
+      kind: 'status',
+      ephemeral: true,
+      environment: {
+        ...summaries[0]!,
+        sources: [
+          { location: 's3://seeds/projb/mongo/catalog', version: '1a2b3c4d5e6f', uses: ['seed catalog'] },
+          { location: 'git+https://git.example.com/t.git#release/qa:projb', version: 'abc1234', uses: ['template service1', 'template service2'] },
+        ],
+      },
+    },
+  ],
   ['extended', { kind: 'extended', ephemeral: false, environment: 'projb-qa', expiresAt: '2025-03-21T12:05:30.000Z', by: 'slack:U123ABC', text: 'projb-qa now expires at 2025-03-21T12:05:30.000Z (extended by slack:U123ABC).' }],
   ['secrets', { kind: 'secrets', ephemeral: true, environment: 'projb-qa', values: [{ name: 'mongo-password', value: 'not-a-real-secret-1' }, { name: 'api-key', value: 'a<b>&c' }] }],
   ['subscribed', { kind: 'subscribed', ephemeral: false, project: 'projb', subscribed: true, text: "This channel now gets projb's promotion and monitoring alerts." }],
@@ -428,6 +442,13 @@ describe('replyMessage', () => {
     const m = replyMessage(reply);
     expect(m).toMatchSnapshot();
     expectMessage(m);
+  });
+
+  it('shows the version of every S3 and git source in status', () => {
+    const m = replyMessage(replies.find(([n]) => n === 'status, with sources')![1]);
+    const line = 'seed catalog: s3://seeds/projb/mongo/catalog@1a2b3c4d5e6f; template service1, template service2: git+https://git.example.com/t.git#release/qa:projb@abc1234';
+    expect(m.text).toContain(line);
+    expect(allText(m.blocks)).toContain(line);
   });
 
   it('throws for open-create-form, which is a modal', () => {

@@ -4,7 +4,7 @@
 import type { types } from '@slack/bolt';
 import { copySummary, storageCopyText, type VolumeCopy } from '../../../shared/chat.js';
 import type { ResetTarget } from '../../../shared/model.js';
-import type { Reply } from '../../core/model.js';
+import { sourcesLine, type Reply } from '../../core/model.js';
 import { cardDetails, destroyConfirm, STATE_EMOJI, summaryLine } from './card.js';
 import {
   ACTION,
@@ -192,6 +192,7 @@ function statusMessage(reply: Extract<Reply, { kind: 'status' }>): MessagePayloa
   const blocks: KnownBlock[] = [header(`${STATE_EMOJI[e.state] ?? '⚪'} ${e.name}: ${e.state}`)];
   const facts = [`*Project* ${esc(e.project)} · *Stage* ${esc(e.stage)}`, `*Created by* ${principal(e.createdBy)}`];
   facts.push(e.expiresAt ? `*Expires* ${slackTime(e.expiresAt)}` : '*Expires* never');
+  if (e.sources?.length) facts.push(`*Sources* ${esc(sourcesLine(e.sources))}`);
   blocks.push(section(facts.join('\n')));
   if (reply.card) {
     blocks.push(...cardDetails(reply.card));
@@ -204,6 +205,7 @@ function statusMessage(reply: Extract<Reply, { kind: 'status' }>): MessagePayloa
   }
   const parts = [`${e.name} is ${e.state}`];
   if (e.expiresAt) parts.push(`expires ${plainTime(e.expiresAt)}`);
+  if (e.sources?.length) parts.push(sourcesLine(e.sources));
   if (reply.progress) {
     const running = reply.progress.steps.find((s) => s.status === 'running' || s.status === 'undoing');
     parts.push(`${reply.progress.steps.filter((s) => s.status === 'done').length} of ${reply.progress.steps.length} steps done${running ? `, now: ${running.title}` : ''}`);
