@@ -128,7 +128,8 @@ describe('kubernetes activities (kube-apiserver)', () => {
     expect(mysql.protocol).toBe('mysql:');
     expect(decodeURIComponent(mysql.username)).toBe(n.mysqlUser);
     expect(decodeURIComponent(mysql.password)).toBe(await stored('mysql-password'));
-    expect(mysql.host).toBe('127.0.0.1:3306');
+    // The server envbot's catalogue names (the local stack's MariaDB, on whatever port it runs).
+    expect(mysql.host).toBe(new URL(t.deps.catalogue.catalogue.servers.mysql.main!.url).host);
     expect(mysql.pathname).toBe(`/${n.mysqlDatabase('shop')}`);
 
     const pg = new URL(decode(data['postgres-orders-url']));
