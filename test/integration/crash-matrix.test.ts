@@ -50,16 +50,11 @@ import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveEnv } from '../../activities/environment.js';
 import { createActivities } from '../../activities/index.js';
 import { EnvbotCore } from '../../bot/core/core.js';
 import { planFor } from '../../bot/core/plan.js';
@@ -72,7 +67,7 @@ import type { CreateEnvironmentResult } from '../../workflows/create-environment
 import type { DestroyEnvironmentResult } from '../../workflows/destroy-environment.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn, uniqueEnv } from '../support/deps.js';
-import { leftovers } from '../support/inspect.js';
+import { inventory as everything, leftovers, normalised } from '../support/inspect.js';
 import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 import { startWorker, type PausePoint, type WorkerProcess } from '../support/worker-process.js';
@@ -238,91 +233,21 @@ describe('crash matrix: a worker SIGKILLed inside each create, destroy and undo 
   const inProcessWorker = (taskQueue: string, identity: string, activities: object) =>
     Worker.create({ connection: native, namespace: testSettings().temporal.namespace, taskQueue, workflowBundle: bundle, activities, identity });
 
-  /** Everything of `ref` that exists, with counts of what is in its stores; the environment's own values (suffix, index, ARNs) normalised. */
+  /** Everything of `ref` that exists (test/support/inspect.ts inventory), with its closed ledger entries, its audit log and its state. */
   async function inventory(ref: EnvRef): Promise<string[]> {
-    const r = resolveEnv(deps().catalogue, ref);
-    const servers = deps().catalogue.catalogue.servers;
-    const found = await leftovers({ deps: deps() }, ref);
-    for (const [logical, db] of Object.entries(r.project.databases)) {
-      if (db.engine === 'postgres') {
-        const url = new URL(servers.postgres[db.server]!.url);
-        url.pathname = `/${r.names.postgresDatabase(logical)}`;
-        const c = new pg.Client({ connectionString: url.toString() });
-        await c.connect();
-        try {
-          const tables = await c.query<{ t: string }>(
-            `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS t FROM information_schema.tables
-             WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
-          );
-          for (const { t } of tables.rows) found.push(`postgres rows ${url.pathname.slice(1)} ${t} ${(await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]!.n}`);
-        } finally {
-          await c.end();
-        }
-      } else if (db.engine === 'mysql') {
-        const name = r.names.mysqlDatabase(logical);
-        const c = await mysql.createConnection({ uri: servers.mysql[db.server]!.url });
-        try {
-          const [tables] = await c.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1', [name]);
-          for (const { t } of tables as { t: string }[]) {
-            const [count] = await c.query(`SELECT COUNT(*) AS n FROM \`${name}\`.\`${t}\``);
-            found.push(`mysql rows ${name} ${t} ${(count as { n: number }[])[0]!.n}`);
-          }
-        } finally {
-          await c.end();
-        }
-      } else {
-        const name = r.names.mongoDatabase(logical);
-        const c = new MongoClient(servers.mongo[db.server]!.url);
-        try {
-          const mdb = c.db(name);
-          for (const { name: coll } of (await mdb.listCollections({}, { nameOnly: true }).toArray()).sort((a, b) => a.name.localeCompare(b.name))) {
-            const indexes = (await mdb.collection(coll).listIndexes().toArray()).map((i) => String(i.name)).sort();
-            found.push(`mongo documents ${name} ${coll} ${await mdb.collection(coll).countDocuments()} indexes ${indexes.join(',')}`);
-          }
-        } finally {
-          await c.close();
-        }
-      }
-    }
-    if (r.project.redis) {
-      const index = await made.store.redisIndexOf(r.project.redis.server, r.env.name);
-      if (index !== undefined) {
-        const redis = new Redis(servers.redis[r.project.redis.server]!.url, { db: index });
-        try {
-          for (const key of (await redis.keys('*')).sort()) {
-            const type = await redis.type(key);
-            const size = { string: () => redis.strlen(key), list: () => redis.llen(key), set: () => redis.scard(key), zset: () => redis.zcard(key), hash: () => redis.hlen(key) }[type];
-            found.push(`redis key ${key} ${type} ${size ? await size() : '?'}`);
-          }
-        } finally {
-          redis.disconnect();
-        }
-      }
-    }
-    const secret = await deps()
-      .kube.makeApiClient(CoreV1Api)
-      .readNamespacedSecret({ name: r.names.kubernetesSecret, namespace: r.names.namespace })
-      .catch(() => undefined);
-    if (secret) found.push(`kubernetes Secret keys ${Object.keys(secret.data ?? {}).sort().join(',')}`);
+    const found: string[] = [];
     const closed = await made.store.pool.query<{ kind: string; name: string }>(
       'SELECT kind, name FROM resources WHERE environment = $1 AND deleted_at IS NOT NULL ORDER BY id',
-      [r.env.name],
+      [ref.environment],
     );
     found.push(...closed.rows.map((x) => `ledger closed ${x.kind} ${x.name}`));
-    const audit = await made.store.pool.query<{ action: string; outcome: string }>('SELECT action, outcome FROM audit_log WHERE environment = $1 ORDER BY id', [r.env.name]);
+    const audit = await made.store.pool.query<{ action: string; outcome: string }>('SELECT action, outcome FROM audit_log WHERE environment = $1 ORDER BY id', [ref.environment]);
     found.push(...audit.rows.map((x) => `audit ${x.action} ${x.outcome}`));
-    found.push(`environment ${(await made.store.getEnvironment(r.env.name))?.state ?? 'none'}`);
-    return found.map((line) => normalise(ref, line)).sort();
+    found.push(`environment ${(await made.store.getEnvironment(ref.environment))?.state ?? 'none'}`);
+    return [...(await everything({ deps: deps() }, ref)), ...found.map((line) => normalised(ref.environment, line))].sort();
   }
 
-  /** A line or value with the environment's own values replaced: its suffix, its Redis index, the ARNs DataSync made. */
-  function normalise(ref: EnvRef, text: string): string {
-    return text
-      .replaceAll(ref.suffix!, '<suffix>')
-      .replace(/^(redis index|ledger redis-database|ledger closed redis-database) \d+$/, '$1 <index>')
-      .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>');
-  }
-  const shape = <T>(ref: EnvRef, value: T): T => JSON.parse(normalise(ref, JSON.stringify(value))) as T;
+  const shape = <T>(ref: EnvRef, value: T): T => JSON.parse(normalised(ref.environment, JSON.stringify(value))) as T;
 
   /** A create's result as a clean run's compares: the parallel rows finish in any order; the index and expiry differ. */
   function createShape(ref: EnvRef, result: CreateEnvironmentResult) {

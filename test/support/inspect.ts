@@ -181,13 +181,14 @@ export async function inventory(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   if (secret) found.push(`kubernetes Secret keys ${Object.keys(secret.data ?? {}).sort().join(',')}`);
   const deployments = await t.deps.kube.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: r.names.namespace, labelSelector: `envbot.io/environment=${r.env.name}` });
   for (const d of deployments.items) found.push(`kubernetes Deployment ${d.metadata?.name} ${JSON.stringify(d.spec?.template)}`);
-  return found
-    .map((line) =>
-      line
-        .replaceAll(r.env.name, '<env>')
-        .replaceAll(r.env.name.replaceAll('-', '_'), '<env_>')
-        .replace(/^(redis index|ledger redis-database) \d+$/, '$1 <index>')
-        .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>'),
-    )
-    .sort();
+  return found.map((line) => normalised(r.env.name, line)).sort();
+}
+
+/** A line of an inventory with the environment's own values replaced: its name, its Redis index, the ARNs DataSync made. */
+export function normalised(environment: string, line: string): string {
+  return line
+    .replaceAll(environment, '<env>')
+    .replaceAll(environment.replaceAll('-', '_'), '<env_>')
+    .replace(/^(redis index|ledger redis-database|ledger closed redis-database) \d+$/, '$1 <index>')
+    .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>');
 }
