@@ -2,6 +2,8 @@
 // operator identity `cli:<OS user>` (README, "Operating envbot"). A command waits for its workflow
 // and shows live progress (--no-wait returns at once); --json prints a machine-readable result; the
 // exit code is 0 on success, 1 on failure, 2 on bad usage.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -10,9 +12,10 @@ import { loadCatalogue } from '../shared/catalogue/load.js';
 import { copySummary, type VolumeCopy } from '../shared/chat.js';
 import { EnvbotError } from '../shared/errors.js';
 import type { Step } from '../shared/model.js';
-import { servicesEnvFile } from '../shared/paths.js';
+import { projectRoot, servicesEnvFile } from '../shared/paths.js';
 import { progressQuery } from '../shared/resources.js';
 import { readSettings } from '../shared/settings.js';
+import { pendingMigrations } from '../shared/store/migrate.js';
 import { Store } from '../shared/store/store.js';
 import { ChatCore } from './core/chat-core.js';
 import { connectCore } from './core/connect.js';
@@ -28,7 +31,7 @@ const USAGE = [
   '',
   ...COMMAND_USAGE.filter((c) => CLI_COMMANDS.some((name) => c.usage === name || c.usage.startsWith(`${name} `))).map((c) => `  ${c.usage.padEnd(46)} ${c.description}`),
   '',
-  'options: --suffix S (create)  --no-wait (return once started)  --json (machine-readable output)',
+  'options: --suffix S (create)  --no-wait (return once started)  --json (machine-readable output)  --version',
 ].join('\n');
 
 class UsageError extends Error {}
@@ -123,6 +126,11 @@ function commandOf(positionals: string[], values: { suffix?: string | undefined;
   return parsed;
 }
 
+/** envbot's version, from its package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function summaryLine(e: EnvironmentSummary): string {
   return `${e.name.padEnd(28)} ${e.state.padEnd(11)} ${e.expiresAt ? `expires ${e.expiresAt}` : ''}`;
 }
@@ -133,12 +141,17 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { 'no-wait': { type: 'boolean' }, json: { type: 'boolean' }, suffix: { type: 'string' }, ttl: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { 'no-wait': { type: 'boolean' }, json: { type: 'boolean' }, suffix: { type: 'string' }, ttl: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
     });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
   }
   const { values, positionals } = parsed;
+  if (values.version) {
+    out.result({ version: packageVersion() });
+    if (!out.json) out.line(`envbot ${packageVersion()}`);
+    return 0;
+  }
   if (!positionals.length || values.help) {
     out.line(USAGE);
     return positionals.length || values.help ? 0 : 2;
@@ -146,6 +159,11 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
   const command = commandOf(positionals, values);
   const settings = readSettings(env, [servicesEnvFile]);
   const catalogue = loadCatalogue(catalogueFile(settings), settings.env).catalogue;
+  // A store an older envbot made: say so rather than fail on a missing column.
+  const pending = await pendingMigrations(settings.databaseUrl);
+  if (pending.length) {
+    throw new CliError(`the store (DATABASE_URL) lacks ${pending.length === 1 ? 'migration' : 'migrations'} ${pending.join(', ')}: start this version of envbot (npm start), or run npm run migrate, then try again`);
+  }
   const store = new Store(settings.databaseUrl, settings.secretKeys);
   const { core, connection, client } = await connectCore(settings, catalogue, store);
   // Unexpected errors are logged to stderr; the reply then says so.

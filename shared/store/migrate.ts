@@ -51,3 +51,18 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   }
   return applied;
 }
+
+/** The migrations of `dir` not yet applied to the database at `databaseUrl` (all of them on a new database). */
+export async function pendingMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ version: number }>(
+      "SELECT version FROM schema_migrations WHERE to_regclass('schema_migrations') IS NOT NULL",
+    ).catch(() => ({ rows: [] as { version: number }[] }));
+    const done = new Set(rows.map((r) => r.version));
+    return listMigrations(dir).filter((m) => !done.has(m.version)).map((m) => m.name);
+  } finally {
+    await client.end();
+  }
+}
