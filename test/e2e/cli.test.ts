@@ -2,6 +2,7 @@
 // create with live progress, list, status, extend, reset-db, destroy; exit codes and --json.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -29,10 +30,11 @@ describe('envbot CLI', () => {
   const env = `projc-dev-${suffix}`;
   let deps: ReturnType<typeof depsOn>['deps'];
 
-  const cli = (...args: string[]): Promise<Run> =>
+  const cli = (...args: string[]): Promise<Run> => cliOn(storeDb.url, ...args);
+  const cliOn = (databaseUrl: string, ...args: string[]): Promise<Run> =>
     new Promise((resolve) => {
       const child = spawn(join(repoRoot, 'bin', 'envbot'), args, {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: storeDb.url, TEMPORAL_TASK_QUEUE: taskQueue },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: taskQueue },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -111,6 +113,23 @@ describe('envbot CLI', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ environment: env, status: 'destroyed' });
     expect(await leftovers({ deps }, { environment: env, project: 'projc', stage: 'dev', suffix })).toEqual([]);
+  });
+
+  it('--version prints the package version', async () => {
+    const run = await cli('--version');
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(`envbot ${(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}`);
+  });
+
+  it('a store an older envbot left says which migrations it lacks and what to do', async () => {
+    const old = await scratchPostgres('store_cli_unmigrated');
+    try {
+      const run = await cliOn(old.url, 'list');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/the store \(DATABASE_URL\) lacks migrations 001_\w+\.sql, .*: start this version of envbot \(npm start\), or run npm run migrate, then try again/);
+    } finally {
+      await old.drop();
+    }
   });
 
   it.each([
