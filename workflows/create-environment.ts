@@ -58,10 +58,10 @@ export interface CreateEnvironmentResult {
 
 /** What a row's create activity returned, onto the result (and so the card). */
 function report(row: ResourceRow, created: unknown, result: CreateEnvironmentResult): void {
-  const c = created as { databases?: string[]; index?: number; records?: string[]; volumes?: VolumeCopy[] } | undefined;
+  const c = created as { databases?: string[]; index?: number; records?: string[]; urls?: string[]; volumes?: VolumeCopy[] } | undefined;
   if (row.reports === 'databases') for (const name of c?.databases ?? []) result.databases.push({ engine: row.id, name });
   if (row.reports === 'redisIndex' && c?.index !== undefined) result.redisIndex = c.index;
-  if (row.reports === 'urls') result.urls = (c?.records ?? []).map((r) => `https://${r}`);
+  if (row.reports === 'urls') result.urls = c?.urls ?? (c?.records ?? []).map((r) => `https://${r}`);
   if (row.reports === 'storage') result.storage = c?.volumes ?? [];
 }
 

@@ -164,10 +164,8 @@ ${[first, second].map((p) => {
 loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: [service1] }', 'hosts: [service1], branch: develop, healthPath: /healthz }'));
     const { warnings } = loadCatalogue(file, localEnv);
     expect(warnings).toEqual([
-      expect.stringMatching(new RegExp(`^${file}:\\d+: loadBalancer: load-balancer rules are not supported yet`)),
       expect.stringMatching(/:\d+: projects\.projb\.monitoring: monitoring is not supported yet/),
       expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.branch: services do not follow branches yet/),
-      expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.healthPath: health paths are not used yet/),
     ]);
     // Defaults the schema fills in are not warned about.
     expect(loadCatalogue(inTemp(minimal()), localEnv).warnings).toEqual([]);

@@ -100,6 +100,8 @@ describe('the resource table', () => {
 
   it('marks the rows added since 0.1 with a patch, so workflows recorded before them replay', () => {
     expect(RESOURCES.filter((r) => r.patch).map((r) => [r.id, r.patch])).toEqual([
+      ['load-balancer', 'load-balancer-rules'],
+      ['vpn', 'vpn-access'],
       ['storage', 'storage-volumes'],
       ['storage-copy', 'storage-volumes'],
     ]);
