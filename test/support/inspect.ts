@@ -9,6 +9,7 @@ import pg from 'pg';
 import { resolveEnv } from '../../activities/environment.js';
 import type { EnvRef } from '../../shared/model.js';
 import type { TestDeps } from './deps.js';
+import { networkLeftovers } from './inspect-network.js';
 import { storageLeftovers } from './inspect-storage.js';
 
 function databasesOf(t: Pick<TestDeps, 'deps'>, ref: EnvRef) {
@@ -103,6 +104,7 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   if (namespace && namespace.status?.phase !== 'Terminating') found.push(`kubernetes namespace ${ns} (${namespace.status?.phase})`);
 
   found.push(...(await storageLeftovers(t, r)));
+  found.push(...(await networkLeftovers(t, r)));
 
   const secrets = await t.deps.store.pool.query<{ name: string }>('SELECT name FROM secrets WHERE environment = $1', [r.env.name]);
   found.push(...secrets.rows.map((x) => `stored secret ${x.name}`));
@@ -187,6 +189,8 @@ export async function inventory(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
         .replaceAll(r.env.name, '<env>')
         .replaceAll(r.env.name.replaceAll('-', '_'), '<env_>')
         .replace(/^(redis index|ledger redis-database) \d+$/, '$1 <index>')
+        .replace(/^(listener rule|rule priority) \d+/, '$1 <priority>')
+        .replace(/arn:aws:elasticloadbalancing:\S+/g, '<elb arn>')
         .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>'),
     )
     .sort();
