@@ -60,8 +60,8 @@ export function createVpnActivities(deps: ActivityDeps) {
 
   return {
     /** Records the environment's use of its project's rule, and adds the rule when it is not there. */
-    async authorizeVpnAccess({ ref }: VpnInput): Promise<VpnResult> {
-      deps.faults?.check('authorizeVpnAccess');
+    async createVpnAccess({ ref }: VpnInput): Promise<VpnResult> {
+      deps.faults?.check('createVpnAccess');
       const r = resolveEnv(deps.catalogue, ref);
       const vpn = r.catalogue.catalogue.vpn;
       if (!vpn || !r.project.vpn) throw new CatalogueError(r.catalogue.file, [{ path: `projects.${ref.project}.vpn`, problem: 'the plan has VPN access, but the catalogue no longer names the endpoint and group' }]);
@@ -88,7 +88,7 @@ export function createVpnActivities(deps: ActivityDeps) {
         const details: UseDetails = { ...d, preexisting };
         await deps.store.recordResource({ environment, kind: KIND, name: `${ruleKey(d.cidr, d.group)}${environment}`, location, details: { ...details } });
         if (!current) {
-          deps.faults?.check('authorizeVpnAccess:rule');
+          deps.faults?.check('createVpnAccess:rule');
           try {
             await ec2.send(new AuthorizeClientVpnIngressCommand({
               ClientVpnEndpointId: d.endpoint,
@@ -106,7 +106,7 @@ export function createVpnActivities(deps: ActivityDeps) {
     },
 
     /** Ends the environment's use; the last environment using a rule envbot added revokes it. Needs no catalogue. */
-    async revokeVpnAccess({ ref }: VpnInput): Promise<RevokeVpnResult> {
+    async deleteVpnAccess({ ref }: VpnInput): Promise<RevokeVpnResult> {
       const environment = ref.environment;
       const out: RevokeVpnResult = { revoked: [], kept: [] };
       for (const use of (await deps.store.liveResources(environment)).filter((e) => e.kind === KIND)) {

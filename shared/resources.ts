@@ -30,7 +30,7 @@ export interface EnvironmentPlan {
 export type Phase = 'before' | 'parallel' | 'after';
 
 /** What a row's create result adds to the environment's card. */
-export type Reports = 'databases' | 'redisIndex' | 'urls' | 'storage';
+export type Reports = 'databases' | 'redisIndex' | 'urls' | 'storage' | 'vpn';
 
 export interface ResourceRow {
   id: string;
@@ -100,7 +100,7 @@ export const RESOURCES: readonly ResourceRow[] = [
   },
   {
     id: 'vpn', title: 'VPN access', phase: 'parallel', included: (p) => p.vpn === true,
-    create: 'authorizeVpnAccess', delete: 'revokeVpnAccess', createPreset: 'quick', patch: VPN_PATCH,
+    create: 'createVpnAccess', delete: 'deleteVpnAccess', createPreset: 'quick', reports: 'vpn', patch: VPN_PATCH,
   },
   { id: 'namespace', title: 'Kubernetes namespace', phase: 'parallel', included: always, create: 'createNamespace', delete: 'deleteNamespace', createPreset: 'quick' },
   { id: 'credentials', title: 'Kubernetes secret', phase: 'after', included: always, create: 'applyCredentials', delete: 'deleteCredentials', createPreset: 'quick' },

@@ -81,29 +81,29 @@ describe('VPN access (EC2 Client VPN on a private moto)', () => {
     const a = uniqueEnv('projb', 'qa');
     const b = uniqueEnv('projb', 'qa');
     expect(await rules()).toEqual([]);
-    expect(await run(vpn.authorizeVpnAccess, { ref: a })).toEqual({ endpoint, cidr: CIDR, group: GROUP });
+    expect(await run(vpn.createVpnAccess, { ref: a })).toEqual({ endpoint, cidr: CIDR, group: GROUP });
     expect(await rules()).toEqual([`${GROUP} ${CIDR} active`]);
-    await run(vpn.authorizeVpnAccess, { ref: a });
-    await run(vpn.authorizeVpnAccess, { ref: b });
+    await run(vpn.createVpnAccess, { ref: a });
+    await run(vpn.createVpnAccess, { ref: b });
     expect(await rules()).toEqual([`${GROUP} ${CIDR} active`]);
-    expect(await run(vpn.revokeVpnAccess, { ref: a })).toEqual({ revoked: [], kept: [`${GROUP} ${CIDR}`] });
+    expect(await run(vpn.deleteVpnAccess, { ref: a })).toEqual({ revoked: [], kept: [`${GROUP} ${CIDR}`] });
     expect(await rules()).toEqual([`${GROUP} ${CIDR} active`]);
-    expect(await run(vpn.revokeVpnAccess, { ref: b })).toEqual({ revoked: [`${GROUP} ${CIDR}`], kept: [] });
+    expect(await run(vpn.deleteVpnAccess, { ref: b })).toEqual({ revoked: [`${GROUP} ${CIDR}`], kept: [] });
     expect(await rules()).toEqual([]);
     expect(await left(a)).toEqual([]);
     expect(await left(b)).toEqual([]);
     // Again: nothing to do.
-    expect(await run(vpn.revokeVpnAccess, { ref: b })).toEqual({ revoked: [], kept: [] });
+    expect(await run(vpn.deleteVpnAccess, { ref: b })).toEqual({ revoked: [], kept: [] });
   });
 
   it('creates and destroys at once agree: the rule exists exactly while some environment does', async () => {
     const refs = Array.from({ length: 6 }, () => uniqueEnv('projb', 'qa'));
-    await Promise.all(refs.map((ref) => run(vpn.authorizeVpnAccess, { ref })));
+    await Promise.all(refs.map((ref) => run(vpn.createVpnAccess, { ref })));
     expect(await rules()).toEqual([`${GROUP} ${CIDR} active`]);
     // Five go while the sixth is created again: the rule stays.
-    await Promise.all([...refs.slice(0, 5).map((ref) => run(vpn.revokeVpnAccess, { ref })), run(vpn.authorizeVpnAccess, { ref: refs[5]! })]);
+    await Promise.all([...refs.slice(0, 5).map((ref) => run(vpn.deleteVpnAccess, { ref })), run(vpn.createVpnAccess, { ref: refs[5]! })]);
     expect(await rules()).toEqual([`${GROUP} ${CIDR} active`]);
-    await run(vpn.revokeVpnAccess, { ref: refs[5]! });
+    await run(vpn.deleteVpnAccess, { ref: refs[5]! });
     expect(await rules()).toEqual([]);
     for (const ref of refs) expect(await left(ref)).toEqual([]);
   });
@@ -112,30 +112,30 @@ describe('VPN access (EC2 Client VPN on a private moto)', () => {
     await ec2.send(new AuthorizeClientVpnIngressCommand({ ClientVpnEndpointId: endpoint, TargetNetworkCidr: CIDR, AccessGroupId: GROUP, Description: 'made by hand' }));
     try {
       const ref = uniqueEnv('projb', 'qa');
-      await run(vpn.authorizeVpnAccess, { ref });
-      expect(await run(vpn.revokeVpnAccess, { ref })).toEqual({ revoked: [], kept: [`${GROUP} ${CIDR}`] });
+      await run(vpn.createVpnAccess, { ref });
+      expect(await run(vpn.deleteVpnAccess, { ref })).toEqual({ revoked: [], kept: [`${GROUP} ${CIDR}`] });
       expect(await rules()).toEqual([`${GROUP} ${CIDR} active`]);
     } finally {
       await ec2.send(new RevokeClientVpnIngressCommand({ ClientVpnEndpointId: endpoint, TargetNetworkCidr: CIDR, AccessGroupId: GROUP }));
     }
   });
 
-  it.each(['authorizeVpnAccess', 'authorizeVpnAccess:rule'])('a failure at %s, then the revoke, leaves nothing', async (step) => {
+  it.each(['createVpnAccess', 'createVpnAccess:rule'])('a failure at %s, then the revoke, leaves nothing', async (step) => {
     const ref = uniqueEnv('projb', 'qa');
     t.faults.clear();
     t.faults.failAt(step, { times: 1 });
-    await expect(run(vpn.authorizeVpnAccess, { ref })).rejects.toThrow(/injected fault/);
-    await run(vpn.revokeVpnAccess, { ref });
+    await expect(run(vpn.createVpnAccess, { ref })).rejects.toThrow(/injected fault/);
+    await run(vpn.deleteVpnAccess, { ref });
     expect(await rules()).toEqual([]);
     expect(await left(ref)).toEqual([]);
   });
 
   it('a fault after the rule was added is retried and then revoked once the environment goes', async () => {
     const ref = uniqueEnv('projb', 'qa');
-    await run(vpn.authorizeVpnAccess, { ref });
+    await run(vpn.createVpnAccess, { ref });
     // The retry of a create whose earlier try added the rule: still envbot's rule, so still revoked.
-    await run(vpn.authorizeVpnAccess, { ref });
-    await run(vpn.revokeVpnAccess, { ref });
+    await run(vpn.createVpnAccess, { ref });
+    await run(vpn.deleteVpnAccess, { ref });
     expect(await rules()).toEqual([]);
   });
 
@@ -143,7 +143,7 @@ describe('VPN access (EC2 Client VPN on a private moto)', () => {
     const other = await testDeps('vpn_missing', catalogueWith('cvpn-endpoint-0000000000000000f'));
     other.deps.aws = { ...other.deps.aws, endpoint: moto.endpoint };
     try {
-      const err = await run(createVpnActivities(other.deps).authorizeVpnAccess, { ref: uniqueEnv('projb', 'qa') }).catch((e: unknown) => e);
+      const err = await run(createVpnActivities(other.deps).createVpnAccess, { ref: uniqueEnv('projb', 'qa') }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CatalogueError);
       expect((err as Error).message).toMatch(/vpn\.clientVpnEndpointId.*no Client VPN endpoint cvpn-endpoint-0000000000000000f/);
     } finally {
