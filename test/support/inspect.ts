@@ -191,6 +191,8 @@ export async function inventory(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
         .replace(/^(redis index|ledger redis-database) \d+$/, '$1 <index>')
         .replace(/^(listener rule|rule priority) \d+/, '$1 <priority>')
         .replace(/arn:aws:elasticloadbalancing:\S+/g, '<elb arn>')
+        // Target group names end with a hash of the environment and service (shared/names.ts).
+        .replace(/^(target group|ledger elb-target-group) (\S+)-[0-9a-f]{8}$/, '$1 $2-<hash>')
         .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>'),
     )
     .sort();
