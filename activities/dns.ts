@@ -1,6 +1,8 @@
-// dns: a CNAME per service host (`service1.projb-qa.example.com`) in the catalogue's Route 53
-// private hosted zone, pointing at the internal load balancer. Each record is written to the ledger
-// (location: the zone id) before the change, so deletion finds every record envbot may have made.
+// dns: a record per host of the environment in the catalogue's Route 53 private hosted zone: each
+// service's host (`service1.projb-qa.example.com`) or, in the path style, the environment's shared host
+// (`services.projb-qa.example.com`). With a `loadBalancer` in the catalogue it is an alias (A) to that
+// load balancer; without, a CNAME to `dns.target`. Each record is written to the ledger (location: the
+// zone id) before the change, so deletion finds every record envbot may have made.
 import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
@@ -19,6 +21,8 @@ import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
 import { awsClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
+import { resolveListener, serviceRoutes } from './loadbalancer.js';
+import { routeUrl } from '../shared/names.js';
 
 export interface DnsInput {
   ref: EnvRef;
@@ -29,6 +33,8 @@ export interface CreateDnsResult {
   zoneId: string;
   /** Fully qualified names of the records, without the trailing dot. */
   records: string[];
+  /** Where each service is reached (`https://service1.projb-qa.example.com`, `https://services.projb-qa.example.com/service1`). */
+  urls?: string[];
 }
 
 export interface DeleteDnsResult {
@@ -46,12 +52,14 @@ const TTL = 60;
 const fqdn = (name: string) => name.replace(/\.$/, '').toLowerCase();
 const zoneIdOf = (id: string) => id.replace(/^\/hostedzone\//, '');
 
-/** Every host name of every service of the project. */
+/** Every host name of the environment, in the project's addressing style. */
 function hostsOf(r: ResolvedEnv): string[] {
-  const out: string[] = [];
-  for (const svc of Object.values(r.project.services)) for (const h of svc.hosts) out.push(r.names.host(h));
-  return [...new Set(out)];
+  return [...new Set(serviceRoutes(r).flatMap((s) => s.routes.map((x) => x.host)))];
 }
+
+/** The types of record envbot writes: a CNAME, or an alias to the load balancer. */
+const TYPES = new Set(['CNAME', 'A']);
+const sameName = (a: string | undefined, b: string) => fqdn(a ?? '') === fqdn(b);
 
 export function createDnsActivities(deps: ActivityDeps) {
   const r53 = () => awsClients(deps).route53();
@@ -115,16 +123,30 @@ export function createDnsActivities(deps: ActivityDeps) {
     return id;
   }
 
-  /** The record set named `name` of type CNAME in the zone, if there is one. */
+  /** The record set named `name` of a type envbot writes (CNAME or A) in the zone, if there is one. */
   async function currentRecord(r53: Route53Client, zoneId: string, name: string): Promise<ResourceRecordSet | undefined> {
-    const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'CNAME', MaxItems: 1 }));
-    return page.ResourceRecordSets?.find((s) => fqdn(s.Name ?? '') === name && s.Type === 'CNAME');
+    const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, MaxItems: 10 }));
+    return page.ResourceRecordSets?.find((s) => fqdn(s.Name ?? '') === name && TYPES.has(s.Type ?? ''));
+  }
+
+  /** The record the environment's host should have: an alias to the load balancer, or a CNAME to `dns.target`. */
+  async function wantedRecord(r: ResolvedEnv): Promise<(name: string) => ResourceRecordSet> {
+    const lb = r.catalogue.catalogue.loadBalancer;
+    if (!lb) return (name) => ({ Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: r.catalogue.catalogue.dns.target }] });
+    const target = await resolveListener(awsClients(deps).elbv2(), lb, r.catalogue.file);
+    return (name) => ({ Name: name, Type: 'A', AliasTarget: { DNSName: target.dnsName, HostedZoneId: target.canonicalHostedZoneId, EvaluateTargetHealth: false } });
+  }
+
+  function same(current: ResourceRecordSet | undefined, wanted: ResourceRecordSet): boolean {
+    if (!current || current.Type !== wanted.Type) return false;
+    if (wanted.AliasTarget) return sameName(current.AliasTarget?.DNSName, wanted.AliasTarget.DNSName!) && current.AliasTarget?.HostedZoneId === wanted.AliasTarget.HostedZoneId;
+    return current.TTL === wanted.TTL && current.ResourceRecords?.length === 1 && current.ResourceRecords[0]?.Value === wanted.ResourceRecords?.[0]?.Value;
   }
 
   return {
     /**
-     * A CNAME for every service host, in one change batch: CREATE where the name has no record (so one
-     * made meanwhile fails the batch), UPSERT only a record the ledger gives to this environment; a
+     * A record for every host, in one change batch: CREATE where the name has no record (so one made
+     * meanwhile fails the batch), UPSERT (or DELETE and CREATE, when its type changes) only a record the ledger gives to this environment; a
      * record of the name that is not this environment's is a ConflictError, and nothing is changed.
      * Running it again changes nothing.
      */
@@ -142,6 +164,7 @@ export function createDnsActivities(deps: ActivityDeps) {
       const zoneId = await ensureZone(client, r).catch((err: unknown) => {
         throw awsError(err, `finding or creating private hosted zone ${zone}`);
       });
+      const wantedFor = await wantedRecord(r);
       const changes: Change[] = [];
       for (const name of records) {
         const current = await currentRecord(client, zoneId, name).catch((err: unknown) => {
@@ -154,9 +177,10 @@ export function createDnsActivities(deps: ActivityDeps) {
               `Remove that record (or rename the service's host in envbot.yaml) and create ${r.env.name} again.`,
           );
         }
-        const wanted: ResourceRecordSet = { Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: dns.target }] };
-        const same = current?.TTL === TTL && current.ResourceRecords?.length === 1 && current.ResourceRecords[0]?.Value === dns.target;
-        if (!same) changes.push({ Action: current ? 'UPSERT' : 'CREATE', ResourceRecordSet: wanted });
+        const wanted = wantedFor(name);
+        if (same(current, wanted)) continue;
+        if (current && current.Type !== wanted.Type) changes.push({ Action: 'DELETE', ResourceRecordSet: current }, { Action: 'CREATE', ResourceRecordSet: wanted });
+        else changes.push({ Action: current ? 'UPSERT' : 'CREATE', ResourceRecordSet: wanted });
       }
       // Ledger before the change; another environment recording one of the names meanwhile is a ConflictError here.
       for (const name of records) await deps.store.recordResource({ environment: r.env.name, kind: KIND, name, location: zoneId });
@@ -170,16 +194,17 @@ export function createDnsActivities(deps: ActivityDeps) {
           if (errorName(err) === 'InvalidChangeBatch') {
             // A record (CNAME made meanwhile, or another type such as A or TXT) holds one of the names
             // envbot meant to create: not ours, so the ledger must not lead a rollback to delete it.
-            for (const c of changes.filter((x) => x.Action === 'CREATE')) {
+            for (const c of changes.filter((x) => x.Action === 'CREATE' && !changes.some((d) => d.Action === 'DELETE' && d.ResourceRecordSet?.Name === x.ResourceRecordSet?.Name))) {
               await deps.store.markResourceDeleted({ environment: r.env.name, kind: KIND, name: c.ResourceRecordSet!.Name!, location: zoneId });
             }
             throw new ConflictError(`Route 53 refused the records of ${r.env.name} in zone ${zoneId} (a record of another type, or one made meanwhile, holds the name): ${(err as Error).message}`);
           }
-          throw awsError(err, `creating ${changes.length} CNAME record(s) in zone ${zoneId}`);
+          throw awsError(err, `writing ${changes.length} DNS record change(s) in zone ${zoneId}`);
         }
       }
-      deps.log.info({ environment: r.env.name, zoneId, records, changed: changes.length, target: dns.target }, 'DNS records created');
-      return { zoneId, records };
+      const urls = serviceRoutes(r).flatMap((s) => s.routes.map(routeUrl));
+      deps.log.info({ environment: r.env.name, zoneId, records, changed: changes.length }, 'DNS records created');
+      return { zoneId, records, urls };
     },
 
     /** DELETEs every record the ledger holds for the environment, with its current values; gone ones are done. Needs no catalogue. */

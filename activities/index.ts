@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps.js';
 import { createDnsActivities } from './dns.js';
 import { createEnvironmentActivities } from './environments.js';
 import { createKubernetesActivities } from './kubernetes.js';
+import { createLoadBalancerActivities } from './loadbalancer.js';
 import { createMongoActivities } from './mongo.js';
 import { createNotifyActivities } from './notify.js';
 import { createRedisActivities } from './redis.js';
@@ -11,6 +12,7 @@ import { createSelfCheckActivities } from './self-check.js';
 import { createSourcesActivities } from './sources/index.js';
 import { createSqlActivities } from './sql/index.js';
 import { createStorageActivities } from './storage.js';
+import { createVpnActivities } from './vpn.js';
 
 export type { ActivityDeps };
 
@@ -24,6 +26,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSqlActivities(deps),
     ...createRedisActivities(deps),
     ...createDnsActivities(deps),
+    ...createLoadBalancerActivities(deps),
+    ...createVpnActivities(deps),
     ...createKubernetesActivities(deps),
     ...createStorageActivities(deps),
     ...createNotifyActivities(deps),

@@ -26,6 +26,8 @@ export interface EnvironmentCard {
   rolledBack?: string[];
   /** Each storage volume's copy from S3 (the storage-copy workflow edits the card as it goes). */
   storage?: VolumeCopy[];
+  /** The URLs answer only over the company's Client VPN, to members of this directory group (docs/vpn.md). */
+  vpnGroup?: string;
 }
 
 /** A storage volume's copy from S3: `copying` until DataSync says it ended; counts as DataSync reports them. */

@@ -16,6 +16,8 @@ export const LIMITS = {
   dnsName: 253,
   /** MongoDB database names: 64 bytes; FerretDB on SQLite accepts 63. */
   mongoDatabase: 63,
+  /** ELBv2 target group names. */
+  targetGroup: 32,
   /** MySQL and MariaDB: database names 64 characters, user names 32 (MySQL 5.7+). */
   mysqlDatabase: 64,
   mysqlUser: 32,
@@ -108,6 +110,28 @@ function assertLogical(kind: string, name: string): void {
   }
 }
 
+/** How a project's services are reached (the catalogue's `addressing`). */
+export type AddressingStyle = 'host' | 'path';
+
+/** Where a request for a service arrives: a host, and in the path style a path on it (`/service1`). */
+export interface Route {
+  host: string;
+  path?: string;
+}
+
+/** The first label of the environment's shared host in the path style: `services.projb-qa.example.com`. */
+export const PATH_STYLE_HOST = 'services';
+
+/** A route as a URL: `https://service1.projb-qa.example.com`, `https://services.projb-qa.example.com/service1`. */
+export function routeUrl(route: Route): string {
+  return `https://${route.host}${route.path ?? ''}`;
+}
+
+/** A route as the ledger names it: `host` or `host/path`. */
+export function routeKey(route: Route): string {
+  return `${route.host}${route.path ?? ''}`;
+}
+
 /** All the names of one environment's resources. */
 export function namesFor(env: EnvironmentName, baseDomain: string) {
   const e = env.name;
@@ -134,6 +158,25 @@ export function namesFor(env: EnvironmentName, baseDomain: string) {
       if (host.length > LIMITS.dnsName) throw new InvalidNameError(`host name "${host}" is longer than ${LIMITS.dnsName} characters.`);
       return host;
     },
+    /**
+     * Where host label `service1` is reached: its own host (`service1.projb-qa.example.com`) or, in
+     * the path style, `/service1` on the environment's shared host `services.projb-qa.example.com`.
+     */
+    route: (label: string, style: AddressingStyle): Route => {
+      const own = namesFor(env, baseDomain).host(label);
+      return style === 'host' ? { host: own } : { host: namesFor(env, baseDomain).host(PATH_STYLE_HOST), path: `/${label}` };
+    },
+    /**
+     * The ELBv2 target group of a service (32 characters at most): a readable prefix and a hash of the
+     * environment and service, so `a-qa` + `b-c` and `a-qa-b` + `c` get different names.
+     */
+    targetGroup: (service: string) => {
+      assertLogical('service', service);
+      const prefix = `${e}-${service}`.replace(/-+/g, '-').slice(0, LIMITS.targetGroup - 9).replace(/-+$/, '');
+      return `${prefix}-${shortHash(`${e}/${service}`)}`;
+    },
+    /** Who holds a listener rule priority (the allocation's owner): `projb-qa/service1`. */
+    ruleOwner: (service: string) => (assertLogical('service', service), `${e}/${service}`),
     /** The environment's DNS zone part: `projb-qa.example.com`. */
     domain: `${e}.${baseDomain}`,
     /** Kubernetes Secret holding the environment's generated credentials. */

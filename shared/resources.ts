@@ -14,6 +14,10 @@ export interface EnvironmentPlan {
   storage?: string[];
   /** Some seed or template is in S3 or git: the operation fetches them first (absent in plans made before that). */
   sources?: boolean;
+  /** The catalogue has an internal load balancer: rules and target groups per service (absent in plans made before them). */
+  loadBalancer?: boolean;
+  /** The project's VPN group is authorised on the catalogue's Client VPN endpoint (absent in plans made before that). */
+  vpn?: boolean;
   /** Time to live (14d); none: the environment stays until destroyed. */
   ttl?: string;
   warnBefore: string;
@@ -26,7 +30,7 @@ export interface EnvironmentPlan {
 export type Phase = 'before' | 'parallel' | 'after';
 
 /** What a row's create result adds to the environment's card. */
-export type Reports = 'databases' | 'redisIndex' | 'urls' | 'storage';
+export type Reports = 'databases' | 'redisIndex' | 'urls' | 'storage' | 'vpn';
 
 export interface ResourceRow {
   id: string;
@@ -63,6 +67,12 @@ export const SOURCES_PATCH = 'fetch-sources';
 /** The patch of the storage rows (docs/upgrading.md). */
 export const STORAGE_PATCH = 'storage-volumes';
 
+/** The patch of the load-balancer row (docs/upgrading.md). */
+export const LOAD_BALANCER_PATCH = 'load-balancer-rules';
+
+/** The patch of the VPN row (docs/upgrading.md). */
+export const VPN_PATCH = 'vpn-access';
+
 const always = () => true;
 
 export const RESOURCES: readonly ResourceRow[] = [
@@ -84,6 +94,14 @@ export const RESOURCES: readonly ResourceRow[] = [
     create: 'createRedis', seed: 'seedRedis', delete: 'deleteRedis', createPreset: 'quick', reports: 'redisIndex', resetBy: ['redis', 'all'],
   },
   { id: 'dns', title: 'DNS records', phase: 'parallel', included: always, create: 'createDnsRecords', delete: 'deleteDnsRecords', createPreset: 'quick', reports: 'urls' },
+  {
+    id: 'load-balancer', title: 'Load balancer rules', phase: 'parallel', included: (p) => p.loadBalancer === true,
+    create: 'createLoadBalancerRules', delete: 'deleteLoadBalancerRules', createPreset: 'quick', patch: LOAD_BALANCER_PATCH,
+  },
+  {
+    id: 'vpn', title: 'VPN access', phase: 'parallel', included: (p) => p.vpn === true,
+    create: 'createVpnAccess', delete: 'deleteVpnAccess', createPreset: 'quick', reports: 'vpn', patch: VPN_PATCH,
+  },
   { id: 'namespace', title: 'Kubernetes namespace', phase: 'parallel', included: always, create: 'createNamespace', delete: 'deleteNamespace', createPreset: 'quick' },
   { id: 'credentials', title: 'Kubernetes secret', phase: 'after', included: always, create: 'applyCredentials', delete: 'deleteCredentials', createPreset: 'quick' },
   // After the namespace (the claims live there), before the services that mount them.

@@ -54,15 +54,18 @@ export interface CreateEnvironmentResult {
   undoFailed: string[];
   /** The storage volumes being filled from S3 (by the storage-copy workflow, after this one). */
   storage?: VolumeCopy[];
+  /** The directory group whose members reach the URLs over the company's Client VPN. */
+  vpnGroup?: string;
 }
 
 /** What a row's create activity returned, onto the result (and so the card). */
 function report(row: ResourceRow, created: unknown, result: CreateEnvironmentResult): void {
-  const c = created as { databases?: string[]; index?: number; records?: string[]; volumes?: VolumeCopy[] } | undefined;
+  const c = created as { databases?: string[]; index?: number; records?: string[]; urls?: string[]; volumes?: VolumeCopy[]; group?: string } | undefined;
   if (row.reports === 'databases') for (const name of c?.databases ?? []) result.databases.push({ engine: row.id, name });
   if (row.reports === 'redisIndex' && c?.index !== undefined) result.redisIndex = c.index;
-  if (row.reports === 'urls') result.urls = (c?.records ?? []).map((r) => `https://${r}`);
+  if (row.reports === 'urls') result.urls = c?.urls ?? (c?.records ?? []).map((r) => `https://${r}`);
   if (row.reports === 'storage') result.storage = c?.volumes ?? [];
+  if (row.reports === 'vpn' && c?.group) result.vpnGroup = c.group;
 }
 
 export async function createEnvironment(input: CreateEnvironmentInput): Promise<CreateEnvironmentResult> {
@@ -80,6 +83,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     urls: result.urls,
     databases: result.databases,
     ...(result.redisIndex !== undefined ? { redisIndex: result.redisIndex } : {}),
+    ...(result.vpnGroup && result.status === 'ready' ? { vpnGroup: result.vpnGroup } : {}),
     ...(result.storage?.length && result.status === 'ready' ? { storage: result.storage } : {}),
     ...(result.expiresAt ? { expiresAt: result.expiresAt } : {}),
     ...(input.temporalUiUrl ? { workflowUrl: `${input.temporalUiUrl}/namespaces/${workflowInfo().namespace}/workflows/${encodeURIComponent(workflowInfo().workflowId)}` } : {}),

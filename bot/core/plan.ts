@@ -22,6 +22,8 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
     redis: p.redis !== undefined,
     ...(Object.keys(p.storage).length ? { storage: Object.keys(p.storage) } : {}),
     ...(remote ? { sources: true } : {}),
+    ...(catalogue.loadBalancer ? { loadBalancer: true } : {}),
+    ...(p.vpn && catalogue.vpn ? { vpn: true } : {}),
     ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
     warnBefore: catalogue.defaults.warnBefore,
   };

@@ -1,4 +1,4 @@
-"""Start moto's server with the DataSync calls and fields that moto lacks.
+"""Start moto's server with the DataSync and EC2 Client VPN calls and fields that moto lacks.
 
 moto dispatches each request to a method of its response class at call time, so adding
 methods here, before the server starts, is enough. They keep EFS locations in moto's own
@@ -6,7 +6,11 @@ DataSync location store, so ListLocations, CreateTask and DeleteLocation see the
 Added: CreateLocationEfs and DescribeLocationEfs; the tags of S3 and EFS locations and
 ListTagsForResource (envbot finds what it made by its tags); and the counts of a task
 execution (files and bytes), taken from the objects under the task's S3 source in moto's
-own S3, so a copy reports what a real one would have moved.
+own S3, so a copy reports what a real one would have moved. And a small AWS Client VPN:
+CreateClientVpnEndpoint, DescribeClientVpnEndpoints, DeleteClientVpnEndpoint and the
+authorisation rules (AuthorizeClientVpnIngress, RevokeClientVpnIngress,
+DescribeClientVpnAuthorizationRules), kept per account and region in this process; rules are
+active at once (AWS reports "authorizing" first) and revoked at once.
 
 Usage: python moto_launcher.py <host> <port>
 """
@@ -14,7 +18,11 @@ Usage: python moto_launcher.py <host> <port>
 import json
 import sys
 
+from moto.core.responses import ActionResult
 from moto.datasync.responses import DataSyncResponse
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.responses import EC2Response
+from moto.moto_api._internal import mock_random
 from moto.s3.models import s3_backends
 from moto.server import main
 
@@ -100,6 +108,106 @@ def describe_task_execution(self: DataSyncResponse) -> str:
         result["Result"] = {"ErrorCode": "OperationCanceled", "ErrorDetail": "The task execution was cancelled."}
     return json.dumps(result)
 
+
+# --- EC2 Client VPN ---------------------------------------------------------------------------
+
+# (account, region) -> endpoint id -> {"endpoint": {...}, "rules": [{...}]}
+_client_vpn: dict[tuple[str, str], dict[str, dict]] = {}
+
+
+def _endpoints(self: EC2Response) -> dict[str, dict]:
+    return _client_vpn.setdefault((self.current_account, self.region), {})
+
+
+def _endpoint(self: EC2Response, endpoint_id: str) -> dict:
+    found = _endpoints(self).get(endpoint_id)
+    if found is None:
+        raise EC2ClientError("InvalidClientVpnEndpointId.NotFound", f"Endpoint {endpoint_id} does not exist")
+    return found
+
+
+def create_client_vpn_endpoint(self: EC2Response) -> ActionResult:
+    endpoint_id = f"cvpn-endpoint-{mock_random.get_random_hex(17)}"
+    dns_name = f"*.{endpoint_id}.prod.clientvpn.{self.region}.amazonaws.com"
+    tags = [{"Key": k, "Value": v} for k, v in self._parse_tag_specification().get("client-vpn-endpoint", {}).items()]
+    _endpoints(self)[endpoint_id] = {
+        "endpoint": {
+            "ClientVpnEndpointId": endpoint_id,
+            "Description": self._get_param("Description") or "",
+            "Status": {"Code": "available"},
+            "DnsName": dns_name,
+            "ClientCidrBlock": self._get_param("ClientCidrBlock"),
+            "ServerCertificateArn": self._get_param("ServerCertificateArn"),
+            "TransportProtocol": self._get_param("TransportProtocol") or "udp",
+            "VpnPort": int(self._get_param("VpnPort") or 443),
+            "SplitTunnel": bool(self._get_param("SplitTunnel")),
+            "Tags": tags,
+        },
+        "rules": [],
+    }
+    return ActionResult({"ClientVpnEndpointId": endpoint_id, "Status": {"Code": "available"}, "DnsName": dns_name})
+
+
+def describe_client_vpn_endpoints(self: EC2Response) -> ActionResult:
+    ids = self._get_param("ClientVpnEndpointIds", [])
+    found = [e["endpoint"] for i, e in _endpoints(self).items() if not ids or i in ids]
+    return ActionResult({"ClientVpnEndpoints": found})
+
+
+def delete_client_vpn_endpoint(self: EC2Response) -> ActionResult:
+    endpoint_id = self._get_param("ClientVpnEndpointId")
+    _endpoint(self, endpoint_id)
+    del _endpoints(self)[endpoint_id]
+    return ActionResult({"Status": {"Code": "deleting"}})
+
+
+def authorize_client_vpn_ingress(self: EC2Response) -> ActionResult:
+    endpoint = _endpoint(self, self._get_param("ClientVpnEndpointId"))
+    cidr = self._get_param("TargetNetworkCidr")
+    group = self._get_param("AccessGroupId") or ""
+    access_all = bool(self._get_param("AuthorizeAllGroups"))
+    if not access_all and not group:
+        raise EC2ClientError("MissingParameter", "Either AccessGroupId or AuthorizeAllGroups is required")
+    for rule in endpoint["rules"]:
+        if rule["DestinationCidr"] == cidr and rule["GroupId"] == group and rule["AccessAll"] == access_all:
+            raise EC2ClientError("InvalidParameterValue", f"An authorization rule for {cidr} and group {group or 'all'} already exists")
+    endpoint["rules"].append({
+        "ClientVpnEndpointId": endpoint["endpoint"]["ClientVpnEndpointId"],
+        "Description": self._get_param("Description") or "",
+        "GroupId": group,
+        "AccessAll": access_all,
+        "DestinationCidr": cidr,
+        "Status": {"Code": "active"},
+    })
+    return ActionResult({"Status": {"Code": "authorizing"}})
+
+
+def revoke_client_vpn_ingress(self: EC2Response) -> ActionResult:
+    endpoint = _endpoint(self, self._get_param("ClientVpnEndpointId"))
+    cidr = self._get_param("TargetNetworkCidr")
+    group = self._get_param("AccessGroupId") or ""
+    access_all = bool(self._get_param("RevokeAllGroups"))
+    kept = [r for r in endpoint["rules"] if not (r["DestinationCidr"] == cidr and r["GroupId"] == group and r["AccessAll"] == access_all)]
+    if len(kept) == len(endpoint["rules"]):
+        raise EC2ClientError("InvalidClientVpnEndpointAuthorizationRuleNotFound", f"No authorization rule for {cidr} and group {group or 'all'}")
+    endpoint["rules"] = kept
+    return ActionResult({"Status": {"Code": "revoking"}})
+
+
+def describe_client_vpn_authorization_rules(self: EC2Response) -> ActionResult:
+    endpoint = _endpoint(self, self._get_param("ClientVpnEndpointId"))
+    filters = self._filters_from_querystring()
+    fields = {"description": "Description", "destination-cidr": "DestinationCidr", "group-id": "GroupId"}
+    rules = [r for r in endpoint["rules"] if all(str(r[fields[name]]) in values for name, values in filters.items() if name in fields)]
+    return ActionResult({"AuthorizationRules": rules})
+
+
+EC2Response.create_client_vpn_endpoint = create_client_vpn_endpoint
+EC2Response.describe_client_vpn_endpoints = describe_client_vpn_endpoints
+EC2Response.delete_client_vpn_endpoint = delete_client_vpn_endpoint
+EC2Response.authorize_client_vpn_ingress = authorize_client_vpn_ingress
+EC2Response.revoke_client_vpn_ingress = revoke_client_vpn_ingress
+EC2Response.describe_client_vpn_authorization_rules = describe_client_vpn_authorization_rules
 
 DataSyncResponse.create_location_efs = create_location_efs
 DataSyncResponse.describe_location_efs = describe_location_efs

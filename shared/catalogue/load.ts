@@ -6,7 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { CatalogueError, InvalidNameError, type CatalogueProblem } from '../errors.js';
-import { environmentName, namesFor } from '../names.js';
+import { environmentName, namesFor, PATH_STYLE_HOST } from '../names.js';
 import { catalogueSchema, type Catalogue, type Database, type Location } from './schema.js';
 
 export interface LoadedCatalogue {
@@ -164,6 +164,12 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
       if (v.source.kind !== 's3') problems.push({ path: at('storage', vol, 'source'), problem: `"${v.source.raw}": a volume is filled from S3 by DataSync; write s3://<bucket>/<prefix>` });
     }
     for (const [action, list] of Object.entries(p.permissions)) checkPrincipals(list, at('permissions', action));
+    if (p.vpn && !c.vpn) {
+      problems.push({ path: at('vpn'), problem: 'the project names a VPN group, but the catalogue has no top-level "vpn" (clientVpnEndpointId and cidr)' });
+    }
+    if (p.addressing === 'path' && Object.values(p.services).some((s) => s.hosts.includes(PATH_STYLE_HOST))) {
+      problems.push({ path: at('addressing'), problem: `with "addressing: path" every service is reached on the host "${PATH_STYLE_HOST}.<environment>.${c.baseDomain}", so no service may have the host "${PATH_STYLE_HOST}"; rename that host` });
+    }
     const hosts = new Map<string, string>();
     for (const [svc, s] of Object.entries(p.services)) {
       for (const h of s.hosts) {
@@ -181,11 +187,9 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
  * start; defaults filled in by the schema are not warned about. Each later feature removes its line.
  */
 const NOT_YET: { path: (string | '*')[]; what: string }[] = [
-  { path: ['loadBalancer'], what: 'load-balancer rules are not supported yet: none is made' },
   { path: ['projects', '*', 'monitoring'], what: 'monitoring is not supported yet: no monitoring objects or alerts are made' },
   { path: ['projects', '*', 'channels', 'teams'], what: 'Microsoft Teams is not supported yet: these channels are not used' },
   { path: ['projects', '*', 'services', '*', 'branch'], what: 'services do not follow branches yet: the template at its location is used' },
-  { path: ['projects', '*', 'services', '*', 'healthPath'], what: 'health paths are not used yet: there is no load balancer and readiness does not wait for Pods' },
 ];
 
 /** Every path in `value` matching `pattern` ('*': any key). */

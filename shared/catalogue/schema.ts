@@ -120,6 +120,9 @@ const database = z
   })
   .strict();
 
+/** An IPv4 network such as 10.20.0.0/16. */
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'an IPv4 network such as 10.20.0.0/16');
+
 const posixId = z.number().int().min(0).max(4294967295);
 
 const storageVolume = z
@@ -177,6 +180,13 @@ const project = z
       .strict()
       .default({ generated: {}, shared: {} }),
     monitoring: monitoring.default({ enabled: true, unavailableFor: '10m' }),
+    /**
+     * How a service is reached: `host`, its own host (`service1.projb-qa.example.com`), or `path`, a
+     * path on the environment's shared host (`services.projb-qa.example.com/service1`).
+     */
+    addressing: z.enum(['host', 'path']).default('host'),
+    /** The directory group whose VPN users may reach the project's environments (needs the top-level `vpn`). */
+    vpn: z.object({ group: z.string().min(1), cidr: cidr.optional() }).strict().optional(),
     ttl: duration.optional(),
     /** The longest an environment may be kept from now, by create's --ttl or an extension (defaults.maxTtl when absent). */
     maxTtl: duration.optional(),
@@ -212,10 +222,29 @@ export const catalogueSchema = z
         target: z.string().min(1),
       })
       .strict(),
+    /**
+     * The internal load balancer's listener that gets one rule per environment and service: named by
+     * its ARN, or by the load balancer's name and the listener's port. Rule priorities are handed out
+     * from `priorities` (keep that range for envbot: a rule made by hand inside it stops a create).
+     */
     loadBalancer: z
-      .object({ listenerArn: z.string().min(1), vpcId: z.string().min(1).optional() })
+      .object({
+        listenerArn: z.string().min(1).optional(),
+        name: z.string().min(1).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        /** When set, the load balancer must be in this VPC (its target groups are made there). */
+        vpcId: z.string().min(1).optional(),
+        priorities: z.object({ from: z.number().int().min(1).max(50000), count: z.number().int().min(1).max(50000) }).strict().default({ from: 1000, count: 1000 }),
+      })
       .strict()
+      .refine((l) => (l.listenerArn === undefined) !== (l.name === undefined), 'write either listenerArn, or name (and port) of the load balancer')
+      .refine((l) => l.priorities.from + l.priorities.count - 1 <= 50000, 'priorities end at 50000 at most')
       .optional(),
+    /**
+     * The AWS Client VPN endpoint people reach environments through: a project's `vpn.group` is
+     * authorised to `cidr` (the network of the internal load balancer) while the project has an environment.
+     */
+    vpn: z.object({ clientVpnEndpointId: z.string().regex(/^cvpn-endpoint-[0-9a-f]+$/, 'a Client VPN endpoint id such as cvpn-endpoint-0123456789abcdef0'), cidr, region: z.string().min(1).optional() }).strict().optional(),
     storage: z
       .object({
         fileSystemId: z.string().min(1),

@@ -2,7 +2,9 @@
 // (moto locally) when AWS_ENDPOINT_URL is set. One client per service per process, reused by every
 // activity; errors are rethrown with what was being done (awsError).
 import { DataSyncClient } from '@aws-sdk/client-datasync';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { EFSClient } from '@aws-sdk/client-efs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -57,6 +59,16 @@ export class AwsClients {
 
   dataSync(): DataSyncClient {
     return this.get('datasync', () => new DataSyncClient({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
+  }
+
+  elbv2(): ElasticLoadBalancingV2Client {
+    return this.get('elbv2', () => new ElasticLoadBalancingV2Client({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
+  }
+
+  /** EC2, for Client VPN; `region` when the VPN endpoint is in another region than the rest. */
+  ec2(region?: string): EC2Client {
+    const r = region ?? this.config.region;
+    return this.get(`ec2/${r}`, () => new EC2Client({ ...this.config, region: r, maxAttempts: MAX_ATTEMPTS }));
   }
 
   s3(): S3Client {

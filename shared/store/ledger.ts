@@ -49,6 +49,16 @@ export class Ledger {
     return rows[0]?.environment;
   }
 
+  /** The live entries of `kind` at `location` whose name starts with `prefix`, whichever environment holds them. */
+  async liveWithPrefix(kind: string, location: string, prefix: string): Promise<LedgerEntry[]> {
+    const { rows } = await this.pool.query<LedgerEntry>(
+      `SELECT environment, kind, name, location, details FROM resources
+       WHERE kind = $1 AND location = $2 AND starts_with(name, $3) AND deleted_at IS NULL ORDER BY id`,
+      [kind, location, prefix],
+    );
+    return rows;
+  }
+
   async markDeleted(e: Omit<LedgerEntry, 'details'>): Promise<void> {
     await this.pool.query(
       `UPDATE resources SET deleted_at = now()

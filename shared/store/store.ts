@@ -8,6 +8,7 @@ import { AuditLog } from './audit.js';
 import { Chat } from './chat.js';
 import { Environments } from './environments.js';
 import { Ledger } from './ledger.js';
+import { Locks } from './locks.js';
 import { Secrets } from './secrets.js';
 
 export type { Allocation, SlotRange } from './allocations.js';
@@ -26,6 +27,7 @@ export class Store {
   readonly secrets: Secrets;
   readonly allocations: Allocations;
   readonly chat: Chat;
+  readonly locks: Locks;
   /** The audit log (`store.audit(e)` appends to it). */
   readonly auditLog: AuditLog;
 
@@ -39,6 +41,7 @@ export class Store {
     this.secrets = new Secrets(this.pool, keys);
     this.allocations = new Allocations(this.pool);
     this.chat = new Chat(this.pool);
+    this.locks = new Locks(this.pool);
     this.auditLog = new AuditLog(this.pool);
   }
 

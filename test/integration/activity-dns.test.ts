@@ -1,5 +1,6 @@
 // The DNS activities against moto's Route 53: CNAMEs for projb's hosts in the catalogue's private
-// zone, read back through the AWS SDK, then deleted (also when one is already gone).
+// zone (a catalogue without a load balancer; aliases to one are in loadbalancer.test.ts), read back
+// through the AWS SDK, then deleted (also when one is already gone).
 import {
   ChangeResourceRecordSetsCommand,
   GetHostedZoneCommand,
@@ -12,7 +13,10 @@ import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsActivities } from '../../activities/dns.js';
 import { ConflictError } from '../../shared/errors.js';
+import { join } from 'node:path';
+import { loadCatalogue } from '../../shared/catalogue/load.js';
 import { testDeps, uniqueEnv, type TestDeps } from '../support/deps.js';
+import { repoRoot, testSettings } from '../support/settings.js';
 
 const run = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> =>
   new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
@@ -41,7 +45,9 @@ describe('dns activities (Route 53 on moto)', () => {
   }
 
   beforeAll(async () => {
-    t = await testDeps('act_dns');
+    const catalogue = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), testSettings().env);
+    delete catalogue.catalogue.loadBalancer;
+    t = await testDeps('act_dns', catalogue);
     dns = createDnsActivities(t.deps);
     r53 = new Route53Client(t.deps.aws);
   });

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Requester } from '../../shared/model.js';
 import type { CreateEnvironmentResult } from '../../workflows/create-environment.js';
+import { ensureExampleLoadBalancer } from '../../scripts/services/lib/example-load-balancer.js';
 import { uniqueEnv } from '../support/deps.js';
 import { recordHistory } from '../support/histories.js';
 import { leftovers } from '../support/inspect.js';
@@ -18,6 +19,7 @@ describe('compensation', () => {
 
   beforeAll(async () => {
     h = await provisioningHarness('compensation');
+    await ensureExampleLoadBalancer(h.deps.aws.endpoint!);
   });
 
   afterAll(async () => {
@@ -34,6 +36,9 @@ describe('compensation', () => {
     ['createRedis', 'redis'],
     ['seedRedis', 'redis'],
     ['createDnsRecords', 'dns'],
+    ['createLoadBalancerRules', 'load-balancer'],
+    // Half-way: the first service's target group is made, its rule is not.
+    ['createLoadBalancerRules:rule', 'load-balancer'],
     ['createNamespace', 'namespace'],
     ['applyCredentials', 'credentials'],
     ['createStorage', 'storage'],

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { resolveEnv } from '../../activities/environment.js';
 import type { EnvRef } from '../../shared/model.js';
 import type { TestDeps } from './deps.js';
+import { networkLeftovers } from './inspect-network.js';
 import { storageLeftovers } from './inspect-storage.js';
 
 function databasesOf(t: Pick<TestDeps, 'deps'>, ref: EnvRef) {
@@ -103,6 +104,7 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   if (namespace && namespace.status?.phase !== 'Terminating') found.push(`kubernetes namespace ${ns} (${namespace.status?.phase})`);
 
   found.push(...(await storageLeftovers(t, r)));
+  found.push(...(await networkLeftovers(t, r)));
 
   const secrets = await t.deps.store.pool.query<{ name: string }>('SELECT name FROM secrets WHERE environment = $1', [r.env.name]);
   found.push(...secrets.rows.map((x) => `stored secret ${x.name}`));
@@ -184,11 +186,15 @@ export async function inventory(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   return found.map((line) => normalised(r.env.name, line)).sort();
 }
 
-/** A line of an inventory with the environment's own values replaced: its name, its Redis index, the ARNs DataSync made. */
+/** A line of an inventory with the environment's own values replaced: its name, its Redis index, rule priorities, the ARNs AWS made. */
 export function normalised(environment: string, line: string): string {
   return line
     .replaceAll(environment, '<env>')
     .replaceAll(environment.replaceAll('-', '_'), '<env_>')
     .replace(/^(redis index|ledger redis-database|ledger closed redis-database) \d+$/, '$1 <index>')
+    .replace(/^(listener rule|rule priority) \d+/, '$1 <priority>')
+    .replace(/arn:aws:elasticloadbalancing:[^ "]+/g, '<elb arn>')
+    // Target group names end with a hash of the environment and service (shared/names.ts).
+    .replace(/^(target group|ledger elb-target-group|ledger closed elb-target-group) (\S+)-[0-9a-f]{8}$/, '$1 $2-<hash>')
     .replace(/arn:aws:datasync:[^ "]+\/(loc|task)-[0-9a-z]+/g, '<datasync $1 arn>');
 }

@@ -164,13 +164,40 @@ ${[first, second].map((p) => {
 loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: [service1] }', 'hosts: [service1], branch: develop, healthPath: /healthz }'));
     const { warnings } = loadCatalogue(file, localEnv);
     expect(warnings).toEqual([
-      expect.stringMatching(new RegExp(`^${file}:\\d+: loadBalancer: load-balancer rules are not supported yet`)),
       expect.stringMatching(/:\d+: projects\.projb\.monitoring: monitoring is not supported yet/),
       expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.branch: services do not follow branches yet/),
-      expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.healthPath: health paths are not used yet/),
     ]);
     // Defaults the schema fills in are not warned about.
     expect(loadCatalogue(inTemp(minimal()), localEnv).warnings).toEqual([]);
+  });
+
+  describe('the way in: load balancer, addressing, VPN', () => {
+    it('loads a listener named by its load balancer, path addressing and a project VPN group, with the defaults', () => {
+      const { catalogue, warnings } = loadCatalogue(inTemp(minimal(`    addressing: path
+    vpn: { group: S-1-5-21-1 }
+loadBalancer: { name: envbot-internal, port: 80 }
+vpn: { clientVpnEndpointId: cvpn-endpoint-0123456789abcdef0, cidr: 10.20.0.0/16 }`)), localEnv);
+      expect(catalogue.loadBalancer).toEqual({ name: 'envbot-internal', port: 80, priorities: { from: 1000, count: 1000 } });
+      expect(catalogue.projects.projb!.addressing).toBe('path');
+      expect(warnings).toEqual([]);
+      expect(loadCatalogue(inTemp(minimal()), localEnv).catalogue.projects.projb!.addressing).toBe('host');
+    });
+
+    it.each([
+      ['a listener named twice', 'loadBalancer: { listenerArn: arn:aws:x, name: lb }', /loadBalancer: write either listenerArn, or name/],
+      ['no listener', 'loadBalancer: { port: 80 }', /loadBalancer: write either listenerArn, or name/],
+      ['priorities past 50000', 'loadBalancer: { name: lb, priorities: { from: 49990, count: 20 } }', /priorities end at 50000/],
+      ['a project VPN group without the endpoint', '    vpn: { group: g }', /projects\.projb\.vpn: .*no top-level "vpn"/],
+      ['an endpoint id that is not one', 'vpn: { clientVpnEndpointId: vpn-1, cidr: 10.0.0.0/16 }', /vpn\.clientVpnEndpointId: a Client VPN endpoint id/],
+      ['a CIDR that is not one', 'vpn: { clientVpnEndpointId: cvpn-endpoint-01, cidr: 10.0.0.0 }', /vpn\.cidr: an IPv4 network/],
+    ])('refuses %s, naming the field', (_what, extra, message) => {
+      expect(() => loadCatalogue(inTemp(minimal(extra)), localEnv)).toThrow(message);
+    });
+
+    it('refuses a service host "services" in a project reached by path: it is the environment\'s shared host', () => {
+      const text = minimal('    addressing: path').replace('hosts: [service1]', 'hosts: [services]');
+      expect(() => loadCatalogue(inTemp(text), localEnv)).toThrow(/projects\.projb\.addressing: .*no service may have the host "services"/);
+    });
   });
 
   describe('storage volumes', () => {

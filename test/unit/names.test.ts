@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidNameError } from '../../shared/errors.js';
-import { environmentName, fit, LIMITS, namesFor, parseEnvironmentName, shortHash, workflowId } from '../../shared/names.js';
+import { environmentName, fit, LIMITS, namesFor, parseEnvironmentName, routeUrl, shortHash, workflowId } from '../../shared/names.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SQL_IDENT = /^[a-z0-9_]+$/;
@@ -113,6 +113,30 @@ describe('namesFor', () => {
     const n = namesFor(environmentName('projb', 'qa'), 'example.com');
     expect(() => n.mongoDatabase('Cat/alog')).toThrow(/lowercase letters, digits/);
     expect(() => n.host('Service_1')).toThrow(InvalidNameError);
+  });
+});
+
+describe('the way in', () => {
+  it('routes a service by its host, or by a path on the environment\'s shared host', () => {
+    const n = namesFor(environmentName('projb', 'qa'), 'example.com');
+    expect(n.route('service1', 'host')).toEqual({ host: 'service1.projb-qa.example.com' });
+    expect(n.route('service1', 'path')).toEqual({ host: 'services.projb-qa.example.com', path: '/service1' });
+    expect(routeUrl(n.route('service1', 'path'))).toBe('https://services.projb-qa.example.com/service1');
+    expect(n.targetGroup('service1')).toMatch(/^projb-qa-service1-[0-9a-f]{8}$/);
+  });
+
+  it('gives every (environment, service) its own target group name of at most 32 characters, even where the plain names would meet', () => {
+    // a-qa + b-c and a-qa-b + c are both "a-qa-b-c" written plainly.
+    expect(namesFor(environmentName('a', 'qa'), 'example.com').targetGroup('b-c')).not.toBe(namesFor(environmentName('a', 'qa', 'b'), 'example.com').targetGroup('c'));
+    fc.assert(
+      fc.property(validEnv, logical.filter((l) => /^[a-z][a-z0-9-]*$/.test(l)), (env, service) => {
+        const name = namesFor(env, 'example.com').targetGroup(service);
+        expect(name.length).toBeLessThanOrEqual(LIMITS.targetGroup);
+        // ELBv2's own rule: letters, digits and single hyphens, not at either end.
+        expect(name).toMatch(/^(?!.*--)[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$/);
+        expect(namesFor(env, 'example.com').targetGroup(service)).toBe(name);
+      }),
+    );
   });
 });
 

@@ -25,7 +25,7 @@ import { planFor } from '../../bot/core/plan.js';
 import { repoRoot } from '../support/settings.js';
 
 const SERVERS = { MONGO_URL: 'mongodb://x', MYSQL_URL: 'mysql://x', POSTGRES_URL: 'postgres://x', REDIS_URL: 'redis://x' };
-const everything: EnvironmentPlan = { mongo: true, mysql: true, postgres: true, redis: true, storage: ['media'], warnBefore: '1d' };
+const everything: EnvironmentPlan = { mongo: true, mysql: true, postgres: true, redis: true, storage: ['media'], loadBalancer: true, vpn: true, warnBefore: '1d' };
 const nothing: EnvironmentPlan = { mongo: false, mysql: false, postgres: false, redis: false, warnBefore: '1d' };
 
 function registeredActivities(): string[] {
@@ -100,6 +100,8 @@ describe('the resource table', () => {
 
   it('marks the rows added since 0.1 with a patch, so workflows recorded before them replay', () => {
     expect(RESOURCES.filter((r) => r.patch).map((r) => [r.id, r.patch])).toEqual([
+      ['load-balancer', 'load-balancer-rules'],
+      ['vpn', 'vpn-access'],
       ['storage', 'storage-volumes'],
       ['storage-copy', 'storage-volumes'],
     ]);

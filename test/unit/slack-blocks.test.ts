@@ -286,6 +286,13 @@ describe('environmentCard', () => {
     expect(buttons(m).find((b) => b.action_id === ACTION.reset)?.value).toBe('projb-qa');
   });
 
+  it('says the URLs answer over the VPN, naming the group, only when the environment has VPN access', () => {
+    const text = allText(environmentCard({ ...readyCard, vpnGroup: 'S-1-5-21-projb' }, NONE).blocks);
+    expect(text).toContain('Reachable over the company VPN, for members of `S-1-5-21-projb`');
+    expect(text).toContain('docs/vpn.md');
+    expect(allText(environmentCard(readyCard, NONE).blocks)).not.toContain('VPN');
+  });
+
   it('offers Extend as 1, 7 and 14 days, each value naming the environment and duration', () => {
     const m = environmentCard(readyCard, { ...NONE, canExtend: true });
     const select = objects(m.blocks).find((o) => o.action_id === ACTION.extend)!;

@@ -91,6 +91,7 @@ export function cardDetails(card: EnvironmentCard): KnownBlock[] {
   const blocks: KnownBlock[] = [];
   if (card.urls.length) {
     blocks.push(...packSections(['*Services*', ...card.urls.map((u) => `• ${link(u, u.replace(/^https?:\/\//, '').replace(/\/$/, ''))}`)], { maxSections: 3, noun: 'services' }));
+    if (card.vpnGroup) blocks.push(context([`🔒 Reachable over the company VPN, for members of \`${esc(card.vpnGroup)}\`: connect with the VPN client first (envbot's docs/vpn.md says how).`]));
   }
   const data = card.databases.map((d) => `• ${esc(d.engine)}: \`${esc(d.name)}\``);
   if (card.redisIndex !== undefined) data.push(`• Redis: database ${card.redisIndex}`);

@@ -1,6 +1,7 @@
-// moto server for the AWS APIs (Route 53, Secrets Manager, EFS, S3, ELBv2, DataSync), via a launcher
-// that adds DataSync's CreateLocationEfs, which moto lacks.
+// moto server for the AWS APIs (Route 53, Secrets Manager, EFS, S3, ELBv2, DataSync, EC2), via a
+// launcher that adds what moto lacks: DataSync's CreateLocationEfs and EC2's Client VPN calls.
 import { join } from 'node:path';
+import { ensureExampleLoadBalancer } from '../lib/example-load-balancer.js';
 import { pythonVenv } from '../lib/install.js';
 import { launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
@@ -28,7 +29,8 @@ export const moto: Server = {
     await launch(ctx, 'moto', join(venv, 'bin', 'python'), args, () => answers(ctx), { label: 'moto server' });
   },
   // moto keeps state in memory: after each start, put back what an operator would have made in AWS
-  // for the example catalogue (its shared secret), so the quick start works with no edits.
+  // for the example catalogue (its shared secret, its internal load balancer), so the quick start
+  // works with no edits.
   async setup(ctx) {
     const base = `http://127.0.0.1:${ctx.port(PORT)}/`;
     const call = (target: string, body: object) =>
@@ -46,6 +48,7 @@ export const moto: Server = {
       const res = await call('CreateSecret', { Name: name, SecretString: value });
       if (!res.ok) throw new Error(`could not create the example secret ${name} in moto: ${res.status} ${await res.text()}`);
     }
+    await ensureExampleLoadBalancer(base.replace(/\/$/, ''));
   },
   env: (ctx) => ({
     AWS_ENDPOINT_URL: `http://127.0.0.1:${ctx.port(PORT)}`,
