@@ -251,7 +251,7 @@ export interface EnvbotProcess {
 }
 
 /** The real envbot (bot/main.ts) in its own process, Slack over HTTP, answering /healthz. */
-export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string }): Promise<EnvbotProcess> {
+export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string; env?: Record<string, string> }): Promise<EnvbotProcess> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let output = '';
@@ -259,7 +259,7 @@ export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; s
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: o.databaseUrl, PORT: String(port), TEMPORAL_TASK_QUEUE: o.taskQueue,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: o.slackApiUrl,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: o.slackApiUrl, ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
