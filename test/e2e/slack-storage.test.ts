@@ -14,7 +14,6 @@ import type { StorageCopyResult } from '../../workflows/storage-copy.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
-import { endWorkflowsOn } from '../support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { testSettings } from '../support/settings.js';
 import { blockAction, signedHeaders, slashCommand, SlackRecorder, startEnvbot, until, type EnvbotProcess, type RecordedCall } from '../support/slack.js';
@@ -82,9 +81,8 @@ describe('Slack, end to end: storage buttons', () => {
         await destroyed.result();
         expect(await leftovers(deps, ref)).toEqual([]);
       }
-      await endWorkflowsOn(client, taskQueue);
     }
-    await envbot?.stop();
+    await envbot?.stop(); // which ends any workflow left on its task queue
     await connection?.close();
     dataSync?.destroy();
     await deps?.store.close();
