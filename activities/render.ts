@@ -1,5 +1,6 @@
 // Handlebars rendering of templates and seed files for one environment: {{ENV_NAME}},
-// {{host "service2"}}, {{volume "media"}}, {{database "catalog"}} and friends (examples/README.md).
+// {{host "service2"}}, {{volume "media"}}, {{mountPath "media"}}, {{database "catalog"}} and friends
+// (examples/README.md).
 import Handlebars from 'handlebars';
 import { CatalogueError } from '../shared/errors.js';
 import type { ResolvedEnv } from './environment.js';
@@ -43,7 +44,17 @@ export function renderer(r: ResolvedEnv, vars: Vars, file: string): (text: strin
     const svc = r.project.services[service];
     return r.names.host(svc?.hosts[0] ?? service);
   });
-  hb.registerHelper('volume', (name: string) => r.names.volume(name));
+  // A volume the project does not have would name a claim nobody makes: the Pod would wait forever.
+  const volumeOf = (helper: string, name: string) => {
+    const v = Object.hasOwn(r.project.storage, name) ? r.project.storage[name] : undefined;
+    if (!v) {
+      const has = Object.keys(r.project.storage);
+      throw new Error(`{{${helper} "${name}"}}: project ${r.env.project} has no storage volume "${name}" (${has.length ? `its volumes: ${has.join(', ')}` : 'it has none'})`);
+    }
+    return v;
+  };
+  hb.registerHelper('volume', (name: string) => (volumeOf('volume', name), r.names.volume(name)));
+  hb.registerHelper('mountPath', (name: string) => volumeOf('mountPath', name).mountPath);
   hb.registerHelper('database', (name: string) => {
     const db = r.project.databases[name];
     if (!db) throw new Error(`{{database "${name}"}}: project ${r.env.project} has no database "${name}"`);

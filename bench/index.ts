@@ -4,6 +4,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { servicesEnvFile } from '../shared/paths.js';
 import { readSettings, type Settings } from '../shared/settings.js';
 import { provisioningBench } from './provisioning.bench.js';
+import { storageBench } from './storage.bench.js';
 import { storeBench } from './store.bench.js';
 
 type Bench = (settings: Settings, print: (line: string) => void) => Promise<void>;
@@ -14,6 +15,7 @@ const settings = readSettings(process.env, [servicesEnvFile]);
 const benches: [string, Bench][] = [
   ['store', storeBench],
   ['provisioning', provisioningBench],
+  ['storage', storageBench],
 ];
 const wanted = process.argv.slice(2);
 

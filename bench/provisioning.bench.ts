@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { Client, Connection } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -19,6 +20,7 @@ import { createActivities } from '../activities/index.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import { EnvbotCore } from '../bot/core/core.js';
 import { progressQuery } from '../shared/resources.js';
+import { workflowId } from '../shared/names.js';
 import { createWorker } from '../bot/worker.js';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
@@ -101,7 +103,16 @@ async function rawLoadData(settings: Settings, csv: string): Promise<number> {
   return ms;
 }
 
-async function runOnce(settings: Settings, catalogueFile: string, label: string, print: Print): Promise<{ wall: number; intervals: Interval[]; progress: Progress }> {
+/** What a bench does between ready and destroy: `t0` is when the create was asked for (performance.now()). */
+export type AfterReady = (o: { environment: string; client: Client; t0: number; wall: number }) => Promise<void>;
+
+export async function runOnce(
+  settings: Settings,
+  catalogueFile: string,
+  label: string,
+  print: Print,
+  opts: { storageCopyPoll?: Duration; afterReady?: AfterReady } = {},
+): Promise<{ wall: number; intervals: Interval[]; progress: Progress }> {
   const storeDbName = `bench_store_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: settings.servers.postgres! });
   await admin.connect();
@@ -138,7 +149,8 @@ async function runOnce(settings: Settings, catalogueFile: string, label: string,
   const { worker, connection: native } = await createWorker({ settings, deps, taskQueue, activities: timed });
   const running = worker.run();
   const connection = await Connection.connect({ address: settings.temporal.address });
-  const core = new EnvbotCore({ client: new Client({ connection }), store, catalogue: deps.catalogue.catalogue, taskQueue });
+  const client = new Client({ connection });
+  const core = new EnvbotCore({ client, store, catalogue: deps.catalogue.catalogue, taskQueue, ...(opts.storageCopyPoll ? { storageCopyPoll: opts.storageCopyPoll } : {}) });
   const suffix = randomBytes(3).toString('hex');
   try {
     const t0 = performance.now();
@@ -161,8 +173,14 @@ async function runOnce(settings: Settings, catalogueFile: string, label: string,
       if (rows[0].n !== ROWS) throw new Error(`big_rows holds ${rows[0].n} rows, not ${ROWS}`);
       print(`  checked: big_rows holds ${ROWS.toLocaleString('en')} rows in PostgreSQL`);
     }
+    await opts.afterReady?.({ environment: `projb-qa-${suffix}`, client, t0, wall });
     const destroyed = await core.destroy({ environment: `projb-qa-${suffix}`, requester: { id: 'bench', platform: 'cli' } });
     await destroyed.handle.result();
+    // The destroy stopped the copy's DataSync task; its workflow would notice at its next look, after
+    // this worker is gone: cancel it now, so no copy is left on a task queue nobody serves.
+    const copy = client.workflow.getHandle(workflowId('storage-copy', `projb-qa-${suffix}`));
+    await copy.cancel().catch(() => undefined);
+    await copy.result().catch(() => undefined);
     return { wall, intervals: intervals.filter((i) => i.start >= t0 && i.end <= t0 + wall), progress };
   } finally {
     worker.shutdown();

@@ -49,6 +49,8 @@ const settingsSchema = z.object({
   ENVBOT_S3_REFRESH_DEBOUNCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** How many environments' copies one source's refresh runs at a time. */
   ENVBOT_S3_REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** How often a running storage copy asks DataSync how far it is, and edits its message (seconds). */
+  ENVBOT_STORAGE_COPY_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 });
 
 export interface SecretKey {
@@ -80,6 +82,8 @@ export interface Settings {
     debounceSeconds: number;
     concurrency: number;
   };
+  /** How often a running storage copy looks at DataSync. */
+  storageCopy: { pollSeconds: number };
   /** Every variable, for `${VAR}` substitution in the catalogue. */
   env: Record<string, string | undefined>;
 }
@@ -167,6 +171,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
       debounceSeconds: s.ENVBOT_S3_REFRESH_DEBOUNCE_SECONDS,
       concurrency: s.ENVBOT_S3_REFRESH_CONCURRENCY,
     },
+    storageCopy: { pollSeconds: s.ENVBOT_STORAGE_COPY_POLL_SECONDS },
     env: merged,
   };
 }

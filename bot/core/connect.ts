@@ -15,6 +15,7 @@ export async function connectCore(settings: Settings, catalogue: Catalogue, stor
     catalogue,
     taskQueue: settings.temporal.taskQueue,
     sourceRefresh: { debounce: `${settings.s3Webhook.debounceSeconds} seconds`, concurrency: settings.s3Webhook.concurrency },
+    storageCopyPoll: `${settings.storageCopy.pollSeconds} seconds`,
     ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}),
   });
   return { core, connection, client };

@@ -6,17 +6,21 @@ DataSync location store, so ListLocations, CreateTask and DeleteLocation see the
 Added: CreateLocationEfs and DescribeLocationEfs; the tags of S3 and EFS locations and
 ListTagsForResource (envbot finds what it made by its tags); and the counts of a task
 execution (files and bytes), taken from the objects under the task's S3 source in moto's
-own S3, so a copy reports what a real one would have moved. And a small AWS Client VPN:
-CreateClientVpnEndpoint, DescribeClientVpnEndpoints, DeleteClientVpnEndpoint and the
-authorisation rules (AuthorizeClientVpnIngress, RevokeClientVpnIngress,
-DescribeClientVpnAuthorizationRules), kept per account and region in this process; rules are
-active at once (AWS reports "authorizing" first) and revoked at once.
+own S3, so a copy reports what a real one would have moved. A copy from a bucket tagged
+`moto-launcher:datasync-bytes-per-second` (a test's or the bench's own bucket) also takes as long
+as moving those bytes at that rate would: it stays TRANSFERRING, its counts growing, until then.
+Copies from any other bucket move one status on per DescribeTaskExecution, as moto's do. And a
+small AWS Client VPN: CreateClientVpnEndpoint, DescribeClientVpnEndpoints,
+DeleteClientVpnEndpoint and the authorisation rules (AuthorizeClientVpnIngress,
+RevokeClientVpnIngress, DescribeClientVpnAuthorizationRules), kept per account and region in
+this process; rules are active at once (AWS reports "authorizing" first) and revoked at once.
 
 Usage: python moto_launcher.py <host> <port>
 """
 
 import json
 import sys
+import time
 
 from moto.core.responses import ActionResult
 from moto.datasync.responses import DataSyncResponse
@@ -75,20 +79,32 @@ def list_tags_for_resource(self: DataSyncResponse) -> str:
     return json.dumps({"Tags": found.metadata.get("Tags") or []})
 
 
-def _source_objects(backend, task_arn: str) -> tuple[int, int]:
-    """Files and bytes under the task's S3 source, as moto's S3 holds them now."""
+# The tag on a source bucket that asks for a transfer time proportional to its bytes.
+RATE_TAG = "moto-launcher:datasync-bytes-per-second"
+# When each rate-limited execution was first seen TRANSFERRING (monotonic seconds).
+_transferring_since: dict[str, float] = {}
+
+
+def _source_objects(backend, task_arn: str) -> tuple[int, int, float | None]:
+    """Files and bytes under the task's S3 source, as moto's S3 holds them now, and the bucket's rate tag."""
     task = backend.tasks.get(task_arn)
     source = task and backend.locations.get(task.source_location_arn)
     if source is None or source.typ != "S3":
-        return 0, 0
+        return 0, 0, None
     bucket_name, _, prefix = source.uri[len("s3://"):].partition("/")
     prefix = prefix.lstrip("/")
+    s3 = s3_backends[backend.account_id]["aws"]
     try:
-        bucket = s3_backends[backend.account_id]["aws"].get_bucket(bucket_name)
+        bucket = s3.get_bucket(bucket_name)
     except Exception:  # no such bucket: DataSync would fail; moto's execution succeeds with nothing
-        return 0, 0
+        return 0, 0, None
     keys = [k for k in bucket.keys.values() if k.name.startswith(prefix) and not k.name.endswith("/")]
-    return len(keys), sum(k.size for k in keys)
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(bucket_name).get("Tags", [])}
+    try:
+        rate = float(tags[RATE_TAG]) if RATE_TAG in tags else None
+    except ValueError:
+        rate = None
+    return len(keys), sum(k.size for k in keys), rate if rate and rate > 0 else None
 
 
 # How much of the source an execution has moved when it reports each status.
@@ -97,10 +113,24 @@ _describe_task_execution = DataSyncResponse.describe_task_execution
 
 
 def describe_task_execution(self: DataSyncResponse) -> str:
+    arn = self._get_param("TaskExecutionArn")
+    execution = self.datasync_backend._get_task_execution(arn)
+    files, size, rate = _source_objects(self.datasync_backend, execution.task_arn)
+    done = None
+    if rate is not None and execution.status == "TRANSFERRING":
+        now = time.monotonic()
+        elapsed = now - _transferring_since.setdefault(arn, now)
+        done = min(1.0, elapsed * rate / size) if size else 1.0
+        if done < 1.0:
+            # Still moving bytes: report how far, and leave the status where it is (moto's own
+            # describe would move it on).
+            result = {"TaskExecutionArn": arn, "Status": "TRANSFERRING"}
+            result.update(EstimatedFilesToTransfer=files, EstimatedBytesToTransfer=size)
+            result.update(FilesTransferred=int(files * done), BytesTransferred=int(size * done), BytesWritten=int(size * done))
+            return json.dumps(result)
     result = json.loads(_describe_task_execution(self))
-    execution = self.datasync_backend._get_task_execution(result["TaskExecutionArn"])
-    files, size = _source_objects(self.datasync_backend, execution.task_arn)
-    done = _DONE.get(result["Status"], 0)
+    if done is None:
+        done = _DONE.get(result["Status"], 0)
     if result["Status"] != "INITIALIZING":
         result.update(EstimatedFilesToTransfer=files, EstimatedBytesToTransfer=size)
     result.update(FilesTransferred=int(files * done), BytesTransferred=int(size * done), BytesWritten=int(size * done))

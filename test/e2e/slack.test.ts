@@ -11,6 +11,7 @@ import { resolveEnv } from '../../activities/environment.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
+import { endWorkflowsOn } from '../support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 import { blockAction, signedHeaders, SlackRecorder, slashCommand, viewSubmission } from '../support/slack.js';
@@ -83,6 +84,9 @@ describe('Slack, end to end', () => {
 
   afterAll(async () => {
     if (child && child.exitCode === null) {
+      // While its worker runs: a create's storage copy left on this task queue ends now.
+      const connection = await Connection.connect({ address: testSettings().temporal.address });
+      await endWorkflowsOn(new Client({ connection, namespace: testSettings().temporal.namespace }), taskQueue).finally(() => connection.close());
       child.kill('SIGINT');
       await new Promise((r) => child.once('exit', r));
     }

@@ -20,7 +20,7 @@ describe('workflow replay', () => {
         return h.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
       }),
     );
-    expect([...types].sort()).toEqual(['createEnvironment', 'destroyEnvironment', 'environmentLifecycle', 'resetDatabases']);
+    expect([...types].sort()).toEqual(['createEnvironment', 'destroyEnvironment', 'environmentLifecycle', 'resetDatabases', 'storageCopy', 'storageRefresh']);
   });
 
   it.each(files)('replays %s against the current code', async (file) => {

@@ -17,9 +17,12 @@ import type { Actor, Reply } from '../../bot/core/model.js';
 import { loadCatalogue, type LoadedCatalogue } from '../../shared/catalogue/load.js';
 import type { ChatMessage, VolumeCopy } from '../../shared/chat.js';
 import type { ChatTarget, EnvRef } from '../../shared/model.js';
-import { workflowId } from '../../shared/names.js';
+import { sourceRefreshWorkflowId, workflowId } from '../../shared/names.js';
 import type { StorageCopyResult } from '../../workflows/storage-copy.js';
+import type { StorageRefreshResult } from '../../workflows/storage-refresh.js';
+import { storageSources } from '../../shared/storage-sources.js';
 import { uniqueEnv } from '../support/deps.js';
+import { recordHistory } from '../support/histories.js';
 import { leftovers } from '../support/inspect.js';
 import { provisioningHarness, type Harness } from '../support/provisioning.js';
 import { repoRoot, testSettings } from '../support/settings.js';
@@ -172,6 +175,7 @@ describe('refreshing storage', () => {
     expect(messages.some((m) => m.copies[0]!.state === 'copying' && m.copies[0]!.bytes === Math.floor(bytes(MEDIA) / 2))).toBe(true);
     expect(messages.at(-1)!.copies).toEqual(result.volumes);
     expect(notices(ref.environment, from)).toEqual([]);
+    await recordHistory(h.client, workflowId('storage-copy', ref.environment), 'storage-copy-refresh-projb-qa');
   }, 120_000);
 
   it('refresh of one volume copies that volume only', async () => {
@@ -198,6 +202,7 @@ describe('refreshing storage', () => {
     await dataSync.send(new CancelTaskExecutionCommand({ TaskExecutionArn: before }));
     const err = await copyHandle(ref.environment).result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
+    await recordHistory(h.client, workflowId('storage-copy', ref.environment), 'storage-copy-failed-projb-qa');
     expect(storageMessages(ref.environment, from).at(-1)!.copies).toMatchObject([{ volume: 'docs', state: 'failed' }]);
     const [notice, ...more] = notices(ref.environment, from);
     expect(more).toEqual([]);
@@ -212,6 +217,29 @@ describe('refreshing storage', () => {
     const result = await copyHandle(ref.environment).result();
     expect(result.volumes).toMatchObject([{ volume: 'docs', state: 'copied', files: 1, bytes: bytes(DOCS) }]);
     expect(await currentExecution(ref.environment, 'docs')).not.toBe(before);
+  }, 90_000);
+
+  it('a change under a source re-runs the copy of the volumes filled from it, through one storageRefresh run', async () => {
+    const from = h.chat.sent.length;
+    const source = storageSources(h.deps.catalogue.catalogue).find((x) => x.prefix === 'projb-docs/')!;
+    const before = { media: await currentExecution(ref.environment, 'media'), docs: await currentExecution(ref.environment, 'docs') };
+    const core = new EnvbotCore({
+      client: h.client, store: h.deps.store, catalogue: h.deps.catalogue.catalogue, taskQueue: h.taskQueue,
+      storageCopyPoll: '1 second', sourceRefresh: { debounce: '2 seconds', concurrency: 2 },
+    });
+    // Two changes within the window: one refresh.
+    const { workflowId: id } = await core.sourceChanged(source, 1);
+    expect(id).toBe(sourceRefreshWorkflowId(source.raw));
+    await core.sourceChanged(source, 2);
+    const result: StorageRefreshResult = await h.client.workflow.getHandle(id).result();
+    expect(result).toMatchObject({ source: `s3://${BUCKET}/projb-docs/`, changes: 3, environments: [{ environment: ref.environment, state: 'refreshed', volumes: [{ volume: 'docs', state: 'copied', files: 1, bytes: bytes(DOCS) }] }] });
+    // docs copied again, media (another source) not.
+    expect(await currentExecution(ref.environment, 'docs')).not.toBe(before.docs);
+    expect(await currentExecution(ref.environment, 'media')).toBe(before.media);
+    // One summary in each of projb's channels.
+    const summaries = h.chat.sent.slice(from).filter((m) => m.message.kind === 'notice' && m.message.environment === source.raw);
+    expect(summaries.map((m) => m.target.channel).sort()).toEqual(['C0PROJB0001', 'C0PROJB0002']);
+    await recordHistory(h.client, id, 'storage-refresh-projb-docs');
   }, 90_000);
 
   it('a destroy during a refresh stops it quietly and leaves nothing; the environment then has nothing to refresh', async () => {

@@ -33,6 +33,7 @@ import { workflowId } from '../../shared/names.js';
 import type { CreateEnvironmentResult } from '../../workflows/create-environment.js';
 import type { StorageCopyResult } from '../../workflows/storage-copy.js';
 import { uniqueEnv } from '../support/deps.js';
+import { recordHistory } from '../support/histories.js';
 import { leftovers } from '../support/inspect.js';
 import { provisioningHarness, type Harness } from '../support/provisioning.js';
 
@@ -139,6 +140,8 @@ describe('storage volumes', () => {
     // The copy ends (five looks, two seconds apart) well after the environment was ready, and edits the card.
     const copied: StorageCopyResult = await copy.result();
     const copiedAt = Date.now();
+    await recordHistory(h.client, workflowId('create', ref.environment), 'create-projb-qa-storage');
+    await recordHistory(h.client, workflowId('storage-copy', ref.environment), 'storage-copy-projb-qa');
     expect(copiedAt - readyAt).toBeGreaterThan(4000);
     const counts = { files: Object.keys(MEDIA).length, bytes: MEDIA_BYTES, totalFiles: Object.keys(MEDIA).length, totalBytes: MEDIA_BYTES };
     expect(copied.volumes).toEqual([{ volume: 'media', source: 's3://envbot-media/projb/', state: 'copied', ...counts }]);

@@ -6,6 +6,7 @@ import { EnvbotCore } from '../../bot/core/core.js';
 import type { LoadedCatalogue } from '../../shared/catalogue/load.js';
 import { createWorker } from '../../bot/worker.js';
 import { testDeps, type TestDeps } from './deps.js';
+import { endWorkflowsOn } from './leftover-workflows.js';
 import { ensureSharedSecrets } from './shared-secrets.js';
 import { testSettings } from './settings.js';
 
@@ -35,6 +36,8 @@ export async function provisioningHarness(name: string, opts: { runWorker?: bool
     taskQueue,
     worker,
     async stop() {
+      // Copies a create started and nobody waited for would otherwise poll a task queue no worker serves, for good.
+      await endWorkflowsOn(client, taskQueue, { workerRunning: running !== undefined });
       if (running) {
         worker.shutdown();
         await running;

@@ -5,7 +5,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot } from './settings.js';
+import { Client, Connection } from '@temporalio/client';
+import { endWorkflowsOn } from './leftover-workflows.js';
+import { repoRoot, testSettings } from './settings.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 
@@ -246,12 +248,12 @@ export interface EnvbotProcess {
   base: string;
   /** Everything it has written to stdout and stderr so far. */
   output(): string;
-  /** SIGINT, and waits for it to exit. */
+  /** Ends the workflows left on its task queue, then SIGINT, and waits for it to exit. */
   stop(): Promise<void>;
 }
 
 /** The real envbot (bot/main.ts) in its own process, Slack over HTTP, answering /healthz. */
-export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string }): Promise<EnvbotProcess> {
+export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string; env?: Record<string, string> }): Promise<EnvbotProcess> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let output = '';
@@ -259,7 +261,7 @@ export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; s
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: o.databaseUrl, PORT: String(port), TEMPORAL_TASK_QUEUE: o.taskQueue,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: o.slackApiUrl,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: o.slackApiUrl, ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -267,6 +269,13 @@ export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; s
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const stop = async () => {
     if (child.exitCode !== null) return;
+    // Its worker still runs: workflows left on its task queue (a create's storage copy) end now.
+    const connection = await Connection.connect({ address: testSettings().temporal.address });
+    try {
+      await endWorkflowsOn(new Client({ connection, namespace: testSettings().temporal.namespace }), o.taskQueue);
+    } finally {
+      await connection.close();
+    }
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
   };

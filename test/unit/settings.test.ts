@@ -49,5 +49,8 @@ describe('readSettings', () => {
       expect(() => readSettings({ ...db, ENVBOT_SNS_TEST_ORIGIN: origin })).toThrow(/ENVBOT_SNS_TEST_ORIGIN must be a loopback origin/);
     }
     expect(() => readSettings({ ...db, ENVBOT_S3_REFRESH_CONCURRENCY: '0' })).toThrow(SettingsError);
+    expect(readSettings(db).storageCopy).toEqual({ pollSeconds: 30 });
+    expect(readSettings({ ...db, ENVBOT_STORAGE_COPY_POLL_SECONDS: '2' }).storageCopy).toEqual({ pollSeconds: 2 });
+    expect(() => readSettings({ ...db, ENVBOT_STORAGE_COPY_POLL_SECONDS: '0' })).toThrow(/ENVBOT_STORAGE_COPY_POLL_SECONDS/);
   });
 });
