@@ -17,6 +17,7 @@ import { workflowId } from '../../shared/names.js';
 import { environmentLifecycle, expiryQuery } from '../../workflows/lifecycle.js';
 import { testDeps, type TestDeps } from '../support/deps.js';
 import { required, testSettings } from '../support/settings.js';
+import { destructionOrder } from '../../shared/resources.js';
 
 const DAY = 86_400_000;
 const PM: Actor = { platform: 'slack', userId: 'U0PM0000002', groups: [], channel: 'C0PROJC0001' };
@@ -27,7 +28,7 @@ describe('extension policy (time-skipping)', () => {
   let t: TestDeps;
   const calls: string[] = [];
   const activities = Object.fromEntries(
-    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', 'deleteManifests', 'deleteStorageCopy', 'deleteStorage', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteMongo', 'deleteSecrets'].map((n) => [
+    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', ...new Set(destructionOrder().map((r) => r.delete))].map((n) => [
       n,
       async () => {
         calls.push(n);

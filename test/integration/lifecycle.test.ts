@@ -10,6 +10,7 @@ import type { ChatMessage } from '../../shared/chat.js';
 import { environmentLifecycle, expiryQuery, extendSignal } from '../../workflows/lifecycle.js';
 import { recordHistory } from '../support/histories.js';
 import { required, testSettings } from '../support/settings.js';
+import { destructionOrder } from '../../shared/resources.js';
 
 const DAY = 86_400_000;
 
@@ -22,7 +23,7 @@ describe('environmentLifecycle (time-skipping)', () => {
     return name === 'notify' ? 'msg-1' : {};
   };
   const activities = Object.fromEntries(
-    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', 'deleteManifests', 'deleteStorageCopy', 'deleteStorage', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteMongo', 'deleteSecrets'].map((n) => [n, record(n)]),
+    ['setExpiry', 'notify', 'beginOperation', 'finishOperation', ...new Set(destructionOrder().map((r) => r.delete))].map((n) => [n, record(n)]),
   );
 
   beforeAll(async () => {
@@ -74,9 +75,8 @@ describe('environmentLifecycle (time-skipping)', () => {
       const begin = calls.find((c) => c.name === 'beginOperation');
       expect(begin?.arg).toMatchObject({ ref, operation: 'expire' });
       await recordHistory(env.client, handle.workflowId, 'lifecycle-extended-then-expired');
-      expect(calls.filter((c) => c.name.startsWith('delete')).map((c) => c.name)).toEqual([
-        'deleteManifests', 'deleteStorageCopy', 'deleteStorage', 'deleteCredentials', 'deleteNamespace', 'deleteDnsRecords', 'deleteRedis', 'deleteSql', 'deleteSql', 'deleteMongo', 'deleteSecrets',
-      ]);
+      // Every row's delete, in the exact reverse of creation (the table's order; deleteSql twice: MySQL and PostgreSQL).
+      expect(calls.filter((c) => c.name.startsWith('delete')).map((c) => c.name)).toEqual(destructionOrder().map((r) => r.delete));
     });
   });
 });
