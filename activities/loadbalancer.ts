@@ -254,6 +254,8 @@ export function createLoadBalancerActivities(deps: ActivityDeps) {
         const priority = await deps.store.allocations.claim(rulePool(listenerArn), owner, {
           from: lb.priorities.from,
           count: lb.priorities.count,
+          // Priorities rules already hold on the listener (hand-made, or another envbot's) are passed over, never touched.
+          skip: existing.filter((rule) => !rule.IsDefault && rule.RuleArn !== ownRule(service)?.RuleArn).map((rule) => Number(rule.Priority)),
           exhausted: `all ${lb.priorities.count} rule priorities envbot hands out on listener ${listenerArn} (${lb.priorities.from} to ${lb.priorities.from + lb.priorities.count - 1}) are taken; destroy an environment you no longer need, or widen loadBalancer.priorities in envbot.yaml.`,
         });
         let ruleArn = (await arnOf(environment, `rule:${owner}`)) ?? ownRule(service)?.RuleArn;
@@ -268,10 +270,9 @@ export function createLoadBalancerActivities(deps: ActivityDeps) {
             }))).Rules?.[0]?.RuleArn;
           } catch (err) {
             if (matches(err, 'PriorityInUse')) {
-              throw new ConflictError(
-                `priority ${priority} on listener ${listenerArn} is taken by a rule envbot did not make, inside the range envbot hands out (loadBalancer.priorities); ` +
-                  'move that rule out of the range (or move the range) and create the environment again.',
-              );
+              // A rule made since the listing above took it: give it back; the retry lists the rules again and passes it over.
+              await deps.store.allocations.release(rulePool(listenerArn), owner);
+              throw new Error(`priority ${priority} on listener ${listenerArn} was taken by another rule while ${environment} was being created; trying again with another`, { cause: err });
             }
             throw awsError(err, `creating the listener rule of ${service} (priority ${priority})`);
           }

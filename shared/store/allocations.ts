@@ -13,6 +13,8 @@ export interface SlotRange {
   exhausted?: string;
   /** The (retryable) error's message when other claims kept taking the free slot first. */
   contended?: string;
+  /** Slots in the range that are in use outside this store (a hand-made rule's priority): never handed out. */
+  skip?: readonly number[];
 }
 
 export interface Allocation {
@@ -29,24 +31,25 @@ export class Allocations {
    */
   async claim(pool: string, owner: string, range: SlotRange): Promise<number> {
     const { from = 0, count } = range;
+    const skip = [...new Set(range.skip ?? [])].filter((n) => Number.isInteger(n) && n >= from && n < from + count);
     for (let attempt = 0; attempt < count + 1; attempt++) {
       const held = await this.slotOf(pool, owner);
       if (held !== undefined) return held;
       const { rows } = await this.pool.query<{ slot: number }>(
         `INSERT INTO allocations (pool, slot, owner)
          SELECT $1, i, $2 FROM generate_series($3::int, $3::int + $4::int - 1) AS i
-         WHERE NOT EXISTS (SELECT 1 FROM allocations a WHERE a.pool = $1 AND a.slot = i)
+         WHERE NOT EXISTS (SELECT 1 FROM allocations a WHERE a.pool = $1 AND a.slot = i) AND NOT (i = ANY($5::int[]))
          ORDER BY i LIMIT 1
          ON CONFLICT DO NOTHING
          RETURNING slot`,
-        [pool, owner, from, count],
+        [pool, owner, from, count, skip],
       );
       if (rows[0]) return rows[0].slot;
       const { rows: taken } = await this.pool.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM allocations WHERE pool = $1 AND slot >= $2 AND slot < $2 + $3',
-        [pool, from, count],
+        'SELECT count(*)::int AS n FROM allocations WHERE pool = $1 AND slot >= $2 AND slot < $2 + $3 AND NOT (slot = ANY($4::int[]))',
+        [pool, from, count, skip],
       );
-      if ((taken[0]?.n ?? 0) >= count) {
+      if ((taken[0]?.n ?? 0) + skip.length >= count) {
         throw new ResourceExhaustedError(range.exhausted ?? `all ${count} slots of ${pool} (${from} to ${from + count - 1}) are taken; release one first.`);
       }
       // Lost a race for the slot another claim took at the same moment (or this owner's own

@@ -190,6 +190,38 @@ describe('load balancer rules (ELBv2 and Route 53 on moto)', () => {
     expect(await leftovers(t, ref)).toEqual([]);
   });
 
+  it('passes over a priority a rule envbot did not make holds (by hand, or another envbot), leaving that rule alone', async () => {
+    const ref = uniqueEnv('projb', 'qa');
+    const { from, count } = t.deps.catalogue.catalogue.loadBalancer!.priorities;
+    const { Rules = [] } = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
+    const onListener = new Set(Rules.map((r) => Number(r.Priority)));
+    const { rows } = await t.deps.store.pool.query<{ slot: number }>('SELECT slot FROM allocations WHERE pool = $1', [rulePool(listenerArn)]);
+    const inStore = new Set(rows.map((r) => r.slot));
+    // The priority this store would hand out next: taken by hand first.
+    const next = Array.from({ length: count }, (_, i) => from + i).find((p) => !onListener.has(p) && !inStore.has(p))!;
+    const tg = (await elb.send(new CreateTargetGroupCommand({ Name: `hand-${ref.suffix}`, Protocol: 'HTTP', Port: 80, VpcId: (await elb.send(new DescribeLoadBalancersCommand({ Names: [EXAMPLE_LOAD_BALANCER.name] }))).LoadBalancers![0]!.VpcId!, TargetType: 'ip' }))).TargetGroups![0]!.TargetGroupArn!;
+    const hand = (await elb.send(new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: next,
+      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`hand-made-${ref.suffix}.example.com`] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: tg }],
+    }))).Rules![0]!;
+    try {
+      const { lb } = await create(t, ref);
+      const priorities = lb.rules.map((x) => x.priority);
+      expect(priorities).not.toContain(next);
+      expect(priorities.every((p) => !onListener.has(p))).toBe(true);
+      const after = (await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }))).Rules ?? [];
+      expect(after.find((r) => r.RuleArn === hand.RuleArn)?.Priority).toBe(String(next));
+      await destroy(t, ref);
+      expect((await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }))).Rules?.some((r) => r.RuleArn === hand.RuleArn)).toBe(true);
+    } finally {
+      await elb.send(new DeleteRuleCommand({ RuleArn: hand.RuleArn! }));
+      await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: tg }));
+    }
+    expect(await leftovers(t, ref)).toEqual([]);
+  });
+
   it('refuses a host another rule on the listener already routes, and a target group name someone else holds, touching neither', async () => {
     const ref = uniqueEnv('projb', 'qa');
     const tg = (await elb.send(new CreateTargetGroupCommand({ Name: `hand-${ref.suffix}`, Protocol: 'HTTP', Port: 80, VpcId: (await elb.send(new DescribeLoadBalancersCommand({ Names: [EXAMPLE_LOAD_BALANCER.name] }))).LoadBalancers![0]!.VpcId!, TargetType: 'ip' }))).TargetGroups![0]!.TargetGroupArn!;
