@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, NetworkingV1Api, AppsV1Api } from '@kubernetes/client-node';
+import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
@@ -11,6 +12,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveEnv } from '../../activities/environment.js';
+import { EXAMPLE_LOAD_BALANCER } from '../../scripts/services/lib/example-load-balancer.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ConflictError } from '../../shared/errors.js';
 import type { EnvRef, Requester } from '../../shared/model.js';
@@ -155,7 +157,7 @@ describe('provisioning engine', () => {
     expect(await h.deps.store.redisIndexOf('main', dev.environment)).not.toBe(index);
   });
 
-  it('writes private Route 53 records for every service host', async () => {
+  it('writes private Route 53 records for every service host: aliases to the internal load balancer', async () => {
     const r53 = new Route53Client(h.deps.aws);
     // The zone the records went to is in the ledger (moto may hold other zones of the same name).
     const zones = new Set((await h.deps.store.liveResources(qa.environment)).filter((e) => e.kind === 'dns-record').map((e) => e.location));
@@ -167,7 +169,11 @@ describe('provisioning engine', () => {
     r53.destroy();
     const records = sets.ResourceRecordSets!.filter((s) => s.Name?.endsWith(`.${qa.environment}.example.com.`));
     expect(records.map((s) => s.Name).sort()).toEqual([`service1.${qa.environment}.example.com.`, `service2.${qa.environment}.example.com.`]);
-    expect(records.map((s) => s.ResourceRecords?.[0]?.Value)).toEqual([h.deps.catalogue.catalogue.dns.target, h.deps.catalogue.catalogue.dns.target]);
+    // The example catalogue has a load balancer: the records are aliases to it (without one, CNAMEs to dns.target).
+    const elb = new ElasticLoadBalancingV2Client(h.deps.aws);
+    const lbDns = (await elb.send(new DescribeLoadBalancersCommand({ Names: [EXAMPLE_LOAD_BALANCER.name] }))).LoadBalancers![0]!.DNSName!;
+    elb.destroy();
+    expect(records.map((s) => [s.Type, s.AliasTarget?.DNSName?.replace(/\.$/, '')])).toEqual([['A', lbDns], ['A', lbDns]]);
   });
 
   it('keeps secrets encrypted in the store and as a Kubernetes Secret', async () => {
