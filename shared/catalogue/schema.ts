@@ -43,6 +43,11 @@ export function parseLocation(raw: string): { location: Location } | { problem: 
     return { location: { kind: 's3', bucket: m[1]!, prefix, raw } };
   }
   if (raw.startsWith('git+')) {
+    // A password or token in the URL would be shown by /env status and in logs: never accept one
+    // (and never repeat it in the refusal).
+    if (/^git\+https:\/\/[^/#\s]*@/.test(raw) || /^git\+[a-z]+:\/\/[^/@#\s]*:[^/@#\s]*@/.test(raw)) {
+      return { problem: `"${raw.replace(/^(git\+[a-z]+:\/\/)[^@]*@/, '$1<credentials>@')}" has credentials in its URL: remove them and give git its own (a credential helper for https, an SSH key for git+ssh)` };
+    }
     const m = /^git\+((?:https|ssh|file):\/\/[^#\s]+)#([^:]+):(.*)$/.exec(raw);
     if (!m) return { problem: `"${raw}" is not a git location: write git+https://<host>/<repo>.git#<branch or tag>:<path> (or git+ssh://, git+file://)` };
     const [, repo, ref, rawPath] = m as unknown as [string, string, string, string];

@@ -41,9 +41,14 @@ describe('parseLocation', () => {
     ['git+http://example.com/r.git#main:x', /is not a git location/],
     ['git+ext::sh -c touch#main:x', /is not a git location/],
     ['https://example.com/seeds', /use a path relative to envbot\.yaml/],
+    ['git+https://bot:s3cr3t-token@example.com/r.git#main:x', /"git\+https:\/\/<credentials>@example\.com\/r\.git#main:x" has credentials in its URL/],
+    ['git+https://ghp_s3cr3ttoken@example.com/r.git#main:x', /has credentials in its URL/],
+    ['git+ssh://git:s3cr3t@example.com/r.git#main:x', /has credentials in its URL: remove them/],
   ])('refuses %s', (raw, problem) => {
     const parsed = parseLocation(raw);
     expect(parsed).toEqual({ problem: expect.stringMatching(problem) });
+    // A refusal is logged and shown: it never repeats a credential.
+    expect(JSON.stringify(parsed)).not.toMatch(/s3cr3t/);
   });
 
   it('shows 7 characters of a commit and 12 of an S3 digest', () => {
