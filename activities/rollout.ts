@@ -47,23 +47,41 @@ export function workloadState(w: Workload): { ready: number; desired: number; av
   return { ready, desired, available: observed && updated && available && ready >= desired && (s?.replicas ?? 0) <= desired };
 }
 
+/** One thing wrong, and what it is wrong with (`Pod api-6fd-h74nq`). */
+export interface Trouble {
+  subject: string;
+  text: string;
+}
+
 /** What a Pod's status says is wrong: unschedulable, a container waiting (image pull, crash loop) or failed. */
-export function podTrouble(pod: V1Pod): string[] {
-  const name = pod.metadata?.name ?? 'a Pod';
-  const out: string[] = [];
+export function podTrouble(pod: V1Pod): Trouble[] {
+  const subject = `Pod ${pod.metadata?.name ?? '?'}`;
+  const out: Trouble[] = [];
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False') out.push(`Pod ${name} ${scheduled.reason ?? 'is not scheduled'}: ${scheduled.message ?? 'no node fits'}`);
+  if (scheduled?.status === 'False') out.push({ subject, text: `${scheduled.reason ?? 'not scheduled'}: ${scheduled.message ?? 'no node fits'}` });
   for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const waiting = c.state?.waiting;
     if (waiting?.reason && !['ContainerCreating', 'PodInitializing'].includes(waiting.reason)) {
-      out.push(`Pod ${name} container ${c.name} ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`);
+      out.push({ subject, text: `container ${c.name} ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` });
     }
     const ended = c.state?.terminated;
     if (ended && ended.exitCode !== 0) {
-      out.push(`Pod ${name} container ${c.name} exited with code ${ended.exitCode}${ended.reason ? ` (${ended.reason})` : ''}${ended.message ? `: ${ended.message}` : ''}`);
+      out.push({ subject, text: `container ${c.name} exited with code ${ended.exitCode}${ended.reason ? ` (${ended.reason})` : ''}${ended.message ? `: ${ended.message}` : ''}` });
     }
   }
   return out;
+}
+
+/** The same trouble of several Pods said once: `Pods a, b: container api ErrImagePull: …`. */
+export function troubleLines(troubles: Trouble[]): string[] {
+  const byText = new Map<string, string[]>();
+  for (const t of troubles) byText.set(t.text, [...new Set([...(byText.get(t.text) ?? []), t.subject])]);
+  return [...byText].map(([text, subjects]) => {
+    const [kind] = subjects[0]!.split(' ');
+    const same = subjects.every((s) => s.startsWith(`${kind} `));
+    const who = subjects.length > 1 && same ? `${kind}s ${subjects.map((s) => s.slice(kind!.length + 1)).join(', ')}` : subjects.join(', ');
+    return `${who}: ${text}`;
+  });
 }
 
 function selectorOf(w: Workload): string | undefined {
@@ -110,23 +128,23 @@ export function createRolloutActivities(deps: ActivityDeps) {
       };
       services.push(health);
       if (health.available) continue;
-      const lines: string[] = [];
+      const troubles: Trouble[] = [];
       for (const w of list.filter((_, i) => !states[i]!.available)) {
         const name = w.metadata?.name ?? '';
         const selector = selectorOf(w);
         try {
           const pods = selector ? (await core.listNamespacedPod({ namespace, labelSelector: selector })).items : [];
-          lines.push(...pods.flatMap(podTrouble));
+          troubles.push(...pods.flatMap(podTrouble));
           events ??= (await core.listNamespacedEvent({ namespace })).items;
         } catch (err) {
           throw apiError(err, `reading the Pods and events of ${w.kind}/${name} in namespace ${namespace}`);
         }
         // Its own events, its ReplicaSets' and its Pods' (all named after it): FailedCreate, FailedScheduling, Failed, BackOff.
         for (const e of events.filter((x) => x.type === 'Warning' && (x.involvedObject.name === name || x.involvedObject.name?.startsWith(`${name}-`)))) {
-          lines.push(`${e.involvedObject.kind} ${e.involvedObject.name} ${e.reason ?? 'Warning'}: ${e.message ?? ''}`.trim());
+          troubles.push({ subject: `${e.involvedObject.kind} ${e.involvedObject.name}`, text: `${e.reason ?? 'Warning'}: ${e.message ?? ''}`.trim() });
         }
       }
-      const unique = [...new Set(lines)];
+      const unique = troubleLines(troubles);
       problems.push(...unique.slice(0, PROBLEMS_PER_SERVICE).map((l) => `${service}: ${l}`));
       if (unique.length === 0) problems.push(`${service}: ${health.ready} of ${health.desired} replicas ready, no Pod reports a problem yet`);
     }

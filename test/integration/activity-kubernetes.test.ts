@@ -147,7 +147,7 @@ describe('kubernetes activities (kube-apiserver)', () => {
     const redis = new URL(decode(data['redis-url']));
     expect(decodeURIComponent(redis.username)).toBe(n.redisUser);
     expect(decodeURIComponent(redis.password)).toBe(await stored('redis-password'));
-    expect(redis.host).toBe('127.0.0.1:6379');
+    expect(redis.host).toBe(new URL(t.deps.catalogue.catalogue.servers.redis.main!.url).host);
     expect(redis.pathname).toBe(`/${index}`);
 
     // No value in the result or in any log line, in plain text or base64.

@@ -2,6 +2,8 @@
 // kube-scheduler and kwok's fake nodes): projb-qa is ready only once its Deployments have Ready Pods;
 // a service whose image cannot be pulled fails the create with the Pods' reason and leaves nothing;
 // a destroy leaves no namespace behind, not even a Terminating one.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -19,17 +21,42 @@ const requester: Requester = { id: 'cli:test', platform: 'cli' };
 /** A registry host that cannot exist (RFC 2606): kwok's stage fails such a Pod with ErrImagePull. */
 const UNPULLABLE = 'registry.invalid/proja-api:main';
 
-/** The example catalogue plus `broken`: proja whose api image cannot be pulled, waited for 15 s. */
+/** A service's template: one Deployment of its image, two replicas. */
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{SERVICE}}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: { app: {{SERVICE}} }
+  template:
+    metadata:
+      labels: { app: {{SERVICE}} }
+    spec:
+      containers:
+        - name: {{SERVICE}}
+          image: {{IMAGE}}
+          ports: [{ containerPort: {{PORT}} }]
+`;
+
+/**
+ * The example catalogue plus `broken`: proja without data, two services of one Deployment each,
+ * whose api image cannot be pulled, waited for 15 s.
+ */
 function catalogue(): LoadedCatalogue {
   const loaded = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), testSettings().env);
   const proja = loaded.catalogue.projects.proja!;
+  const file = join(mkdtempSync(join(tmpdir(), 'envbot-rollout-')), 'deployment.yaml.hbs');
+  writeFileSync(file, DEPLOYMENT);
+  const template = { kind: 'disk' as const, path: file, raw: file };
   const broken = {
     ...proja,
     channels: { slack: [], teams: [] },
-    // No databases: the failure is the services', and the create reaches them sooner.
     databases: {},
     redis: undefined,
-    services: { ...proja.services, api: { ...proja.services.api!, image: UNPULLABLE } },
+    secrets: { generated: {}, shared: {} },
+    services: { web: { ...proja.services.web!, template }, api: { ...proja.services.api!, template, image: UNPULLABLE } },
     readyTimeout: '15s',
   };
   return { ...loaded, catalogue: { ...loaded.catalogue, projects: { ...loaded.catalogue.projects, broken } } };
@@ -102,7 +129,7 @@ describe('ready means reachable', () => {
     const result = (err as { cause?: { details?: CreateEnvironmentResult[] } }).cause?.details?.[0];
     expect(result?.status).toBe('failed');
     expect(result?.failedStep).toBe('rollout');
-    expect(result?.error).toMatch(/not every service was ready within 15s \(api 0\/1 ready, web 1\/1 ready\)/);
+    expect(result?.error).toMatch(/not every service was ready within 15s \(api 0\/2 ready, web 2\/2 ready\)/);
     expect(result?.error).toContain('ErrImagePull');
     expect(result?.error).toContain(UNPULLABLE);
     expect(result?.rolledBack).toContain('manifests');

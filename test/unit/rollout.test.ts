@@ -2,7 +2,7 @@
 // objects shaped as the API server returns them.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { podTrouble, summaryOf, workloadState } from '../../activities/rollout.js';
+import { podTrouble, summaryOf, troubleLines, workloadState } from '../../activities/rollout.js';
 
 const deployment = (spec: number | undefined, status: Record<string, number>, generation = 2) => ({
   kind: 'Deployment' as const,
@@ -43,10 +43,18 @@ describe('podTrouble', () => {
         ],
       },
     };
-    expect(podTrouble(pod)).toEqual([
-      'Pod api-7d9-abc Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.',
-      'Pod api-7d9-abc container api ErrImagePull: not found',
-      'Pod api-7d9-abc container sidecar exited with code 1 (Error): boom',
+    expect(troubleLines(podTrouble(pod))).toEqual([
+      'Pod api-7d9-abc: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.',
+      'Pod api-7d9-abc: container api ErrImagePull: not found',
+      'Pod api-7d9-abc: container sidecar exited with code 1 (Error): boom',
+    ]);
+  });
+
+  it('says the same trouble of several Pods once, naming them', () => {
+    const text = 'container api ErrImagePull: not found';
+    expect(troubleLines([{ subject: 'Pod a', text }, { subject: 'Pod b', text }, { subject: 'Pod a', text }, { subject: 'ReplicaSet r', text: 'FailedCreate: quota' }])).toEqual([
+      'Pods a, b: container api ErrImagePull: not found',
+      'ReplicaSet r: FailedCreate: quota',
     ]);
   });
 
