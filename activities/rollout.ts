@@ -158,6 +158,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
      * asks a few times a minute rather than many.
      */
     async environmentServices({ ref, previous, waitSeconds = 10 }: ServicesInput): Promise<ServicesResult> {
+      deps.faults?.check('environmentServices');
       const until = Date.now() + waitSeconds * 1000;
       for (;;) {
         const now = await look(ref);
