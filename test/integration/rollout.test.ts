@@ -13,6 +13,7 @@ import type { EnvRef, Progress, Requester } from '../../shared/model.js';
 import { PROGRESS_QUERY } from '../../shared/resources.js';
 import type { CreateEnvironmentResult } from '../../workflows/create-environment.js';
 import { uniqueEnv } from '../support/deps.js';
+import { recordHistory } from '../support/histories.js';
 import { leftovers } from '../support/inspect.js';
 import { provisioningHarness, type Harness } from '../support/provisioning.js';
 import { repoRoot, testSettings } from '../support/settings.js';
@@ -87,6 +88,7 @@ describe('ready means reachable', () => {
     const handle = await start(qa);
     const result = (await handle.result()) as CreateEnvironmentResult;
     expect(result.status).toBe('ready');
+    await recordHistory(h.client, handle.workflowId, 'create-projb-qa-rollout');
     const progress = await handle.query<Progress>(PROGRESS_QUERY);
     const rollout = progress.steps.find((s) => s.id === 'rollout')!;
     const ready = progress.steps.find((s) => s.id === 'ready')!;
@@ -126,6 +128,7 @@ describe('ready means reachable', () => {
     const ref = uniqueEnv('broken', 'qa');
     const handle = await start(ref);
     const err = await handle.result().catch((e: unknown) => e);
+    await recordHistory(h.client, handle.workflowId, 'create-failed-at-rollout');
     const result = (err as { cause?: { details?: CreateEnvironmentResult[] } }).cause?.details?.[0];
     expect(result?.status).toBe('failed');
     expect(result?.failedStep).toBe('rollout');
