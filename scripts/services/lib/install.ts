@@ -91,7 +91,7 @@ export function goBuild(
   const job = goQueue.then(async () => {
     if (existsSync(bin)) return bin;
     if (!(await have('go'))) {
-      throw new Error(`Go is needed to build ${spec.name} ${spec.version} once: install Go 1.24 or newer and try again.`);
+      throw new Error(`Go is needed to build ${spec.name} ${spec.version} once: install Go 1.26 or newer (kwok v0.8 needs it) and try again.`);
     }
     mkdirSync(dir, { recursive: true });
     const started = Date.now();
