@@ -7,6 +7,7 @@ import { createLoadBalancerActivities } from './loadbalancer.js';
 import { createMongoActivities } from './mongo.js';
 import { createNotifyActivities } from './notify.js';
 import { createRedisActivities } from './redis.js';
+import { createRolloutActivities } from './rollout.js';
 import { createSecretsActivities } from './secrets.js';
 import { createSelfCheckActivities } from './self-check.js';
 import { createSourcesActivities } from './sources/index.js';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLoadBalancerActivities(deps),
     ...createVpnActivities(deps),
     ...createKubernetesActivities(deps),
+    ...createRolloutActivities(deps),
     ...createStorageActivities(deps),
     ...createNotifyActivities(deps),
   };

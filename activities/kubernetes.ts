@@ -3,6 +3,7 @@
 // ("envbot") and written to the ledger before it is made, so destroy and compensation find it.
 // Secret values never leave this module: results and logs carry key names only.
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { heartbeat } from '@temporalio/activity';
 import {
   ApiException,
@@ -61,9 +62,14 @@ export interface DeleteNamespaceResult {
   phase: 'gone' | 'Terminating' | 'not-managed';
 }
 
+/** How long a namespace delete waits for the namespace controller to finish (it takes seconds when nothing holds it). */
+const NAMESPACE_GONE_WAIT_MS = 120_000;
+
 /** The one field manager of everything envbot applies. */
 export const FIELD_MANAGER = 'envbot';
 export const ENV_LABEL = 'envbot.io/environment';
+/** On each applied object: the catalogue service whose template made it (the rollout wait groups by it). */
+export const SERVICE_LABEL = 'envbot.io/service';
 const NAMESPACE_LOCATION = 'kubernetes';
 
 export const objectLocation = (namespace: string) => `kubernetes/${namespace}`;
@@ -158,6 +164,7 @@ class ObjectApi extends KubernetesObjectApi {
 
 interface RenderedObject {
   file: string;
+  service: string;
   object: KubernetesObject & { apiVersion: string; kind: string; metadata: { name: string } };
 }
 
@@ -197,7 +204,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
         const other = seen.get(`${object.apiVersion}|${id}`);
         if (other) throw new CatalogueError(file, [{ path: id, problem: `is also defined in ${other}; each object must come from one template` }]);
         seen.set(`${object.apiVersion}|${id}`, file);
-        out.push({ file, object });
+        out.push({ file, service, object });
       }
     }
     return out;
@@ -279,6 +286,17 @@ export function createKubernetesActivities(deps: ActivityDeps) {
     }
     deps.log.info({ environment, secrets: live.map((e) => e.name) }, 'kubernetes secret deleted');
     return { secrets: live.map((e) => e.name) };
+  }
+
+  /** Whether the namespace is gone, looking once a second for up to NAMESPACE_GONE_WAIT_MS. */
+  async function namespaceGone(namespace: string): Promise<boolean> {
+    const until = Date.now() + NAMESPACE_GONE_WAIT_MS;
+    for (;;) {
+      if (!(await readNamespace(namespace))) return true;
+      if (Date.now() >= until) return false;
+      heartbeat(`waiting for namespace ${namespace} to be gone`);
+      await sleep(1000);
+    }
   }
 
   return {
@@ -366,10 +384,10 @@ export function createKubernetesActivities(deps: ActivityDeps) {
         await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) });
       }
       const applied: string[] = [];
-      for (const { file, object } of rendered) {
+      for (const { file, service, object } of rendered) {
         const id = `${object.kind}/${object.metadata.name}`;
         object.metadata.namespace = namespace;
-        object.metadata.labels = { ...(object.metadata.labels ?? {}), ...r.names.labels };
+        object.metadata.labels = { ...(object.metadata.labels ?? {}), ...r.names.labels, [SERVICE_LABEL]: service };
         try {
           await objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
         } catch (err) {
@@ -397,10 +415,11 @@ export function createKubernetesActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Deletes what envbot applied, then the namespace. The objects go first because nothing else may
-     * empty the namespace: a real cluster's namespace controller would, but on the local API server
-     * (no controller manager) a deleted namespace stays Terminating for ever, so there the result is
-     * `Terminating`; on a real cluster it becomes `gone` once the controller has finished.
+     * Deletes what envbot applied, then the namespace, and waits (up to NAMESPACE_GONE_WAIT_MS) until
+     * the namespace controller has emptied and removed it, so the name can be made again at once.
+     * The objects go first, in the ledger's order, so a namespace whose controller is slow still loses
+     * what envbot made. `Terminating` when it was still being deleted at the end of the wait (a
+     * finalizer of another controller holds it).
      */
     async deleteNamespace({ ref }: KubernetesInput): Promise<DeleteNamespaceResult> {
       const environment = ref.environment;
@@ -428,7 +447,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
           }
         }
         await deps.store.markResourceDeleted(entry);
-        phase = (await readNamespace(namespace)) ? 'Terminating' : 'gone';
+        phase = (await namespaceGone(namespace)) ? 'gone' : 'Terminating';
         deps.log.info({ environment, namespace, phase }, 'namespace deleted');
       }
       if (entries.length === 0) {

@@ -4,6 +4,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { servicesEnvFile } from '../shared/paths.js';
 import { readSettings, type Settings } from '../shared/settings.js';
 import { provisioningBench } from './provisioning.bench.js';
+import { rolloutBench } from './rollout.bench.js';
 import { storageBench } from './storage.bench.js';
 import { storeBench } from './store.bench.js';
 
@@ -16,6 +17,7 @@ const benches: [string, Bench][] = [
   ['store', storeBench],
   ['provisioning', provisioningBench],
   ['storage', storageBench],
+  ['rollout', rolloutBench],
 ];
 const wanted = process.argv.slice(2);
 

@@ -48,7 +48,7 @@ const SYMBOL: Record<Step['status'], string> = {
 
 function stepLine(s: Step): string {
   const secs = s.startedAt && s.endedAt ? ` (${((Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)}s)` : '';
-  return `  ${SYMBOL[s.status]} ${s.title}${secs}${s.error && s.status === 'failed' ? `: ${s.error}` : ''}`;
+  return `  ${SYMBOL[s.status]} ${s.title}${secs}${s.detail ? ` (${s.detail})` : ''}${s.error && s.status === 'failed' ? `: ${s.error}` : ''}`;
 }
 
 /** Waits for the workflow, printing each step as its state changes. */

@@ -28,6 +28,18 @@ export interface EnvironmentCard {
   storage?: VolumeCopy[];
   /** The URLs answer only over the company's Client VPN, to members of this directory group (docs/vpn.md). */
   vpnGroup?: string;
+  /** Each service's replicas when the create ended (absent on cards of creates that did not wait for them). */
+  services?: ServiceHealth[];
+}
+
+/** A service of the environment: its Deployments' and StatefulSets' ready replicas, and its URLs. */
+export interface ServiceHealth {
+  service: string;
+  ready: number;
+  desired: number;
+  /** Every workload of the service has finished rolling out. */
+  available: boolean;
+  urls: string[];
 }
 
 /** A storage volume's copy from S3: `copying` until DataSync says it ended; counts as DataSync reports them. */

@@ -8,3 +8,12 @@ export function parseDuration(text: string): number {
   if (!m) throw new InvalidNameError(`"${text}" is not a duration: write a number and a unit, such as 30m, 12h, 14d or 2w.`);
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
+
+/** A wait as the catalogue writes it (90s, 10m, 1h): seconds allowed, unlike a time to live. */
+export const WAIT_PATTERN = /^(\d{1,5})([smh])$/;
+
+export function parseWait(text: string): number {
+  const m = WAIT_PATTERN.exec(text.trim());
+  if (!m) throw new InvalidNameError(`"${text}" is not a wait: write a number and a unit, such as 90s, 10m or 1h.`);
+  return Number(m[1]) * (m[2] === 's' ? 1000 : UNIT_MS[m[2] as 'm' | 'h']);
+}

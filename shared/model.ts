@@ -24,6 +24,8 @@ export interface Step {
   startedAt?: string;
   endedAt?: string;
   error?: string;
+  /** How a long step is going, in a few words (`service1 2/2 ready, service2 0/1 ready`). */
+  detail?: string;
 }
 
 export type OperationKind = 'create' | 'destroy' | 'reset' | 'expire';

@@ -21,6 +21,8 @@ export interface EnvironmentPlan {
   /** Time to live (14d); none: the environment stays until destroyed. */
   ttl?: string;
   warnBefore: string;
+  /** How long the create waits for every Deployment and StatefulSet to be available (the project's `readyTimeout`; 10m when absent). */
+  readyTimeout?: string;
 }
 
 /**
@@ -63,6 +65,15 @@ export interface ResourceRow {
  * reset (docs/upgrading.md): runs that started before it replay without it.
  */
 export const SOURCES_PATCH = 'fetch-sources';
+
+/**
+ * The patch of the create's wait for the services to be available, after the last row and before
+ * `ready` (docs/upgrading.md): runs that started before it replay without the wait.
+ */
+export const ROLLOUT_PATCH = 'await-rollout';
+
+/** How long a create waits for its services when the plan does not say (plans made before readyTimeout). */
+export const DEFAULT_READY_TIMEOUT = '10m';
 
 /** The patch of the storage rows (docs/upgrading.md). */
 export const STORAGE_PATCH = 'storage-volumes';
@@ -143,6 +154,7 @@ export function resetRows(plan: EnvironmentPlan, which: ResetTarget): ResourceRo
 export const BOOKKEEPING = {
   claim: 'Reserve the environment',
   sources: 'Fetch seeds and templates',
+  rollout: 'Services become ready',
   ready: 'Ready',
   begin: { destroy: 'Mark the environment as being destroyed', expire: 'Mark the environment as being destroyed', reset: 'Mark the environment as resetting' },
   destroyed: 'Destroyed',
@@ -156,9 +168,18 @@ export interface StepSpec {
 
 const sourcesStep = (fetch: boolean): StepSpec[] => (fetch ? [{ id: 'sources', title: BOOKKEEPING.sources }] : []);
 
-/** The steps of a create building `rows` (the plan's), as the progress message lists them; `fetch`: it fetches sources first. */
-export function createSteps(plan: EnvironmentPlan, rows: readonly ResourceRow[] = rowsFor(plan), fetch = plan.sources === true): StepSpec[] {
-  return [{ id: 'claim', title: BOOKKEEPING.claim }, ...sourcesStep(fetch), ...rows.map((r) => ({ id: r.id, title: r.title })), { id: 'ready', title: BOOKKEEPING.ready }];
+/**
+ * The steps of a create building `rows` (the plan's), as the progress message lists them; `fetch`:
+ * it fetches sources first; `rollout`: it waits for the services to be available before `ready`.
+ */
+export function createSteps(plan: EnvironmentPlan, rows: readonly ResourceRow[] = rowsFor(plan), fetch = plan.sources === true, rollout = true): StepSpec[] {
+  return [
+    { id: 'claim', title: BOOKKEEPING.claim },
+    ...sourcesStep(fetch),
+    ...rows.map((r) => ({ id: r.id, title: r.title })),
+    ...(rollout ? [{ id: 'rollout', title: BOOKKEEPING.rollout }] : []),
+    { id: 'ready', title: BOOKKEEPING.ready },
+  ];
 }
 
 /** The steps of a destroy (or an expiry) removing `rows`, in that order. */
@@ -179,6 +200,7 @@ export function resetSteps(rows: readonly ResourceRow[], fetch = false): StepSpe
 export function stepTitle(id: string): string {
   if (id === 'claim') return BOOKKEEPING.claim;
   if (id === 'sources') return BOOKKEEPING.sources;
+  if (id === 'rollout') return BOOKKEEPING.rollout;
   if (id === 'ready') return BOOKKEEPING.ready;
   return RESOURCES.find((r) => r.id === id)?.title ?? id;
 }

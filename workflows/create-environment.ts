@@ -13,11 +13,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
-import type { EnvironmentCard, VolumeCopy } from '../shared/chat.js';
-import { parseDuration } from '../shared/duration.js';
+import type { EnvironmentCard, ServiceHealth, VolumeCopy } from '../shared/chat.js';
+import { parseDuration, parseWait } from '../shared/duration.js';
 import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
-import { createSteps, progressQuery, rowsFor, SOURCES_PATCH, type EnvironmentPlan, type ResourceRow } from '../shared/resources.js';
+import {
+  createSteps,
+  DEFAULT_READY_TIMEOUT,
+  progressQuery,
+  ROLLOUT_PATCH,
+  rowsFor,
+  SOURCES_PATCH,
+  type EnvironmentPlan,
+  type ResourceRow,
+} from '../shared/resources.js';
 import { long, quick, undo } from './activities.js';
 import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
@@ -56,6 +65,8 @@ export interface CreateEnvironmentResult {
   storage?: VolumeCopy[];
   /** The directory group whose members reach the URLs over the company's Client VPN. */
   vpnGroup?: string;
+  /** Each service's ready replicas as the wait for them last saw them. */
+  services?: ServiceHealth[];
 }
 
 /** What a row's create activity returned, onto the result (and so the card). */
@@ -68,11 +79,39 @@ function report(row: ResourceRow, created: unknown, result: CreateEnvironmentRes
   if (row.reports === 'vpn' && c?.group) result.vpnGroup = c.group;
 }
 
+/**
+ * Waits until every Deployment and StatefulSet of the environment is available, the step's detail
+ * saying how each service is doing; after the project's readyTimeout it fails with what the Pods
+ * and their events say. The activity itself waits for a change, so this asks a few times a minute.
+ */
+async function waitForServices(ref: EnvRef, plan: EnvironmentPlan, tracker: Tracker, result: CreateEnvironmentResult): Promise<void> {
+  const timeout = plan.readyTimeout ?? DEFAULT_READY_TIMEOUT;
+  const deadline = Date.now() + parseWait(timeout);
+  let previous: string | undefined;
+  for (;;) {
+    const waitSeconds = Math.max(1, Math.min(10, Math.ceil((deadline - Date.now()) / 1000)));
+    const seen = await quick.environmentServices({ ref, ...(previous !== undefined ? { previous } : {}), waitSeconds });
+    result.services = seen.services;
+    if (seen.summary) tracker.detail('rollout', seen.summary);
+    if (seen.ready) return;
+    if (Date.now() >= deadline) {
+      throw ApplicationFailure.create({
+        type: 'ServicesNotReady',
+        message: `not every service was ready within ${timeout} (${seen.summary}): ${seen.problems.join('; ')}`,
+        nonRetryable: true,
+      });
+    }
+    previous = seen.summary;
+  }
+}
+
 export async function createEnvironment(input: CreateEnvironmentInput): Promise<CreateEnvironmentResult> {
   const { ref, requester, plan } = input;
   const rows = admitted(rowsFor(plan));
   // Only plans with S3 or git sources have the step, and only runs that reached here on code that has it.
   const fetchSources = plan.sources === true && patched(SOURCES_PATCH);
+  // Runs that started before the wait for the services replay without it.
+  const awaitServices = patched(ROLLOUT_PATCH);
   const result: CreateEnvironmentResult = { environment: ref.environment, status: 'ready', urls: [], databases: [], built: [], rolledBack: [], undoFailed: [] };
   const card = (): EnvironmentCard => ({
     environment: ref.environment,
@@ -85,12 +124,13 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     ...(result.redisIndex !== undefined ? { redisIndex: result.redisIndex } : {}),
     ...(result.vpnGroup && result.status === 'ready' ? { vpnGroup: result.vpnGroup } : {}),
     ...(result.storage?.length && result.status === 'ready' ? { storage: result.storage } : {}),
+    ...(result.services ? { services: result.services } : {}),
     ...(result.expiresAt ? { expiresAt: result.expiresAt } : {}),
     ...(input.temporalUiUrl ? { workflowUrl: `${input.temporalUiUrl}/namespaces/${workflowInfo().namespace}/workflows/${encodeURIComponent(workflowInfo().workflowId)}` } : {}),
     ...(result.failedStep ? { failedStep: result.failedStep, error: result.error ?? '', rolledBack: result.rolledBack } : {}),
   });
   const notifier = new Notifier(input.target, () => ({ kind: 'progress', progress: tracker.snapshot() }));
-  const tracker = new Tracker(ref.environment, 'create', createSteps(plan, rows, fetchSources), () => notifier.changed());
+  const tracker = new Tracker(ref.environment, 'create', createSteps(plan, rows, fetchSources, awaitServices), () => notifier.changed());
   setHandler(progressQuery, () => tracker.snapshot());
 
   const saga = new Saga();
@@ -127,6 +167,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     for (const row of rows.filter((r) => r.phase === 'after')) await build(row);
+    if (awaitServices) await step('rollout', () => waitForServices(ref, plan, tracker, result));
 
     if (plan.ttl) result.expiresAt = new Date(Date.now() + parseDuration(plan.ttl)).toISOString();
     await step('ready', () => quick.finishOperation({ ref, operation: 'create', requester, state: 'ready', expiresAt: result.expiresAt ?? null }));

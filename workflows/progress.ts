@@ -35,6 +35,14 @@ export class Tracker {
     this.onChange();
   }
 
+  /** How step `id` is going, shown beside its title while it runs (and after). */
+  detail(id: string, text: string): void {
+    const s = this.step(id);
+    if (s.detail === text) return;
+    s.detail = text;
+    this.onChange();
+  }
+
   /** Runs `fn` as step `id`, recording running → done, or failed with the error's message. */
   async run<T>(id: string, fn: () => Promise<T>): Promise<T> {
     this.set(id, 'running');

@@ -26,5 +26,6 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
     ...(p.vpn && catalogue.vpn ? { vpn: true } : {}),
     ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
     warnBefore: catalogue.defaults.warnBefore,
+    readyTimeout: p.readyTimeout,
   };
 }

@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
       const rows = await status();
       for (const r of rows) {
         const state = r.ready ? (r.owned ? 'up (started by envbot)' : 'up (reused)') : 'down';
-        process.stdout.write(`${r.name.padEnd(15)} ${r.ports.join(',').padEnd(11)} ${state}\n`);
+        process.stdout.write(`${r.name.padEnd(24)} ${r.ports.join(',').padEnd(11)} ${state}\n`);
       }
       return rows.every((r) => r.ready) ? 0 : 3;
     }

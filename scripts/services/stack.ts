@@ -9,13 +9,15 @@ import { isAlive, portOpen, readPid, stopGroup, waitUntil } from './lib/proc.js'
 import { etcd } from './servers/etcd.js';
 import { ferretdb } from './servers/ferretdb.js';
 import { kubeApiserver } from './servers/kube-apiserver.js';
+import { kubeControllerManager, kubeScheduler } from './servers/kube-controllers.js';
+import { kwok } from './servers/kwok.js';
 import { mariadb } from './servers/mariadb.js';
 import { moto } from './servers/moto.js';
 import { postgres } from './servers/postgres.js';
 import { redis } from './servers/redis.js';
 import { temporal } from './servers/temporal.js';
 
-export const servers: Server[] = [temporal, postgres, mariadb, redis, ferretdb, moto, etcd, kubeApiserver];
+export const servers: Server[] = [temporal, postgres, mariadb, redis, ferretdb, moto, etcd, kubeApiserver, kubeControllerManager, kubeScheduler, kwok];
 
 export type ServerState = 'started' | 'running' | 'reused' | 'failed';
 

@@ -1,6 +1,7 @@
 // The catalogue (envbot.yaml): projects, stages, services, data and who may do what.
 // Parsed once at start; everything downstream gets the typed result.
 import { z } from 'zod';
+import { WAIT_PATTERN } from '../duration.js';
 
 /** A name used as a map key in the catalogue: project, service, database, volume, secret. */
 const key = z
@@ -192,6 +193,8 @@ const project = z
     addressing: z.enum(['host', 'path']).default('host'),
     /** The directory group whose VPN users may reach the project's environments (needs the top-level `vpn`). */
     vpn: z.object({ group: z.string().min(1), cidr: cidr.optional() }).strict().optional(),
+    /** How long a create waits for every Deployment and StatefulSet to be available before it fails. */
+    readyTimeout: z.string().regex(WAIT_PATTERN, 'write a wait such as 90s, 10m or 1h').default('10m'),
     ttl: duration.optional(),
     /** The longest an environment may be kept from now, by create's --ttl or an extension (defaults.maxTtl when absent). */
     maxTtl: duration.optional(),

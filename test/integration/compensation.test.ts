@@ -48,6 +48,7 @@ describe('compensation', () => {
     // both DataSync locations are made, the task is not.
     ['createStorageCopy:task', 'storage-copy'],
     ['applyManifests', 'manifests'],
+    ['environmentServices', 'rollout'],
     ['finishOperation', 'ready'],
   ])('a failure at %s rolls everything back', async (activity, step) => {
     const ref = uniqueEnv('projb', 'qa');

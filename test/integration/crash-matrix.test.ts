@@ -98,7 +98,7 @@ const PAUSE: Record<string, { at: string; state: string }> = {
   createDnsRecords: { at: 'after:resources#1', state: 'the first host name is in the ledger; no record is made (all are made in one change batch)' },
   deleteDnsRecords: { at: 'after:resources#1', state: 'the records are deleted (one change batch); one of the two ledger entries is closed' },
   createNamespace: { at: 'after:resources#1', state: 'the namespace is in the ledger, not made' },
-  deleteNamespace: { at: 'before:resources#1', state: 'the namespace is deleted (Terminating), its ledger entry still open' },
+  deleteNamespace: { at: 'before:resources#1', state: 'the namespace is deleted and gone, its ledger entry still open' },
   applyCredentials: { at: 'after:resources#1', state: 'the Secret is in the ledger, not applied' },
   deleteCredentials: { at: 'before:resources#1', state: 'the Secret is deleted, its ledger entry still open' },
   createStorage: { at: 'before:resources#2', state: 'the EFS access point is made; the PersistentVolume and the claim are neither recorded nor made' },

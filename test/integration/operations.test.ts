@@ -82,8 +82,7 @@ describe('one operation at a time per environment', () => {
     const ref = uniqueEnv('proja', 'qa');
     const target: ChatTarget = { platform: 'console', channel: `${channel}-${ref.suffix}` };
     await startWorker();
-    // It fails at its first step: a namespace once made stays Terminating on this cluster (no
-    // controller manager runs), which a Retry of the same name would meet.
+    // It fails at its first step, before any namespace is made, so a Retry of the same name starts clean.
     h.faults.failAt('createSecrets', { times: 1 });
     await settle((await create(ref, target)).handle.result());
     h.faults.clear();

@@ -182,8 +182,8 @@ describe('storage volumes', () => {
   }, 120_000);
 
   describe('made by activities alone', () => {
-    // Each test its own environment: a deleted PersistentVolume stays Terminating here (no controller
-    // removes its pv-protection finalizer), so its name cannot be made again.
+    // Each test its own environment: a deleted PersistentVolume is Terminating until the controller
+    // manager lifts its pv-protection finalizer, so its name cannot be made again at once.
     let ref: EnvRef;
     let k8s: ReturnType<typeof createKubernetesActivities>;
 

@@ -100,8 +100,8 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   ]);
   found.push(...lists.flat().map((o) => `kubernetes ${o}`));
   const namespace = await core.readNamespace({ name: ns }).catch(() => undefined);
-  // With no controller manager here, a deleted namespace stays Terminating: only an Active one counts.
-  if (namespace && namespace.status?.phase !== 'Terminating') found.push(`kubernetes namespace ${ns} (${namespace.status?.phase})`);
+  // The controller manager removes a deleted namespace, and the delete waits for it: any left counts.
+  if (namespace) found.push(`kubernetes namespace ${ns} (${namespace.status?.phase})`);
 
   found.push(...(await storageLeftovers(t, r)));
   found.push(...(await networkLeftovers(t, r)));

@@ -60,10 +60,12 @@ describe('the resource table', () => {
     const created = creationOrder().map((r) => r.id);
     expect(destructionOrder().map((r) => r.id)).toEqual([...created].reverse());
     // The steps shown to people come from the same rows, bookkeeping at both ends.
-    expect(createSteps(everything).map((s) => s.id)).toEqual(['claim', ...created, 'ready']);
+    // After the last row, the wait for the services (where the run took its patch), then ready.
+    expect(createSteps(everything).map((s) => s.id)).toEqual(['claim', ...created, 'rollout', 'ready']);
+    expect(createSteps(everything, rowsFor(everything), false, false).map((s) => s.id)).toEqual(['claim', ...created, 'ready']);
     // A plan with S3 or git sources fetches them right after the claim (where the run took the patch).
-    expect(createSteps({ ...everything, sources: true }).map((s) => s.id)).toEqual(['claim', 'sources', ...created, 'ready']);
-    expect(createSteps({ ...everything, sources: true }, rowsFor(everything), false).map((s) => s.id)).toEqual(['claim', ...created, 'ready']);
+    expect(createSteps({ ...everything, sources: true }).map((s) => s.id)).toEqual(['claim', 'sources', ...created, 'rollout', 'ready']);
+    expect(createSteps({ ...everything, sources: true }, rowsFor(everything), false).map((s) => s.id)).toEqual(['claim', ...created, 'rollout', 'ready']);
     expect(destroySteps('destroy').map((s) => s.id)).toEqual(['begin', ...[...created].reverse(), 'done']);
     // Creation goes by phase: nothing runs before a row of an earlier phase.
     const phases = creationOrder().map((r) => r.phase);

@@ -236,6 +236,13 @@ describe('progressMessage', () => {
     expect(allText(m.blocks)).toContain('✅ Generate credentials · 3s');
   });
 
+  it('shows how a waiting step is going beside its title', () => {
+    const steps = [...runningProgress.steps, { id: 'rollout', title: 'Services become ready', status: 'running' as const, startedAt: t(5), detail: 'service1 2/2 ready, service2 0/1 ready' }];
+    const m = progressMessage({ ...runningProgress, steps }, NOW);
+    expectMessage(m);
+    expect(allText(m.blocks)).toContain('⏳ Services become ready _running_ · service1 2/2 ready, service2 0/1 ready');
+  });
+
   it('shows a failed create with the error, undo states and the time from start to end (not now)', () => {
     const m = progressMessage(failedProgress, NOW);
     expect(m).toMatchSnapshot();
@@ -269,6 +276,19 @@ describe('progressMessage', () => {
 });
 
 describe('environmentCard', () => {
+  it("shows each URL with its service's health, and a URL of no known service plainly", () => {
+    const services = [
+      { service: 'service1', ready: 2, desired: 2, available: true, urls: ['https://service1.projb-qa.example.com'] },
+      { service: 'service2', ready: 1, desired: 2, available: false, urls: ['https://service2.projb-qa.example.com/'] },
+    ];
+    const text = allText(environmentCard({ ...readyCard, services }, ALL).blocks);
+    expect(text).toContain('<https://service1.projb-qa.example.com|service1.projb-qa.example.com> · ✅ service1 2/2 ready');
+    expect(text).toContain('<https://service2.projb-qa.example.com/|service2.projb-qa.example.com> · ⏳ service2 1/2 ready');
+    const plain = allText(environmentCard({ ...readyCard, services: services.slice(0, 1) }, ALL).blocks);
+    expect(plain).toContain('service2.projb-qa.example.com>"');
+    expect(plain).not.toContain('service2 ');
+  });
+
   it('shows a ready environment with links, databases, expiry, Temporal and every allowed button', () => {
     const m = environmentCard(readyCard, ALL);
     expect(m).toMatchSnapshot();

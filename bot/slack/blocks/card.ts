@@ -3,7 +3,7 @@
 // Retry. The pieces an environment shows elsewhere (its details in the status reply, its buttons
 // and one-line summary on the Home tab and in lists) are built here too, so they look the same.
 import type { types } from '@slack/bolt';
-import { copySummary, type EnvironmentCard } from '../../../shared/chat.js';
+import { copySummary, type EnvironmentCard, type ServiceHealth } from '../../../shared/chat.js';
 import { stepTitle } from '../../../shared/resources.js';
 import type { EnvironmentSummary } from '../../core/model.js';
 import {
@@ -90,7 +90,11 @@ function cardTitle(card: EnvironmentCard): string {
 export function cardDetails(card: EnvironmentCard): KnownBlock[] {
   const blocks: KnownBlock[] = [];
   if (card.urls.length) {
-    blocks.push(...packSections(['*Services*', ...card.urls.map((u) => `• ${link(u, u.replace(/^https?:\/\//, '').replace(/\/$/, ''))}`)], { maxSections: 3, noun: 'services' }));
+    const lines = card.urls.map((u) => {
+      const health = card.services?.find((s) => s.urls.includes(u));
+      return `• ${link(u, u.replace(/^https?:\/\//, '').replace(/\/$/, ''))}${health ? ` · ${serviceHealth(health)}` : ''}`;
+    });
+    blocks.push(...packSections(['*Services*', ...lines], { maxSections: 3, noun: 'services' }));
     if (card.vpnGroup) blocks.push(context([`🔒 Reachable over the company VPN, for members of \`${esc(card.vpnGroup)}\`: connect with the VPN client first (envbot's docs/vpn.md says how).`]));
   }
   const data = card.databases.map((d) => `• ${esc(d.engine)}: \`${esc(d.name)}\``);
@@ -100,6 +104,11 @@ export function cardDetails(card: EnvironmentCard): KnownBlock[] {
     blocks.push(...packSections(['*Storage*', ...card.storage.map((c) => `• ${esc(c.volume)}: ${esc(copySummary(c))}`)], { maxSections: 1, noun: 'volumes' }));
   }
   return blocks;
+}
+
+/** A service's health beside its URL: `✅ service1 2/2 ready`, `⏳ service2 1/2 ready`. */
+export function serviceHealth(s: ServiceHealth): string {
+  return `${s.available ? '✅' : '⏳'} ${esc(s.service)} ${s.ready}/${s.desired} ready`;
 }
 
 function cardContext(card: EnvironmentCard): ContextBlock | undefined {

@@ -78,6 +78,7 @@ function stepLine(step: Step): string {
     const ms = Date.parse(step.endedAt) - Date.parse(step.startedAt);
     if (!Number.isNaN(ms)) line += ` · ${formatDuration(ms)}`;
   }
+  if (step.detail) line += ` · ${esc(clip(oneLine(step.detail), 300))}`;
   if ((step.status === 'failed' || step.status === 'undo-failed') && step.error) line += `\n> ${esc(clip(oneLine(step.error), 500))}`;
   return line;
 }
