@@ -6,19 +6,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { pino } from 'pino';
 import { loadCatalogue } from '../shared/catalogue/load.js';
-import { copySummary, type VolumeCopy } from '../shared/chat.js';
 import { EnvbotError } from '../shared/errors.js';
-import type { Step } from '../shared/model.js';
 import { projectRoot, servicesEnvFile } from '../shared/paths.js';
-import { progressQuery } from '../shared/resources.js';
 import { readSettings } from '../shared/settings.js';
 import { pendingMigrations } from '../shared/store/migrate.js';
 import { Store } from '../shared/store/store.js';
 import { ChatCore } from './core/chat-core.js';
-import { connectCore } from './core/connect.js';
 import { sourcesLine, type Actor, type Command, type EnvironmentSummary, type Reply } from './core/model.js';
 import { COMMAND_USAGE, parseCommand } from './core/parse.js';
 import { catalogueFile } from './catalogue-file.js';
@@ -36,78 +31,12 @@ const USAGE = [
 
 class UsageError extends Error {}
 
-interface Output {
+export interface Output {
   json: boolean;
   line(text: string): void;
   result(value: unknown): void;
 }
 
-const SYMBOL: Record<Step['status'], string> = {
-  pending: '·', running: '…', done: '✓', failed: '✗', undoing: '↺', undone: '↩', 'undo-failed': '!', skipped: '-',
-};
-
-function stepLine(s: Step): string {
-  const secs = s.startedAt && s.endedAt ? ` (${((Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)}s)` : '';
-  return `  ${SYMBOL[s.status]} ${s.title}${secs}${s.detail ? ` (${s.detail})` : ''}${s.error && s.status === 'failed' ? `: ${s.error}` : ''}`;
-}
-
-/** Waits for the workflow, printing each step as its state changes. */
-async function follow(handle: WorkflowHandle, out: Output): Promise<{ ok: boolean; value: unknown }> {
-  const seen = new Map<string, string>();
-  const show = async (): Promise<void> => {
-    const p = await handle.query(progressQuery).catch(() => undefined);
-    for (const s of p?.steps ?? []) {
-      if (seen.get(s.id) !== s.status && s.status !== 'pending' && s.status !== 'skipped') {
-        seen.set(s.id, s.status);
-        if (!out.json) out.line(stepLine(s));
-      }
-    }
-  };
-  let done = false;
-  const poll = (async () => {
-    while (!done) {
-      await show();
-      await new Promise((r) => setTimeout(r, 400));
-    }
-  })();
-  try {
-    const value = await handle.result();
-    return { ok: true, value };
-  } catch (err) {
-    if (err instanceof WorkflowFailedError) {
-      const details = (err.cause as { details?: unknown[] } | undefined)?.details?.[0];
-      return { ok: false, value: details ?? { error: err.cause?.message ?? err.message } };
-    }
-    throw err;
-  } finally {
-    done = true;
-    await poll;
-    await show(); // the steps that finished after the last poll
-  }
-}
-
-async function started(environment: string, handle: WorkflowHandle, wait: boolean, out: Output): Promise<number> {
-  if (!wait) {
-    out.result({ environment, workflowId: handle.workflowId, status: 'started' });
-    if (!out.json) out.line(`started ${handle.workflowId}`);
-    return 0;
-  }
-  if (!out.json) out.line(`${environment}: ${handle.workflowId}`);
-  const { ok, value } = await follow(handle, out);
-  out.result(value);
-  if (!out.json) {
-    const v = value as { urls?: string[]; error?: string; rolledBack?: string[]; failedStep?: string; volumes?: VolumeCopy[] };
-    // A storage copy's volumes, each as the chat message says it.
-    for (const c of v.volumes ?? []) out.line(`  ${c.volume}: ${copySummary(c)}`);
-    if (ok) {
-      if (v.urls?.length) out.line(`ready: ${v.urls.join(' ')}`);
-      else out.line('done');
-    } else {
-      out.line(`failed${v.failedStep ? ` at ${v.failedStep}` : ''}: ${v.error ?? 'see the workflow'}${v.rolledBack?.length ? `; rolled back: ${v.rolledBack.join(', ')}` : ''}`);
-    }
-  }
-  return ok ? 0 : 1;
-}
 
 /** The command line as the chat parser reads it: options the parser knows are passed back in. */
 function commandOf(positionals: string[], values: { suffix?: string | undefined; ttl?: string | undefined }): Command {
@@ -165,16 +94,26 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
     throw new CliError(`the store (DATABASE_URL) lacks ${pending.length === 1 ? 'migration' : 'migrations'} ${pending.join(', ')}: start this version of envbot (npm start), or run npm run migrate, then try again`);
   }
   const store = new Store(settings.databaseUrl, settings.secretKeys);
-  const { core, connection, client } = await connectCore(settings, catalogue, store);
+  // The engine (the Temporal client, the workflows' definitions) is loaded and connected only for a
+  // command that needs it: `list`, and `status` of an environment nothing runs on, answer from the store.
+  let engine: Awaited<ReturnType<typeof import('./core/connect.js').connectCore>> | undefined;
+  const connect = async () => {
+    const { connectCore } = await import('./core/connect.js');
+    engine = await connectCore(settings, catalogue, store);
+    return engine.core;
+  };
   // Unexpected errors are logged to stderr; the reply then says so.
-  const chatCore = new ChatCore({ core, store, catalogue, log: pino({ level: 'error' }, pino.destination(2)) });
+  const chatCore = new ChatCore({ core: connect, store, catalogue, log: pino({ level: 'error' }, pino.destination(2)) });
   const operator: Actor = { platform: 'cli', userId: userInfo().username, groups: [], channel: 'cli' };
   try {
     // Confirmed: typing the command in a terminal is the confirmation.
     const reply: Reply = await chatCore.handle(operator, command, undefined, true);
     switch (reply.kind) {
-      case 'started':
-        return await started(reply.environment, client.workflow.getHandle(reply.workflowId), !values['no-wait'], out);
+      case 'started': {
+        if (!engine) throw new Error('a workflow started without the engine');
+        const { started } = await import('./cli-follow.js');
+        return await started(reply.environment, engine.client.workflow.getHandle(reply.workflowId), !values['no-wait'], out);
+      }
       case 'extended':
         out.result({ environment: reply.environment, expiresAt: reply.expiresAt });
         if (!out.json) out.line(`${reply.environment} now expires at ${reply.expiresAt}`);
@@ -192,7 +131,10 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
         if (!out.json) {
           out.line(`${e.name}: ${e.state}${e.expiresAt ? `, expires ${e.expiresAt}` : ''}${e.lastError ? `\nlast error: ${e.lastError}` : ''}`);
           if (e.sources?.length) out.line(`sources: ${sourcesLine(e.sources)}`);
-          for (const s of reply.progress?.steps ?? []) out.line(stepLine(s));
+          if (reply.progress?.steps.length) {
+            const { stepLine } = await import('./cli-follow.js');
+            for (const s of reply.progress.steps) out.line(stepLine(s));
+          }
         }
         return 0;
       }
@@ -203,7 +145,7 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
         throw new CliError(`unexpected answer "${reply.kind}" to ${command.name}`);
     }
   } finally {
-    await connection.close();
+    await engine?.connection.close();
     await store.close();
   }
 }

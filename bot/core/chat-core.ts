@@ -13,6 +13,7 @@ import type { EnvbotCore } from './core.js';
 import type { Actor, Command, CreateForm, EnvironmentSummary, FormErrors, Reply } from './model.js';
 import { helpReply, parseCommand } from './parse.js';
 import { ttlProblem } from './expiry.js';
+import { findEnvironment, isBusy, listEnvironments } from './lookup.js';
 import { planFor } from './plan.js';
 
 export function requesterOf(actor: Actor): Requester {
@@ -64,9 +65,23 @@ function summary(r: EnvironmentRecord): EnvironmentSummary {
 }
 
 export class ChatCore {
+  private connecting?: Promise<EnvbotCore>;
+
+  /**
+   * `core` may be given as a function that connects it: the engine is then loaded and connected only
+   * for a command that starts or asks a workflow (the CLI's `list` never loads it).
+   */
   constructor(
-    private readonly o: { core: EnvbotCore; store: Store; catalogue: Catalogue; log: Logger },
+    private readonly o: { core: EnvbotCore | (() => Promise<EnvbotCore>); store: Store; catalogue: Catalogue; log: Logger },
   ) {}
+
+  /** The engine, connected on first use when `core` was given as a function. */
+  private engine(): Promise<EnvbotCore> {
+    const core = this.o.core;
+    if (typeof core !== 'function') return Promise.resolve(core);
+    this.connecting ??= core();
+    return this.connecting;
+  }
 
   get catalogue(): Catalogue {
     return this.o.catalogue;
@@ -122,7 +137,7 @@ export class ChatCore {
 
   /** The environments `actor` created, for the Home tab. */
   async mine(actor: Actor): Promise<EnvironmentSummary[]> {
-    const all = await this.o.core.list();
+    const all = await listEnvironments(this.o.store, this.o.catalogue);
     return all.filter((r) => r.createdBy === requesterOf(actor).id).map(summary);
   }
 
@@ -133,7 +148,7 @@ export class ChatCore {
 
   /** The environment a command names, loaded once for the whole request. */
   private record(text: string): Promise<EnvironmentRecord> {
-    return this.o.core.find(text);
+    return findEnvironment(this.o.store, this.o.catalogue, text);
   }
 
   private async dispatch(actor: Actor, c: Command, target: ChatTarget | undefined, confirmed = false): Promise<Reply> {
@@ -151,7 +166,7 @@ export class ChatCore {
         }
         const refused = this.check(actor, 'create', c.project);
         if (refused) return refused;
-        const s = await this.o.core.create({
+        const s = await (await this.engine()).create({
           project: c.project, stage: c.stage, requester, ...(target ? { target } : {}),
           ...(c.suffix ? { suffix: c.suffix } : {}), ...(c.ttl ? { ttl: c.ttl } : {}),
         });
@@ -162,14 +177,14 @@ export class ChatCore {
           const refused = this.check(actor, 'read', c.project);
           if (refused) return refused;
         }
-        const rows = (await this.o.core.list(c.project)).filter((r) => authorise(this.o.catalogue, actor, 'read', r.project).ok);
+        const rows = (await listEnvironments(this.o.store, this.o.catalogue, c.project)).filter((r) => authorise(this.o.catalogue, actor, 'read', r.project).ok);
         return { kind: 'list', ephemeral: true, ...(c.project ? { project: c.project } : {}), environments: rows.map(summary) };
       }
       case 'status': {
         const record = await this.record(c.environment);
         const refused = this.check(actor, 'read', record.project);
         if (refused) return refused;
-        const progress = await this.o.core.progress(record);
+        const progress = isBusy(record) ? await (await this.engine()).progress(record) : undefined;
         return { kind: 'status', ephemeral: true, environment: summary(record), ...(progress ? { progress } : {}) };
       }
       case 'destroy': {
@@ -177,7 +192,7 @@ export class ChatCore {
         const refused = this.check(actor, 'destroy', record.project);
         if (refused) return refused;
         if (!confirmed) return { kind: 'confirm', ephemeral: true, environment: record.name, operation: 'destroy', text: `Destroy ${record.name}? Its services, databases, DNS records and secrets are deleted.` };
-        const s = await this.o.core.destroy({ environment: record, requester, ...(target ? { target } : {}) });
+        const s = await (await this.engine()).destroy({ environment: record, requester, ...(target ? { target } : {}) });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'destroy', workflowId: s.workflowId, by: requester.id, text: `Destroying ${s.environment} (asked by ${requester.id})…` };
       }
       case 'reset-db': {
@@ -185,7 +200,7 @@ export class ChatCore {
         const refused = this.check(actor, 'reset', record.project);
         if (refused) return refused;
         if (!confirmed) return { kind: 'confirm', ephemeral: true, environment: record.name, operation: 'reset-db', which: c.which, text: `Reset ${c.which === 'all' ? 'every database' : c.which} of ${record.name} to its seed? Changes made since are lost.` };
-        const s = await this.o.core.resetDatabases({ environment: record, which: c.which, requester, ...(target ? { target } : {}) });
+        const s = await (await this.engine()).resetDatabases({ environment: record, which: c.which, requester, ...(target ? { target } : {}) });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'reset', workflowId: s.workflowId, by: requester.id, text: `Resetting ${c.which} of ${s.environment} (asked by ${requester.id})…` };
       }
       case 'extend': {
@@ -194,14 +209,14 @@ export class ChatCore {
         if (refused) return refused;
         // Bringing the expiry closer is a kind of destroy: only for those who may destroy.
         const mayShorten = authorise(this.o.catalogue, actor, 'destroy', record.project).ok;
-        const res = await this.o.core.extend({ environment: record, duration: c.duration, requester, mayShorten, ...(target ? { target: { ...target, messageRef: undefined } } : {}) });
+        const res = await (await this.engine()).extend({ environment: record, duration: c.duration, requester, mayShorten, ...(target ? { target: { ...target, messageRef: undefined } } : {}) });
         return { kind: 'extended', ephemeral: false, environment: res.environment, expiresAt: res.expiresAt, by: requester.id, text: `${res.environment} now expires at ${res.expiresAt} (extended by ${requester.id}).` };
       }
       case 'refresh': {
         const record = await this.record(c.environment);
         const refused = this.check(actor, 'refresh', record.project);
         if (refused) return refused;
-        const s = await this.o.core.copyStorage({ environment: record, ...(c.volume ? { volumes: [c.volume] } : {}), requester, ...(target ? { target } : {}) });
+        const s = await (await this.engine()).copyStorage({ environment: record, ...(c.volume ? { volumes: [c.volume] } : {}), requester, ...(target ? { target } : {}) });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'refresh', workflowId: s.workflowId, by: requester.id, text: `Refreshing ${s.volumes.join(', ')} of ${s.environment} from S3 (asked by ${requester.id})…` };
       }
       case 'secrets': {

@@ -4,10 +4,10 @@ import type { Duration } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Catalogue } from '../../shared/catalogue/schema.js';
 import { parseDuration } from '../../shared/duration.js';
-import { ConflictError, InvalidNameError, NotFoundError } from '../../shared/errors.js';
+import { ConflictError, InvalidNameError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
 import { progressQuery } from '../../shared/resources.js';
-import { environmentName, parseEnvironmentName, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
+import { environmentName, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
@@ -18,6 +18,7 @@ import { resetDatabases } from '../../workflows/reset-databases.js';
 import { storageCopiesQuery, storageCopy } from '../../workflows/storage-copy.js';
 import { copySummary, type VolumeCopy } from '../../shared/chat.js';
 import { extensionProblem, ttlProblem } from './expiry.js';
+import { findEnvironment, isBusy, listEnvironments } from './lookup.js';
 import { planFor } from './plan.js';
 import { volumesToCopy } from './storage.js';
 
@@ -39,7 +40,6 @@ export interface Started {
   handle: WorkflowHandle;
 }
 
-const BUSY: EnvironmentRecord['state'][] = ['creating', 'resetting', 'destroying'];
 
 /** An environment as a caller has it: its record, loaded already (once per request), or the name someone typed. */
 export type EnvironmentRef = EnvironmentRecord | string;
@@ -188,15 +188,12 @@ export class EnvbotCore {
   }
 
   list(project?: string): Promise<EnvironmentRecord[]> {
-    if (project && !this.o.catalogue.projects[project]) {
-      throw new NotFoundError(`There is no project "${project}". Projects: ${Object.keys(this.o.catalogue.projects).join(', ')}.`);
-    }
-    return this.o.store.listEnvironments(project);
+    return listEnvironments(this.o.store, this.o.catalogue, project);
   }
 
   /** While an operation runs on the environment, its live progress. */
   async progress(record: EnvironmentRecord): Promise<Progress | undefined> {
-    if (!BUSY.includes(record.state) || !record.workflowId) return undefined;
+    if (!isBusy(record) || !record.workflowId) return undefined;
     return this.o.client.workflow.getHandle(workflowIdOfRun(record.workflowId)).query(progressQuery).catch(() => undefined);
   }
 
@@ -217,12 +214,8 @@ export class EnvbotCore {
    * The record of an environment someone named, loaded once per request. The store is asked first,
    * so an environment whose project has since left the catalogue can still be found (and destroyed).
    */
-  async find(text: string): Promise<EnvironmentRecord> {
-    const typed = text.trim().toLowerCase();
-    const stored = await this.o.store.getEnvironment(typed);
-    const record = stored ?? (await this.o.store.getEnvironment(parseEnvironmentName(typed, Object.keys(this.o.catalogue.projects), this.o.catalogue.stages).name));
-    if (!record || record.state === 'destroyed') throw new NotFoundError(`${record?.name ?? typed} does not exist; "list" shows the environments there are.`);
-    return record;
+  find(text: string): Promise<EnvironmentRecord> {
+    return findEnvironment(this.o.store, this.o.catalogue, text);
   }
 
   private async startOnce<A extends unknown[]>(fn: (...args: A) => Promise<unknown>, op: 'destroy' | 'reset', ref: EnvRef, args: A): Promise<Started> {

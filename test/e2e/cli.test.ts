@@ -31,10 +31,11 @@ describe('envbot CLI', () => {
   let deps: ReturnType<typeof depsOn>['deps'];
 
   const cli = (...args: string[]): Promise<Run> => cliOn(storeDb.url, ...args);
-  const cliOn = (databaseUrl: string, ...args: string[]): Promise<Run> =>
+  const cliOn = (databaseUrl: string, ...args: string[]): Promise<Run> => cliWith({ DATABASE_URL: databaseUrl }, ...args);
+  const cliWith = (extra: Record<string, string>, ...args: string[]): Promise<Run> =>
     new Promise((resolve) => {
       const child = spawn(join(repoRoot, 'bin', 'envbot'), args, {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, TEMPORAL_TASK_QUEUE: taskQueue },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: storeDb.url, TEMPORAL_TASK_QUEUE: taskQueue, ...extra },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -87,6 +88,21 @@ describe('envbot CLI', () => {
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: env, state: 'ready', project: 'projc' })]);
     const status = await cli('status', env);
     expect(status.stdout).toMatch(new RegExp(`^${env}: ready, expires `));
+  });
+
+  it('list and status of a ready environment answer from the store, without loading the engine', async () => {
+    const counting = { NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'support', 'loaded-modules.cjs')}` };
+    const loaded = (r: Run) => Number(/\[loaded-modules\] temporal=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
+    const list = await cliWith(counting, 'list');
+    expect(list.stdout).toContain(env);
+    expect(loaded(list)).toBe(0);
+    const status = await cliWith(counting, 'status', env);
+    expect(status.stdout).toContain(`${env}: ready`);
+    expect(loaded(status)).toBe(0);
+    // The counter does see the engine when a command needs it: a create loads the Temporal client.
+    const create = await cliWith(counting, 'create', 'projc', 'dev', '--suffix', suffix);
+    expect(create.code).toBe(1);
+    expect(loaded(create)).toBeGreaterThan(0);
   });
 
   it('extend moves the expiry', async () => {
