@@ -6,6 +6,7 @@ import type { ChatPort } from '../shared/chat.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store } from '../shared/store/store.js';
 import type { Faults } from './faults.js';
+import type { Outbox } from './outbox.js';
 import type { Sources } from './sources/index.js';
 
 export interface ActivityDeps {
@@ -18,6 +19,8 @@ export interface ActivityDeps {
   /** The AWS clients built from `aws`, one per service (made on first use when not handed in). */
   awsClients?: AwsClients;
   chat: ChatPort;
+  /** The chat outbox every keyed message goes through (one per worker: made with Slack's limits when not handed in). */
+  outbox?: Outbox;
   /** Where S3 and git seeds and templates are fetched to (settings.sourceCache; the OS temp folder when absent). */
   sourceCache?: string;
   /** The fetcher of S3 and git locations (made on first use from `sourceCache` and the AWS clients when not handed in). */

@@ -1,11 +1,16 @@
 // notify: progress and cards to people, through the chat port (Slack, Teams, or the console).
 // Every message an operation sends is kept under a key (the workflow run and what the message is),
-// so a retried send edits the message it made, and never posts it twice.
+// so a retried send edits the message it made, and never posts it twice. Keyed messages go through
+// the worker's outbox (outbox.ts): a progress state is queued and the workflow goes on at once (a
+// newer state replaces it if it has not gone yet); a final state (a card, a notice) is awaited, for
+// at most FINAL_WAIT_MS, after which the outbox still delivers it.
+import { randomUUID } from 'node:crypto';
 import type { ChatMessage } from '../shared/chat.js';
 import type { ChatTarget } from '../shared/model.js';
 import type { MessageKey } from '../shared/store/chat.js';
 import type { ActivityDeps } from './deps.js';
 import { currentRun } from './environments.js';
+import { Outbox } from './outbox.js';
 
 export interface NotifyInput {
   target: ChatTarget;
@@ -19,31 +24,67 @@ export interface NotifyInput {
   kind?: string;
 }
 
+/** How long a final state's send is awaited before the activity returns (the outbox goes on); under the chat activities' 20 s timeout. */
+export const FINAL_WAIT_MS = 15_000;
+
 function environmentOf(message: ChatMessage): string {
   if (message.kind === 'progress') return message.progress.environment;
   return message.kind === 'card' ? message.card.environment : message.environment;
 }
 
 export function createNotifyActivities(deps: ActivityDeps) {
+  const outbox = deps.outbox ?? new Outbox();
   return {
-    /** Posts the message kept under its key, or edits it once posted; returns the message reference. */
+    /**
+     * Queues the message kept under its key: its first state posts it (or edits the message handed
+     * over), later states edit it. Returns the message's reference when known ('' for a progress state
+     * whose post has not gone yet).
+     */
     async notify({ target, message, kind }: NotifyInput): Promise<string> {
-      if (!kind) return deps.chat.send(message.kind === 'notice' ? { ...target, messageRef: undefined } : target, message);
+      if (!kind) {
+        const to = message.kind === 'notice' ? { ...target, messageRef: undefined } : target;
+        return outbox.send({ id: `${target.platform}/unkeyed/${randomUUID()}`, channel: `${target.platform}/${target.channel}`, message, edit: !!to.messageRef, deliver: (state) => deps.chat.send(to, state) });
+      }
       const key: MessageKey = { platform: target.platform, channel: target.channel, operation: currentRun(), kind, environment: environmentOf(message) };
       const keyText = `${key.operation}/${kind}`;
       const held = await deps.store.chat.holdMessage(key);
-      let ref = held.ref;
-      if (!ref && !held.fresh && deps.chat.find) {
-        // An earlier attempt posted, or tried to, and never learned the reference: look before posting.
-        ref = await deps.chat.find(target, keyText, held.since).catch((err: unknown) => {
-          deps.log.warn({ err, channel: target.channel, key: keyText }, 'could not look for a message whose post was not answered; posting it');
-          return undefined;
-        });
+      const delivery = outbox.send({
+        id: `${target.platform}/${keyText}`,
+        channel: `${target.platform}/${target.channel}`,
+        message,
+        edit: !!(held.ref ?? target.messageRef),
+        deliver: async (state, known) => {
+          let ref = known ?? held.ref;
+          if (!ref && !held.fresh && deps.chat.find) {
+            // An earlier attempt posted, or tried to, and never learned the reference: look before posting.
+            ref = await deps.chat.find(target, keyText, held.since).catch((err: unknown) => {
+              deps.log.warn({ err, channel: target.channel, key: keyText }, 'could not look for a message whose post was not answered; posting it');
+              return undefined;
+            });
+          }
+          ref ??= target.messageRef;
+          const sent = await deps.chat.send({ ...target, messageRef: ref }, state, keyText);
+          if (sent !== (known ?? held.ref)) await deps.store.chat.setMessageRef(key, sent);
+          return sent;
+        },
+      });
+      if (message.kind === 'progress') {
+        delivery.catch((err: unknown) => deps.log.warn({ err, channel: target.channel, key: keyText }, 'could not send a progress update; a later state or the card will'));
+        return held.ref ?? target.messageRef ?? '';
       }
-      ref ??= target.messageRef;
-      const sent = await deps.chat.send({ ...target, messageRef: ref }, message, keyText);
-      if (sent !== held.ref) await deps.store.chat.setMessageRef(key, sent);
-      return sent;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FINAL_WAIT_MS)));
+      try {
+        const ref = await Promise.race([delivery, waited]);
+        if (ref === undefined) {
+          delivery.catch((err: unknown) => deps.log.warn({ err, channel: target.channel, key: keyText }, 'a message still queued after its wait failed'));
+          deps.log.warn({ channel: target.channel, key: keyText, queued: outbox.queued }, `chat: a final message still queued after ${FINAL_WAIT_MS / 1000} s; it goes when the rate limits allow`);
+          return held.ref ?? target.messageRef ?? '';
+        }
+        return ref;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

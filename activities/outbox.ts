@@ -1,0 +1,207 @@
+// The chat outbox: every message the workers send to a chat platform goes through one per worker
+// process, whatever the platform (Slack today, Teams through the same port). Per message only the
+// newest state matters: a state superseded before its turn is never sent. A final state (a card, a
+// notice) goes before any pending progress edit. New messages respect an interval per channel (Slack:
+// one a second), edits a budget shared by the workspace (a token bucket: Slack's Tier 3 by default,
+// 50 a minute with bursts), and a platform's "rate limited, retry after N s" pauses what it limits and
+// keeps the message queued. Callers decide whether to wait: workflows do not wait for progress edits.
+import type { ChatMessage } from '../shared/chat.js';
+
+/** A platform's answer "too many requests": the call may be made again after `retryAfterMs`. */
+export class RateLimitedError extends Error {
+  constructor(readonly retryAfterMs: number, message = `rate limited: retry after ${retryAfterMs} ms`) {
+    super(message);
+    this.name = 'RateLimitedError';
+  }
+}
+
+export interface OutboxLimits {
+  /** Least time between two new messages in one channel. */
+  postIntervalMs: number;
+  /** Edits a minute across the workspace, on average. */
+  editsPerMinute: number;
+  /** Edits that may go at once after a quiet spell. */
+  editBurst: number;
+  /** Calls in flight at once. */
+  concurrency: number;
+}
+
+/** Slack's published limits: chat.postMessage 1 a second per channel, chat.update Tier 3 (50+ a minute, bursts welcome). */
+export const SLACK_LIMITS: OutboxLimits = { postIntervalMs: 1000, editsPerMinute: 50, editBurst: 10, concurrency: 4 };
+
+export interface OutboxItem {
+  /** The message's identity: states under one id replace each other. */
+  id: string;
+  /** Where it goes (the post interval is kept per channel). */
+  channel: string;
+  message: ChatMessage;
+  /** True when the message exists already (this state edits it), false when this state may post it. */
+  edit: boolean;
+  /**
+   * Sends the state; `ref` is the message's reference when an earlier state under the id was sent.
+   * Returns the message's reference. Throws RateLimitedError to be queued again after the pause.
+   */
+  deliver: (message: ChatMessage, ref: string | undefined) => Promise<string>;
+}
+
+interface Entry extends OutboxItem {
+  final: boolean;
+  seq: number;
+  waiters: { resolve: (ref: string) => void; reject: (err: unknown) => void }[];
+}
+
+/** What the outbox did, for the bench and the tests. */
+export interface OutboxStats {
+  delivered: number;
+  /** States dropped because a newer one of the same message came before their turn. */
+  superseded: number;
+  rateLimited: number;
+}
+
+const isFinal = (m: ChatMessage) => m.kind !== 'progress';
+/** How long the outbox remembers a message's reference and that its final state went. */
+const REMEMBER_MS = 60 * 60_000;
+
+export class Outbox {
+  readonly stats: OutboxStats = { delivered: 0, superseded: 0, rateLimited: 0 };
+  private readonly pending = new Map<string, Entry>();
+  private readonly inFlight = new Set<string>();
+  private readonly sent = new Map<string, { ref: string; final: boolean; at: number }>();
+  private readonly nextPost = new Map<string, number>();
+  private tokens: number;
+  private refilledAt: number;
+  private pausedUntil = 0;
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly limits: OutboxLimits = SLACK_LIMITS, private readonly now: () => number = Date.now) {
+    this.tokens = limits.editBurst;
+    this.refilledAt = now();
+  }
+
+  /**
+   * Queues a state of a message. Resolves with the message's reference once this state, or a newer
+   * one of the same message, is delivered; rejects when its delivery fails (not when rate limited:
+   * that waits). A progress state that comes after the message's final state was queued or sent is
+   * dropped (it resolves with the final's reference).
+   */
+  send(item: OutboxItem): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      const final = isFinal(item.message);
+      const done = this.sent.get(item.id);
+      const queued = this.pending.get(item.id);
+      if (!final && (queued?.final || done?.final)) {
+        this.stats.superseded += 1;
+        if (queued) queued.waiters.push(waiter);
+        else resolve(done!.ref);
+        return;
+      }
+      if (queued) {
+        this.stats.superseded += 1;
+        Object.assign(queued, { message: item.message, deliver: item.deliver, final, edit: queued.edit || item.edit });
+        queued.waiters.push(waiter);
+      } else {
+        this.pending.set(item.id, { ...item, edit: item.edit || !!done, final, seq: (this.seq += 1), waiters: [waiter] });
+      }
+      this.pump();
+    });
+  }
+
+  /** Messages waiting for their turn (not counting those being sent). */
+  get queued(): number {
+    return this.pending.size;
+  }
+
+  private pump(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const now = this.now();
+    this.refill(now);
+    let wakeAt = Infinity;
+    while (this.inFlight.size < this.limits.concurrency) {
+      const next = this.choose(now);
+      if ('wakeAt' in next) {
+        wakeAt = next.wakeAt;
+        break;
+      }
+      this.start(next.entry, now);
+    }
+    if (wakeAt < Infinity) this.timer = setTimeout(() => this.pump(), Math.max(1, wakeAt - now));
+  }
+
+  /** The entry to send now (finals first, then oldest first), or when one may go. */
+  private choose(now: number): { entry: Entry } | { wakeAt: number } {
+    let best: Entry | undefined;
+    let wakeAt = Infinity;
+    for (const e of this.pending.values()) {
+      if (this.inFlight.has(e.id)) continue;
+      const readyAt = this.readyAt(e, now);
+      if (readyAt > now) {
+        wakeAt = Math.min(wakeAt, readyAt);
+        continue;
+      }
+      if (!best || (e.final && !best.final) || (e.final === best.final && e.seq < best.seq)) best = e;
+    }
+    return best ? { entry: best } : { wakeAt };
+  }
+
+  private readyAt(e: Entry, now: number): number {
+    const paused = Math.max(this.pausedUntil, now);
+    if (!e.edit) return Math.max(paused, this.nextPost.get(e.channel) ?? 0);
+    if (this.tokens >= 1) return paused;
+    const perMs = this.limits.editsPerMinute / 60_000;
+    return Math.max(paused, now + Math.ceil((1 - this.tokens) / perMs));
+  }
+
+  private refill(now: number): void {
+    const perMs = this.limits.editsPerMinute / 60_000;
+    this.tokens = Math.min(this.limits.editBurst, this.tokens + (now - this.refilledAt) * perMs);
+    this.refilledAt = now;
+  }
+
+  private start(e: Entry, now: number): void {
+    this.pending.delete(e.id);
+    this.inFlight.add(e.id);
+    if (e.edit) this.tokens -= 1;
+    else this.nextPost.set(e.channel, now + this.limits.postIntervalMs);
+    const known = this.sent.get(e.id)?.ref;
+    void e.deliver(e.message, known).then(
+      (ref) => {
+        this.inFlight.delete(e.id);
+        this.stats.delivered += 1;
+        this.remember(e.id, ref, e.final);
+        for (const w of e.waiters) w.resolve(ref);
+        // A newer state queued meanwhile edits what this one made.
+        const newer = this.pending.get(e.id);
+        if (newer) newer.edit = true;
+        this.pump();
+      },
+      (err: unknown) => {
+        this.inFlight.delete(e.id);
+        if (err instanceof RateLimitedError) {
+          this.stats.rateLimited += 1;
+          this.pausedUntil = Math.max(this.pausedUntil, this.now() + err.retryAfterMs);
+          // Queued again, unless a newer state took its place: that one carries these waiters too.
+          const newer = this.pending.get(e.id);
+          if (newer) newer.waiters.push(...e.waiters);
+          else this.pending.set(e.id, e);
+        } else {
+          for (const w of e.waiters) w.reject(err);
+        }
+        this.pump();
+      },
+    );
+  }
+
+  private remember(id: string, ref: string, final: boolean): void {
+    const now = this.now();
+    const before = this.sent.get(id);
+    this.sent.set(id, { ref, final: final || !!before?.final, at: now });
+    if (this.sent.size > 10_000) {
+      for (const [k, v] of this.sent) if (now - v.at > REMEMBER_MS) this.sent.delete(k);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// The chat outbox's decisions (activities/outbox.ts): newest state only, finals first, one post a
+// second per channel, an edit budget, and a platform's Retry-After waited out with nothing lost.
+// The platform is a function here; test/e2e/slack-messages.test.ts drives the real Slack port.
+import { describe, expect, it } from 'vitest';
+import { Outbox, RateLimitedError, type OutboxLimits } from '../../activities/outbox.js';
+import type { ChatMessage } from '../../shared/chat.js';
+
+const progress = (env: string, n: number): ChatMessage => ({ kind: 'progress', progress: { environment: env, operation: 'create', steps: [{ id: `s${n}`, title: `step ${n}`, status: 'done' }] } as never });
+const card = (env: string): ChatMessage => ({ kind: 'card', card: { environment: env, project: 'p', stage: 's', status: 'ready', urls: [], databases: [] } });
+const label = (m: ChatMessage) => (m.kind === 'progress' ? `progress ${m.progress.steps[0]!.id}` : m.kind);
+
+function recorder(opts: { delayMs?: number; limitFirst?: number } = {}) {
+  const calls: { id: string; what: string; at: number; ref?: string }[] = [];
+  let limited = opts.limitFirst ?? 0;
+  const t0 = Date.now();
+  const item = (id: string, channel: string, message: ChatMessage, edit = false) => ({
+    id,
+    channel,
+    message,
+    edit,
+    deliver: async (m: ChatMessage, ref: string | undefined) => {
+      await new Promise((r) => setTimeout(r, opts.delayMs ?? 5));
+      if (limited > 0) {
+        limited -= 1;
+        calls.push({ id, what: `429 ${label(m)}`, at: Date.now() - t0 });
+        throw new RateLimitedError(300);
+      }
+      calls.push({ id, what: `${ref ? 'edit' : 'post'} ${label(m)}`, at: Date.now() - t0, ...(ref ? { ref } : {}) });
+      return ref ?? `ts-${id}`;
+    },
+  });
+  return { calls, item };
+}
+
+const fast: OutboxLimits = { postIntervalMs: 0, editsPerMinute: 60_000, editBurst: 100, concurrency: 1 };
+
+describe('chat outbox', () => {
+  it('sends only the newest state of a message: states superseded before their turn are dropped', async () => {
+    const outbox = new Outbox(fast);
+    const r = recorder({ delayMs: 50 });
+    const sends = [1, 2, 3, 4, 5].map((n) => outbox.send(r.item('op1', 'C1', progress('e1', n))));
+    expect(await Promise.all(sends)).toEqual(Array(5).fill('ts-op1'));
+    // The first went at once; 2, 3 and 4 were replaced by 5 while it was in flight.
+    expect(r.calls.map((c) => c.what)).toEqual(['post progress s1', 'edit progress s5']);
+    expect(outbox.stats).toMatchObject({ delivered: 2, superseded: 3 });
+  });
+
+  it('sends a final card before pending progress of other messages, and drops progress that comes after a final', async () => {
+    const outbox = new Outbox(fast);
+    const r = recorder({ delayMs: 20 });
+    const first = outbox.send(r.item('busy', 'C1', progress('e0', 0)));
+    const p = outbox.send(r.item('a', 'C1', progress('ea', 1)));
+    const c = outbox.send(r.item('b', 'C1', card('eb')));
+    await Promise.all([first, p, c]);
+    expect(r.calls.map((x) => `${x.id} ${x.what}`)).toEqual(['busy post progress s0', 'b post card', 'a post progress s1']);
+    // A late progress state of b (a retried activity) does not undo its card.
+    expect(await outbox.send(r.item('b', 'C1', progress('eb', 9)))).toBe('ts-b');
+    expect(r.calls).toHaveLength(3);
+  });
+
+  it('posts at most one new message a second per channel, other channels unaffected', async () => {
+    const outbox = new Outbox({ ...fast, postIntervalMs: 1000, concurrency: 4 });
+    const r = recorder();
+    await Promise.all([outbox.send(r.item('a', 'C1', card('a'))), outbox.send(r.item('b', 'C1', card('b'))), outbox.send(r.item('c', 'C2', card('c')))]);
+    const at = Object.fromEntries(r.calls.map((c) => [c.id, c.at]));
+    expect(at.b! - at.a!).toBeGreaterThanOrEqual(950);
+    expect(at.c!).toBeLessThan(500);
+  });
+
+  it('keeps edits within the budget: a burst, then the refill rate', async () => {
+    const outbox = new Outbox({ postIntervalMs: 0, editsPerMinute: 600, editBurst: 3, concurrency: 4 }); // one edit per 100 ms after 3
+    const r = recorder({ delayMs: 1 });
+    await Promise.all(Array.from({ length: 6 }, (_, i) => outbox.send(r.item(`m${i}`, 'C1', card(`e${i}`), true))));
+    const times = r.calls.map((c) => c.at).sort((a, b) => a - b);
+    expect(times[2]! - times[0]!).toBeLessThan(80); // the burst
+    expect(times[5]! - times[2]!).toBeGreaterThanOrEqual(250); // then ~100 ms apiece
+  });
+
+  it('waits out Retry-After on 429 and loses no final card', async () => {
+    const outbox = new Outbox(fast);
+    const r = recorder({ limitFirst: 2 });
+    const t0 = Date.now();
+    const refs = await Promise.all([outbox.send(r.item('a', 'C1', card('a'))), outbox.send(r.item('b', 'C1', card('b')))]);
+    expect(refs).toEqual(['ts-a', 'ts-b']);
+    expect(r.calls.filter((c) => c.what.startsWith('429'))).toHaveLength(2);
+    expect(r.calls.filter((c) => c.what === 'post card').map((c) => c.id).sort()).toEqual(['a', 'b']);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550); // two pauses of 300 ms
+    expect(outbox.stats.rateLimited).toBe(2);
+  });
+
+  it('rejects the waiters of a state whose delivery failed, and sends the next state afresh', async () => {
+    const outbox = new Outbox(fast);
+    let fail = true;
+    const item = (m: ChatMessage) => ({ id: 'x', channel: 'C1', message: m, edit: false, deliver: async () => { if (fail) { fail = false; throw new Error('boom'); } return 'ts-x'; } });
+    await expect(outbox.send(item(card('x')))).rejects.toThrow('boom');
+    expect(await outbox.send(item(card('x')))).toBe('ts-x');
+  });
+});
