@@ -20,6 +20,7 @@ import { copySummary, type VolumeCopy } from '../../shared/chat.js';
 import { extensionProblem, ttlProblem } from './expiry.js';
 import { findEnvironment, isBusy, listEnvironments } from './lookup.js';
 import { planFor } from './plan.js';
+import { branchChoiceProblem } from './tracking.js';
 import { volumesToCopy } from './storage.js';
 
 export interface CoreOptions {
@@ -52,8 +53,13 @@ export class EnvbotCore {
   }
 
   /** Starts building `<project>-<stage>[-<suffix>]`; refuses one that exists or is being built. */
-  async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string }): Promise<Started> {
+  async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string; branches?: Record<string, string> }): Promise<Started> {
     const env = environmentName(req.project, req.stage, req.suffix);
+    const project = this.o.catalogue.projects[req.project];
+    for (const [service, branch] of Object.entries(req.branches ?? {})) {
+      const bad = project ? branchChoiceProblem(project, service, branch) : undefined;
+      if (bad) throw new InvalidNameError(bad);
+    }
     const plan = planFor(this.o.catalogue, req.project, req.stage, req.ttl);
     const tooLong = req.ttl ? ttlProblem(this.o.catalogue, req.project, req.ttl) : undefined;
     if (tooLong) throw new InvalidNameError(tooLong);
@@ -75,7 +81,7 @@ export class EnvbotCore {
         // workflow's first step still refuses an environment that exists).
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}), ...(this.o.storageCopyPoll ? { storageCopyPoll: this.o.storageCopyPoll } : {}) }],
+        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(req.branches ? { branches: req.branches } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}), ...(this.o.storageCopyPoll ? { storageCopyPoll: this.o.storageCopyPoll } : {}) }],
       });
       return { environment: env.name, workflowId: id, handle };
     } catch (err) {
