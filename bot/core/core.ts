@@ -7,12 +7,14 @@ import { parseDuration } from '../../shared/duration.js';
 import { ConflictError, InvalidNameError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
 import { progressQuery } from '../../shared/resources.js';
-import { environmentName, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
+import { environmentName, gitPushWorkflowId, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
 import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js';
 import { sourceChangedSignal, storageRefresh } from '../../workflows/storage-refresh.js';
+import { gitPush, gitPushSignal, type GitPush } from '../../workflows/git-push.js';
+import { repositoryKey } from '../../shared/catalogue/tracked.js';
 import type { StorageSource } from '../../shared/storage-sources.js';
 import { resetDatabases } from '../../workflows/reset-databases.js';
 import { storageCopiesQuery, storageCopy } from '../../workflows/storage-copy.js';
@@ -33,6 +35,8 @@ export interface CoreOptions {
   storageCopyPoll?: Duration;
   /** How S3 changes refresh storage: the debounce window and how many copies at a time (60 s and 4 when absent). */
   sourceRefresh?: { debounce: Duration; concurrency: number };
+  /** How many environments one push applies in at a time (4 when absent). */
+  gitPushConcurrency?: number;
 }
 
 export interface Started {
@@ -189,6 +193,22 @@ export class EnvbotCore {
       args: [{ source, debounce: refresh.debounce, concurrency: refresh.concurrency, ...(this.o.storageCopyPoll ? { pollEvery: this.o.storageCopyPoll } : {}) }],
       signal: sourceChangedSignal,
       signalArgs: [{ objects }],
+    });
+    return { workflowId: id };
+  }
+
+  /**
+   * A branch of a repository moved: hands the push to the run of that repository and branch, starting
+   * it when none runs (Signal-With-Start); a push it has not started on yet is superseded.
+   */
+  async gitPushed(push: GitPush): Promise<{ workflowId: string }> {
+    const id = gitPushWorkflowId(repositoryKey(push.urls[0]!), push.branch);
+    await this.o.client.workflow.signalWithStart(gitPush, {
+      taskQueue: this.o.taskQueue,
+      workflowId: id,
+      args: [{ concurrency: this.o.gitPushConcurrency ?? 4 }],
+      signal: gitPushSignal,
+      signalArgs: [push],
     });
     return { workflowId: id };
   }
