@@ -88,3 +88,17 @@ describe('repository URLs of a push matched to the catalogue', () => {
   ])('%s → %s', (url, key) => expect(repositoryKey(url)).toBe(key));
   it('another repository does not match', () => expect(repositoryKey('https://github.com/example/apps2.git')).not.toBe(repositoryKey('https://github.com/example/apps.git')));
 });
+
+describe('the create form asks a branch per service that follows one', () => {
+  it('has one optional field per such service, its default as placeholder; a bad branch is a field error', async () => {
+    const { createModal } = await import('../../bot/slack/blocks/form.js');
+    const { createFormErrors } = await import('../../bot/core/chat-core.js');
+    const modal = createModal({ kind: 'open-create-form', ephemeral: true, projects: [{ name: 'projb', stages: ['qa'], services: ['service1'], branches: [{ service: 'service1', defaultBranch: 'main' }] }] }, '{}');
+    const field = modal.blocks.find((b) => b.block_id === 'branch:service1') as { optional?: boolean; element: { placeholder?: { text: string } } } | undefined;
+    expect(field?.optional).toBe(true);
+    expect(field?.element.placeholder?.text).toBe('default: main');
+    const c = load(`{ template: "${GIT}", image: nginx, port: 80, hosts: [service1] }`).catalogue;
+    expect(createFormErrors(c, { project: 'projb', stage: 'qa', branches: { service1: 'feature/x' } })).toEqual({});
+    expect(createFormErrors(c, { project: 'projb', stage: 'qa', branches: { service1: '--upload-pack=x' } })['branch:service1']).toMatch(/not a branch name envbot accepts/);
+  });
+});
