@@ -2,6 +2,7 @@
 import type { ActivityDeps } from './deps.js';
 import { createDnsActivities } from './dns.js';
 import { createEnvironmentActivities } from './environments.js';
+import { createGitopsActivities } from './gitops.js';
 import { createKubernetesActivities } from './kubernetes.js';
 import { createLoadBalancerActivities } from './loadbalancer.js';
 import { createMongoActivities } from './mongo.js';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLoadBalancerActivities(deps),
     ...createVpnActivities(deps),
     ...createKubernetesActivities(deps),
+    ...createGitopsActivities(deps),
     ...createRolloutActivities(deps),
     ...createStorageActivities(deps),
     ...createNotifyActivities(deps),

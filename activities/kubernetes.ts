@@ -14,13 +14,15 @@ import {
   type V1Namespace,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { CatalogueError, ConflictError, EnvbotError, type CatalogueProblem } from '../shared/errors.js';
+import { templateAt, trackedSource } from '../shared/catalogue/tracked.js';
+import { CatalogueError, ConflictError, EnvbotError, NotFoundError, type CatalogueProblem } from '../shared/errors.js';
+import type { DeploymentWhy } from '../shared/store/store.js';
 import { environmentName, namesFor } from '../shared/names.js';
 import type { EnvRef } from '../shared/model.js';
 import { environmentCredentials } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
-import { sourcePath, withSourceNames } from './sources/index.js';
+import { createBranches, sourcePath, sourcesOf, withSourceNames } from './sources/index.js';
 import { render, serviceVars } from './render.js';
 
 export interface KubernetesInput {
@@ -42,6 +44,22 @@ export interface ManifestsResult {
   /** `Kind/name` of each object applied. */
   objects: string[];
 }
+
+export interface ApplyTrackedServiceInput {
+  ref: EnvRef;
+  service: string;
+  /** The branch the service must still follow (else nothing is applied). */
+  branch: string;
+  /** The commit to render from. */
+  commit: string;
+  why: DeploymentWhy;
+  /** Who made the change (the pusher), as history shows it. */
+  who: string;
+}
+
+export type ApplyTrackedServiceResult =
+  | { environment: string; service: string; commit: string; objects: string[]; image?: string }
+  | { environment: string; service: string; skipped: string };
 
 export interface DeletedResult {
   /** `Kind/name` of each object deleted (or found already gone). */
@@ -168,46 +186,127 @@ interface RenderedObject {
   object: KubernetesObject & { apiVersion: string; kind: string; metadata: { name: string } };
 }
 
+/** The first container image of the first workload among `objects` (what a service runs), if any. */
+export function workloadImage(objects: readonly KubernetesObject[]): string | null {
+  for (const o of objects) {
+    const spec = (o as { spec?: { template?: { spec?: { containers?: { image?: unknown }[] } }; jobTemplate?: { spec?: { template?: { spec?: { containers?: { image?: unknown }[] } } } } } }).spec;
+    const containers = spec?.template?.spec?.containers ?? spec?.jobTemplate?.spec?.template?.spec?.containers;
+    const image = containers?.find((c) => typeof c.image === 'string')?.image;
+    if (typeof image === 'string') return image;
+  }
+  return null;
+}
+
 export function createKubernetesActivities(deps: ActivityDeps) {
   const core = deps.kube.makeApiClient(CoreV1Api);
   const objects = deps.kube.makeApiClient(ObjectApi);
 
-  /** Renders and parses every service template; nothing is applied until all of them are valid. */
-  async function renderTemplates(r: ResolvedEnv): Promise<RenderedObject[]> {
+  /** Where a service's template is read from in `r`, at which commit, following which branch (none: not tracked). */
+  async function templateOf(r: ResolvedEnv, service: string, branch: string | undefined, commit?: string): Promise<{ file: string; commit: string | null }> {
+    const svc = r.project.services[service]!;
+    const where = `projects.${r.env.project}.services.${service}.template`;
+    const loc = templateAt(svc, branch ?? (svc.template.kind === 'git' ? svc.template.ref : ''));
+    if (loc.kind !== 'git') return { file: await sourcePath(deps, r, loc, where), commit: null };
+    const sources = sourcesOf(deps);
+    const version = commit ?? (await deps.store.getEnvironment(r.env.name))?.sources[loc.raw]?.version ?? (await sources.resolve(loc, where));
+    return { file: await sources.path(loc, version, where), commit: version };
+  }
+
+  /** Renders and parses one service's template file; `seen` catches an object two templates define. */
+  async function renderService(r: ResolvedEnv, service: string, file: string, seen = new Map<string, string>()): Promise<RenderedObject[]> {
     const out: RenderedObject[] = [];
-    const seen = new Map<string, string>();
-    for (const [service, svc] of Object.entries(r.project.services)) {
-      const file = await sourcePath(deps, r, svc.template, `projects.${r.env.project}.services.${service}.template`);
-      const text = render(r, await readFile(file, 'utf8'), serviceVars(r, service), file);
-      const docs = parseAllDocuments(text);
-      if (!Array.isArray(docs)) continue; // an empty file: nothing to apply
-      for (const [i, doc] of docs.entries()) {
-        if (doc.errors.length) {
-          throw new CatalogueError(
-            file,
-            doc.errors.map((e) => ({ path: `document ${i + 1}`, problem: `not valid YAML once rendered: ${e.message.split('\n')[0]}`, ...(e.linePos ? { line: e.linePos[0].line } : {}) })),
-          );
-        }
-        const value: unknown = doc.toJS();
-        if (value === null || value === undefined) continue; // a comment-only document
-        const problems: CatalogueProblem[] = [];
-        const o = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
-        if (typeof value !== 'object' || Array.isArray(value)) problems.push({ path: `document ${i + 1}`, problem: 'is not a Kubernetes object (a mapping with apiVersion, kind and metadata.name)' });
-        else {
-          if (typeof o.apiVersion !== 'string' || o.apiVersion.includes('|')) problems.push({ path: `document ${i + 1}.apiVersion`, problem: 'is missing; write e.g. "apps/v1"' });
-          if (typeof o.kind !== 'string' || o.kind.includes('|')) problems.push({ path: `document ${i + 1}.kind`, problem: 'is missing; write e.g. "Deployment"' });
-          if (typeof o.metadata?.name !== 'string' || o.metadata.name.includes('|')) problems.push({ path: `document ${i + 1}.metadata.name`, problem: 'is missing' });
-        }
-        if (problems.length) throw new CatalogueError(file, problems);
-        const object = value as RenderedObject['object'];
-        const id = `${object.kind}/${object.metadata.name}`;
-        const other = seen.get(`${object.apiVersion}|${id}`);
-        if (other) throw new CatalogueError(file, [{ path: id, problem: `is also defined in ${other}; each object must come from one template` }]);
-        seen.set(`${object.apiVersion}|${id}`, file);
-        out.push({ file, service, object });
+    const text = render(r, await readFile(file, 'utf8'), serviceVars(r, service), file);
+    const docs = parseAllDocuments(text);
+    if (!Array.isArray(docs)) return out; // an empty file: nothing to apply
+    for (const [i, doc] of docs.entries()) {
+      if (doc.errors.length) {
+        throw new CatalogueError(
+          file,
+          doc.errors.map((e) => ({ path: `document ${i + 1}`, problem: `not valid YAML once rendered: ${e.message.split('\n')[0]}`, ...(e.linePos ? { line: e.linePos[0].line } : {}) })),
+        );
       }
+      const value: unknown = doc.toJS();
+      if (value === null || value === undefined) continue; // a comment-only document
+      const problems: CatalogueProblem[] = [];
+      const o = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
+      if (typeof value !== 'object' || Array.isArray(value)) problems.push({ path: `document ${i + 1}`, problem: 'is not a Kubernetes object (a mapping with apiVersion, kind and metadata.name)' });
+      else {
+        if (typeof o.apiVersion !== 'string' || o.apiVersion.includes('|')) problems.push({ path: `document ${i + 1}.apiVersion`, problem: 'is missing; write e.g. "apps/v1"' });
+        if (typeof o.kind !== 'string' || o.kind.includes('|')) problems.push({ path: `document ${i + 1}.kind`, problem: 'is missing; write e.g. "Deployment"' });
+        if (typeof o.metadata?.name !== 'string' || o.metadata.name.includes('|')) problems.push({ path: `document ${i + 1}.metadata.name`, problem: 'is missing' });
+      }
+      if (problems.length) throw new CatalogueError(file, problems);
+      const object = value as RenderedObject['object'];
+      const id = `${object.kind}/${object.metadata.name}`;
+      const other = seen.get(`${object.apiVersion}|${id}`);
+      if (other) throw new CatalogueError(file, [{ path: id, problem: `is also defined in ${other}; each object must come from one template` }]);
+      seen.set(`${object.apiVersion}|${id}`, file);
+      out.push({ file, service, object });
     }
     return out;
+  }
+
+  /** What each service of a new environment follows and was rendered from, by service. */
+  type Renderings = Map<string, { branch: string | null; commit: string | null }>;
+
+  /**
+   * Renders and parses every service template (a service that follows a branch: from the branch the
+   * create asked for, or its default); nothing is applied until all of them are valid.
+   */
+  async function renderTemplates(r: ResolvedEnv, renderings: Renderings): Promise<RenderedObject[]> {
+    const out: RenderedObject[] = [];
+    const seen = new Map<string, string>();
+    const branches = createBranches((await deps.store.getEnvironment(r.env.name))?.spec);
+    for (const [service, svc] of Object.entries(r.project.services)) {
+      const tracked = trackedSource(svc);
+      const branch = tracked ? (branches[service] ?? tracked.defaultBranch) : null;
+      const { file, commit } = await templateOf(r, service, branch ?? undefined);
+      renderings.set(service, { branch, commit });
+      out.push(...(await renderService(r, service, file, seen)));
+    }
+    return out;
+  }
+
+  /** Checks, records in the ledger, then server-side applies `rendered` in the environment's namespace. */
+  async function applyRendered(r: ResolvedEnv, rendered: RenderedObject[]): Promise<string[]> {
+    const namespace = r.names.namespace;
+    for (const { file, object } of rendered) {
+      let namespaced: boolean | undefined;
+      try {
+        namespaced = await objects.namespaced(object.apiVersion, object.kind);
+      } catch (err) {
+        throw apiError(err, `looking up ${object.apiVersion} ${object.kind}`);
+      }
+      const id = `${object.kind}/${object.metadata.name}`;
+      if (namespaced === undefined) throw new CatalogueError(file, [{ path: id, problem: `the cluster has no kind ${object.kind} in ${object.apiVersion}` }]);
+      if (!namespaced) {
+        throw new CatalogueError(file, [{ path: id, problem: `${object.kind} is cluster-scoped; templates may hold only objects that live in the environment's namespace` }]);
+      }
+    }
+    // Every object is checked, then recorded, before any is applied: one of another environment stops the create with nothing touched.
+    for (const { object: o } of rendered) await refuseOthers(r, { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
+    for (const { object: o } of rendered) {
+      await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) });
+    }
+    const applied: string[] = [];
+    for (const { file, service, object } of rendered) {
+      const id = `${object.kind}/${object.metadata.name}`;
+      object.metadata.namespace = namespace;
+      object.metadata.labels = { ...(object.metadata.labels ?? {}), ...r.names.labels, [SERVICE_LABEL]: service };
+      try {
+        await objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 400 || status === 422) {
+          // The template made an object the API server refuses: fix the template, retrying cannot help.
+          throw new CatalogueError(file, [{ path: id, problem: `rejected by the Kubernetes API (HTTP ${status}): ${failureOf(err).message}` }]);
+        }
+        throw apiError(err, `applying ${id} (from ${file}) in namespace ${namespace}`);
+      }
+      applied.push(id);
+      heartbeat(id);
+    }
+    return applied;
   }
 
   async function readNamespace(name: string): Promise<V1Namespace | undefined> {
@@ -359,50 +458,48 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       return { secret, keys };
     },
 
-    /** Renders each service's template and server-side applies its objects in the namespace. */
+    /**
+     * Renders each service's template (a service that follows a branch: from the branch the create
+     * asked for, or its default) and server-side applies its objects in the namespace; records what
+     * each service follows and runs, and a deployment (why: create).
+     */
     async applyManifests({ ref }: KubernetesInput): Promise<ManifestsResult> {
       deps.faults?.check('applyManifests');
       const r = resolveEnv(deps.catalogue, ref);
-      const namespace = r.names.namespace;
-      const rendered = await withSourceNames(deps, () => renderTemplates(r));
-      for (const { file, object } of rendered) {
-        let namespaced: boolean | undefined;
-        try {
-          namespaced = await objects.namespaced(object.apiVersion, object.kind);
-        } catch (err) {
-          throw apiError(err, `looking up ${object.apiVersion} ${object.kind}`);
-        }
-        const id = `${object.kind}/${object.metadata.name}`;
-        if (namespaced === undefined) throw new CatalogueError(file, [{ path: id, problem: `the cluster has no kind ${object.kind} in ${object.apiVersion}` }]);
-        if (!namespaced) {
-          throw new CatalogueError(file, [{ path: id, problem: `${object.kind} is cluster-scoped; templates may hold only objects that live in the environment's namespace` }]);
-        }
+      const renderings: Renderings = new Map();
+      const rendered = await withSourceNames(deps, () => renderTemplates(r, renderings));
+      const applied = await applyRendered(r, rendered);
+      const who = (await deps.store.getEnvironment(r.env.name))?.createdBy ?? 'envbot';
+      for (const [service, { branch, commit }] of renderings) {
+        const image = workloadImage(rendered.filter((o) => o.service === service).map((o) => o.object));
+        await deps.store.deployments.record({ environment: r.env.name, service, branch, commit, image, why: 'create', who });
       }
-      // Every object is checked, then recorded, before any is applied: one of another environment stops the create with nothing touched.
-      for (const { object: o } of rendered) await refuseOthers(r, { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
-      for (const { object: o } of rendered) {
-        await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) });
-      }
-      const applied: string[] = [];
-      for (const { file, service, object } of rendered) {
-        const id = `${object.kind}/${object.metadata.name}`;
-        object.metadata.namespace = namespace;
-        object.metadata.labels = { ...(object.metadata.labels ?? {}), ...r.names.labels, [SERVICE_LABEL]: service };
-        try {
-          await objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
-        } catch (err) {
-          const status = statusOf(err);
-          if (status === 400 || status === 422) {
-            // The template made an object the API server refuses: fix the template, retrying cannot help.
-            throw new CatalogueError(file, [{ path: id, problem: `rejected by the Kubernetes API (HTTP ${status}): ${failureOf(err).message}` }]);
-          }
-          throw apiError(err, `applying ${id} (from ${file}) in namespace ${namespace}`);
-        }
-        applied.push(id);
-        heartbeat(id);
-      }
-      deps.log.info({ environment: r.env.name, namespace, objects: applied }, 'kubernetes objects applied');
+      deps.log.info({ environment: r.env.name, namespace: r.names.namespace, objects: applied }, 'kubernetes objects applied');
       return { objects: applied };
+    },
+
+    /**
+     * Renders one service that follows `branch` from `commit` and server-side applies it (a push):
+     * records the deployment. Skipped when the environment is not ready or the service follows
+     * another branch now (moved since the push was matched).
+     */
+    async applyTrackedService(input: ApplyTrackedServiceInput): Promise<ApplyTrackedServiceResult> {
+      deps.faults?.check('applyTrackedService');
+      const { ref, service, branch, commit, why, who } = input;
+      const r = resolveEnv(deps.catalogue, ref);
+      const svc = r.project.services[service];
+      if (!svc || !trackedSource(svc)) throw new NotFoundError(`service "${service}" of project ${r.env.project} does not follow a branch (its template is not in git)`);
+      const record = await deps.store.getEnvironment(r.env.name);
+      const now = (await deps.store.deployments.of(r.env.name)).find((d) => d.service === service);
+      if (record?.state !== 'ready') return { environment: r.env.name, service, skipped: `the environment is ${record?.state ?? 'gone'}` };
+      if (now?.branch !== branch) return { environment: r.env.name, service, skipped: `${service} follows ${now?.branch ?? 'no branch'} now` };
+      if (now.commit === commit) return { environment: r.env.name, service, skipped: `already at ${commit.slice(0, 7)}` };
+      const rendered = await withSourceNames(deps, async () => renderService(r, service, (await templateOf(r, service, branch, commit)).file));
+      const applied = await applyRendered(r, rendered);
+      const image = workloadImage(rendered.map((o) => o.object));
+      await deps.store.deployments.record({ environment: r.env.name, service, branch, commit, image, why, who });
+      deps.log.info({ environment: r.env.name, service, branch, commit, objects: applied }, 'service applied from its branch');
+      return { environment: r.env.name, service, commit, objects: applied, ...(image ? { image } : {}) };
     },
 
     /** Deletes every object the ledger says envbot applied (already gone is fine); needs no catalogue. */

@@ -21,6 +21,7 @@ import { ConsoleChat } from './console-chat.js';
 import { createHttpApp, listen } from './http.js';
 import { SnsVerifier } from './webhooks/sns-signature.js';
 import { snsWebhookRouter } from './webhooks/sns.js';
+import { gitWebhookRouter } from './webhooks/git.js';
 import { temporalLogger } from './temporal-logger.js';
 import { createWorker } from './worker.js';
 
@@ -70,6 +71,13 @@ async function main(): Promise<void> {
     ? snsWebhookRouter({ verifier: new SnsVerifier({ topicArns, testOrigin }), catalogue, core, store, log, testOrigin })
     : undefined;
   log.info(s3 ? `S3 change notifications: on, POST /webhooks/s3 accepts topics ${topicArns.join(', ')}` : 'S3 change notifications: off (ENVBOT_SNS_TOPIC_ARNS is not set)');
+  const { githubSecret, gitlabToken } = settings.gitWebhook;
+  const git = githubSecret || gitlabToken ? gitWebhookRouter({ secrets: { githubSecret, gitlabToken }, core, store, log }) : undefined;
+  log.info(
+    git
+      ? `git push webhooks: on, POST /webhooks/git accepts ${[githubSecret ? 'GitHub (GITHUB_WEBHOOK_SECRET)' : '', gitlabToken ? 'GitLab (GITLAB_WEBHOOK_TOKEN)' : ''].filter(Boolean).join(' and ')}`
+      : 'git push webhooks: off (neither GITHUB_WEBHOOK_SECRET nor GITLAB_WEBHOOK_TOKEN is set)',
+  );
   const app = createHttpApp({
     checks: {
       store: async () => void (await store.pool.query('SELECT 1')),
@@ -78,7 +86,7 @@ async function main(): Promise<void> {
         if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
       },
     },
-    routers: [...(slack?.router ? [slack.router] : []), ...(s3 ? [s3] : [])],
+    routers: [...(slack?.router ? [slack.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : [])],
   });
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');

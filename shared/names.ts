@@ -210,6 +210,15 @@ export function sourceRefreshWorkflowId(source: string): string {
   return fit(`envbot/refresh/${source}`, 900);
 }
 
+/**
+ * The run that applies pushes of one branch of one repository (its URL reduced by repositoryKey):
+ * one id per repository and branch, so a newer push is handed to the run already going (and
+ * supersedes an older one it has not started on) instead of starting another.
+ */
+export function gitPushWorkflowId(repository: string, branch: string): string {
+  return fit(`envbot/git-push/${repository}#${branch}`, 900);
+}
+
 /** How the environment record names the workflow run that owns it: `<workflow id>:<run id>`. */
 export function runKey(workflowIdValue: string, runId: string): string {
   return `${workflowIdValue}:${runId}`;

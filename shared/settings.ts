@@ -51,6 +51,12 @@ const settingsSchema = z.object({
   ENVBOT_S3_REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   /** How often a running storage copy asks DataSync how far it is, and edits its message (seconds). */
   ENVBOT_STORAGE_COPY_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** The secret of GitHub's push webhook (X-Hub-Signature-256); none: GitHub pushes are refused. */
+  GITHUB_WEBHOOK_SECRET: optional,
+  /** The token of GitLab's push webhook (X-Gitlab-Token); none: GitLab pushes are refused. */
+  GITLAB_WEBHOOK_TOKEN: optional,
+  /** How many environments one push applies in at a time. */
+  ENVBOT_GIT_PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
 });
 
 export interface SecretKey {
@@ -83,6 +89,8 @@ export interface Settings {
     concurrency: number;
   };
   /** How often a running storage copy looks at DataSync. */
+  /** Git push webhooks (POST /webhooks/git): the secrets they are verified with; neither set: the route is off. */
+  gitWebhook: { githubSecret: string | undefined; gitlabToken: string | undefined; concurrency: number };
   storageCopy: { pollSeconds: number };
   /** Every variable, for `${VAR}` substitution in the catalogue. */
   env: Record<string, string | undefined>;
@@ -172,6 +180,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
       concurrency: s.ENVBOT_S3_REFRESH_CONCURRENCY,
     },
     storageCopy: { pollSeconds: s.ENVBOT_STORAGE_COPY_POLL_SECONDS },
+    gitWebhook: { githubSecret: s.GITHUB_WEBHOOK_SECRET, gitlabToken: s.GITLAB_WEBHOOK_TOKEN, concurrency: s.ENVBOT_GIT_PUSH_CONCURRENCY },
     env: merged,
   };
 }

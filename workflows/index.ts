@@ -6,3 +6,4 @@ export { resetDatabases } from './reset-databases.js';
 export { environmentLifecycle } from './lifecycle.js';
 export { storageCopy } from './storage-copy.js';
 export { storageRefresh } from './storage-refresh.js';
+export { gitPush } from './git-push.js';

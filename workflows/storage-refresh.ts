@@ -88,7 +88,7 @@ export async function storageRefresh(input: StorageRefreshInput): Promise<Storag
 }
 
 /** Runs `fn` over `items`, at most `n` at a time, keeping their order in the result. */
-async function inTurn<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function inTurn<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const lane = async (): Promise<void> => {

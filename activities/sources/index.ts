@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { diskPath } from '../../shared/catalogue/load.js';
 import { shortVersion, type Location, type Project } from '../../shared/catalogue/schema.js';
+import { templateAt, trackedSource } from '../../shared/catalogue/tracked.js';
 import { awsError } from '../../shared/clients/aws.js';
 import { CatalogueError, ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { EnvRef } from '../../shared/model.js';
@@ -41,12 +42,14 @@ const isRemote = (l: Location | undefined): l is RemoteLocation => l?.kind === '
  * The project's seeds and templates kept in S3 or git. `only`: the resource rows a reset re-seeds
  * (mongo, mysql, postgres, redis), whose seeds alone are taken; absent (a create), every one.
  */
-export function remoteUses(project: string, p: Project, only?: readonly string[]): SourceUse[] {
+export function remoteUses(project: string, p: Project, only?: readonly string[], branches: Readonly<Record<string, string>> = {}): SourceUse[] {
   const out: SourceUse[] = [];
   const at = (...path: string[]) => ['projects', project, ...path].join('.');
   if (!only) {
     for (const [svc, s] of Object.entries(p.services)) {
-      if (isRemote(s.template)) out.push({ location: s.template, use: `template ${svc}`, where: at('services', svc, 'template') });
+      // A service that follows a branch: its template on that branch (the create form's choice, or the default).
+      const template = templateAt(s, (trackedSource(s) && branches[svc]) || (s.template.kind === 'git' ? s.template.ref : ''));
+      if (isRemote(template)) out.push({ location: template, use: `template ${svc}`, where: at('services', svc, 'template') });
     }
   }
   for (const [db, d] of Object.entries(p.databases)) {
@@ -54,6 +57,13 @@ export function remoteUses(project: string, p: Project, only?: readonly string[]
   }
   if (isRemote(p.redis?.seed) && (!only || only.includes('redis'))) out.push({ location: p.redis.seed, use: 'seed redis', where: at('redis', 'seed') });
   return out;
+}
+
+/** The branch per service a create was asked for (`spec.branches`, recorded by beginOperation). */
+export function createBranches(spec: Record<string, unknown> | undefined): Record<string, string> {
+  const b = spec?.branches;
+  if (!b || typeof b !== 'object') return {};
+  return Object.fromEntries(Object.entries(b as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -228,7 +238,8 @@ export function createSourcesActivities(deps: ActivityDeps) {
       });
       if (removed.length) deps.log.info({ removed }, 'source cache: removed versions not used lately');
       const byLocation = new Map<string, { use: SourceUse; uses: string[] }>();
-      for (const u of remoteUses(r.env.project, r.project, only)) {
+      const branches = only ? {} : createBranches((await deps.store.getEnvironment(r.env.name))?.spec);
+      for (const u of remoteUses(r.env.project, r.project, only, branches)) {
         const seen = byLocation.get(u.location.raw);
         if (seen) seen.uses.push(u.use);
         else byLocation.set(u.location.raw, { use: u, uses: [u.use] });

@@ -15,6 +15,8 @@ import { helpReply, parseCommand } from './parse.js';
 import { ttlProblem } from './expiry.js';
 import { findEnvironment, isBusy, listEnvironments } from './lookup.js';
 import { planFor } from './plan.js';
+import { branchChoiceProblem } from './tracking.js';
+import { trackedSource } from '../../shared/catalogue/tracked.js';
 
 export function requesterOf(actor: Actor): Requester {
   return actor.platform === 'cli'
@@ -41,6 +43,11 @@ export function createFormErrors(catalogue: Catalogue, form: CreateForm): FormEr
     if (plan) errors[catalogue.projects[project] ? 'stage' : 'project'] = plan;
     const name = problem(() => environmentName(project, stage, suffix));
     if (name) errors[suffix ? 'suffix' : 'project'] ??= name;
+  }
+  const p = project ? catalogue.projects[project] : undefined;
+  for (const [service, branch] of Object.entries(form.branches ?? {})) {
+    const bad = p ? branchChoiceProblem(p, service, branch) : undefined;
+    if (bad) errors[`branch:${service}`] = bad;
   }
   if (ttl) {
     const bad = problem(() => parseDuration(ttl)) ?? (project && catalogue.projects[project] ? ttlProblem(catalogue, project, ttl) : undefined);
@@ -113,7 +120,8 @@ export class ChatCore {
     const errors = createFormErrors(this.o.catalogue, form);
     if (Object.keys(errors).length) return { errors };
     const { project, stage, suffix, ttl } = form;
-    return { reply: await this.handle(actor, { name: 'create', project: project!, stage: stage!, ...(suffix ? { suffix } : {}), ...(ttl ? { ttl } : {}) }, target) };
+    const branches = form.branches && Object.keys(form.branches).length ? { branches: form.branches } : {};
+    return { reply: await this.handle(actor, { name: 'create', project: project!, stage: stage!, ...(suffix ? { suffix } : {}), ...(ttl ? { ttl } : {}), ...branches }, target) };
   }
 
   /**
@@ -160,7 +168,15 @@ export class ChatCore {
         if (!c.project || !c.stage) {
           const projects = Object.entries(this.o.catalogue.projects)
             .filter(([name]) => authorise(this.o.catalogue, actor, 'create', name).ok)
-            .map(([name, p]) => ({ name, stages: p.stages ?? this.o.catalogue.stages, services: Object.keys(p.services) }));
+            .map(([name, p]) => ({
+              name,
+              stages: p.stages ?? this.o.catalogue.stages,
+              services: Object.keys(p.services),
+              branches: Object.entries(p.services).flatMap(([service, s]) => {
+                const t = trackedSource(s);
+                return t ? [{ service, defaultBranch: t.defaultBranch }] : [];
+              }),
+            }));
           if (!projects.length) return { kind: 'error', ephemeral: true, text: 'You may not create environments of any project here. Ask an envbot admin to add you to envbot.yaml.' };
           return { kind: 'open-create-form', ephemeral: true, projects, ...(c.project ? { project: c.project } : {}), ...(c.stage ? { stage: c.stage } : {}) };
         }
@@ -169,6 +185,7 @@ export class ChatCore {
         const s = await (await this.engine()).create({
           project: c.project, stage: c.stage, requester, ...(target ? { target } : {}),
           ...(c.suffix ? { suffix: c.suffix } : {}), ...(c.ttl ? { ttl: c.ttl } : {}),
+          ...(c.branches && Object.keys(c.branches).length ? { branches: c.branches } : {}),
         });
         return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'create', workflowId: s.workflowId, by: requester.id, text: `Creating ${s.environment}…` };
       }

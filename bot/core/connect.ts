@@ -16,6 +16,7 @@ export async function connectCore(settings: Settings, catalogue: Catalogue, stor
     taskQueue: settings.temporal.taskQueue,
     sourceRefresh: { debounce: `${settings.s3Webhook.debounceSeconds} seconds`, concurrency: settings.s3Webhook.concurrency },
     storageCopyPoll: `${settings.storageCopy.pollSeconds} seconds`,
+    gitPushConcurrency: settings.gitWebhook.concurrency,
     ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}),
   });
   return { core, connection, client };

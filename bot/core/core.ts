@@ -7,12 +7,14 @@ import { parseDuration } from '../../shared/duration.js';
 import { ConflictError, InvalidNameError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
 import { progressQuery } from '../../shared/resources.js';
-import { environmentName, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
+import { environmentName, gitPushWorkflowId, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
 import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js';
 import { sourceChangedSignal, storageRefresh } from '../../workflows/storage-refresh.js';
+import { gitPush, gitPushSignal, type GitPush } from '../../workflows/git-push.js';
+import { repositoryKey } from '../../shared/catalogue/tracked.js';
 import type { StorageSource } from '../../shared/storage-sources.js';
 import { resetDatabases } from '../../workflows/reset-databases.js';
 import { storageCopiesQuery, storageCopy } from '../../workflows/storage-copy.js';
@@ -20,6 +22,7 @@ import { copySummary, type VolumeCopy } from '../../shared/chat.js';
 import { extensionProblem, ttlProblem } from './expiry.js';
 import { findEnvironment, isBusy, listEnvironments } from './lookup.js';
 import { planFor } from './plan.js';
+import { branchChoiceProblem } from './tracking.js';
 import { volumesToCopy } from './storage.js';
 
 export interface CoreOptions {
@@ -32,6 +35,8 @@ export interface CoreOptions {
   storageCopyPoll?: Duration;
   /** How S3 changes refresh storage: the debounce window and how many copies at a time (60 s and 4 when absent). */
   sourceRefresh?: { debounce: Duration; concurrency: number };
+  /** How many environments one push applies in at a time (4 when absent). */
+  gitPushConcurrency?: number;
 }
 
 export interface Started {
@@ -52,8 +57,13 @@ export class EnvbotCore {
   }
 
   /** Starts building `<project>-<stage>[-<suffix>]`; refuses one that exists or is being built. */
-  async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string }): Promise<Started> {
+  async create(req: { project: string; stage: string; suffix?: string; requester: Requester; target?: ChatTarget; ttl?: string; branches?: Record<string, string> }): Promise<Started> {
     const env = environmentName(req.project, req.stage, req.suffix);
+    const project = this.o.catalogue.projects[req.project];
+    for (const [service, branch] of Object.entries(req.branches ?? {})) {
+      const bad = project ? branchChoiceProblem(project, service, branch) : undefined;
+      if (bad) throw new InvalidNameError(bad);
+    }
     const plan = planFor(this.o.catalogue, req.project, req.stage, req.ttl);
     const tooLong = req.ttl ? ttlProblem(this.o.catalogue, req.project, req.ttl) : undefined;
     if (tooLong) throw new InvalidNameError(tooLong);
@@ -75,7 +85,7 @@ export class EnvbotCore {
         // workflow's first step still refuses an environment that exists).
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}), ...(this.o.storageCopyPoll ? { storageCopyPoll: this.o.storageCopyPoll } : {}) }],
+        args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(req.branches ? { branches: req.branches } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}), ...(this.o.storageCopyPoll ? { storageCopyPoll: this.o.storageCopyPoll } : {}) }],
       });
       return { environment: env.name, workflowId: id, handle };
     } catch (err) {
@@ -183,6 +193,22 @@ export class EnvbotCore {
       args: [{ source, debounce: refresh.debounce, concurrency: refresh.concurrency, ...(this.o.storageCopyPoll ? { pollEvery: this.o.storageCopyPoll } : {}) }],
       signal: sourceChangedSignal,
       signalArgs: [{ objects }],
+    });
+    return { workflowId: id };
+  }
+
+  /**
+   * A branch of a repository moved: hands the push to the run of that repository and branch, starting
+   * it when none runs (Signal-With-Start); a push it has not started on yet is superseded.
+   */
+  async gitPushed(push: GitPush): Promise<{ workflowId: string }> {
+    const id = gitPushWorkflowId(repositoryKey(push.urls[0]!), push.branch);
+    await this.o.client.workflow.signalWithStart(gitPush, {
+      taskQueue: this.o.taskQueue,
+      workflowId: id,
+      args: [{ concurrency: this.o.gitPushConcurrency ?? 4 }],
+      signal: gitPushSignal,
+      signalArgs: [push],
     });
     return { workflowId: id };
   }

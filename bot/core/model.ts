@@ -20,7 +20,7 @@ export interface Actor {
 
 /** A parsed `/env …` command. */
 export type Command =
-  | { name: 'create'; project?: string; stage?: string; suffix?: string; ttl?: string }
+  | { name: 'create'; project?: string; stage?: string; suffix?: string; ttl?: string; branches?: Record<string, string> }
   | { name: 'list'; project?: string }
   | { name: 'status'; environment: string }
   | { name: 'destroy'; environment: string }
@@ -77,10 +77,12 @@ export interface CreateForm {
   stage?: string;
   suffix?: string;
   ttl?: string;
+  /** A branch per service that follows one (blank: its default branch). */
+  branches?: Record<string, string>;
 }
 
-/** A create form that cannot be submitted: a sentence per field, to show next to it. */
-export type FormErrors = Partial<Record<keyof CreateForm, string>>;
+/** A create form that cannot be submitted: a sentence per field (a service's branch: `branch:<service>`), to show next to it. */
+export type FormErrors = Partial<Record<'project' | 'stage' | 'suffix' | 'ttl', string>> & { [branchField: `branch:${string}`]: string };
 
 /** What the core answers. `ephemeral` replies are shown only to the person who asked. */
 export type Reply =
@@ -89,7 +91,7 @@ export type Reply =
   | { kind: 'refused'; ephemeral: true; action: Action; project: string; text: string; allowed: string[] }
   | { kind: 'started'; ephemeral: false; environment: string; operation: 'create' | 'destroy' | 'reset' | 'refresh'; workflowId: string; by: string; text: string }
   | { kind: 'confirm'; ephemeral: true; environment: string; operation: 'destroy' | 'reset-db'; which?: ResetTarget; text: string }
-  | { kind: 'open-create-form'; ephemeral: true; projects: { name: string; stages: string[]; services: string[] }[]; project?: string; stage?: string }
+  | { kind: 'open-create-form'; ephemeral: true; projects: { name: string; stages: string[]; services: string[]; branches?: { service: string; defaultBranch: string }[] }[]; project?: string; stage?: string }
   | { kind: 'list'; ephemeral: true; project?: string; environments: EnvironmentSummary[] }
   | { kind: 'status'; ephemeral: true; environment: EnvironmentSummary; progress?: Progress; card?: EnvironmentCard }
   | { kind: 'extended'; ephemeral: false; environment: string; expiresAt: string; by: string; text: string }

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { CatalogueError, InvalidNameError, type CatalogueProblem } from '../errors.js';
 import { environmentName, namesFor, PATH_STYLE_HOST } from '../names.js';
 import { catalogueSchema, type Catalogue, type Database, type Location } from './schema.js';
+import { branchProblem } from './tracked.js';
 
 export interface LoadedCatalogue {
   file: string;
@@ -141,7 +142,11 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
     p.stages?.forEach((s, i) => {
       if (!c.stages.includes(s)) problems.push({ path: at('stages', i), problem: `stage "${s}" is not one of the catalogue's stages (${c.stages.join(', ')})` });
     });
-    for (const [svc, s] of Object.entries(p.services)) checkLocation(s.template, at('services', svc, 'template'));
+    for (const [svc, s] of Object.entries(p.services)) {
+      checkLocation(s.template, at('services', svc, 'template'));
+      const problem = branchProblem(s);
+      if (problem) problems.push({ path: at('services', svc, 'branch'), problem });
+    }
     for (const [db, d] of Object.entries(p.databases)) {
       if (!c.servers[d.engine][d.server]) {
         problems.push({ path: at('databases', db, 'server'), problem: `no ${d.engine} server "${d.server}" under servers.${d.engine} (defined: ${Object.keys(c.servers[d.engine]).join(', ') || 'none'})` });
@@ -189,7 +194,6 @@ function crossCheck(c: Catalogue, root: string): { path: Path; problem: string }
 const NOT_YET: { path: (string | '*')[]; what: string }[] = [
   { path: ['projects', '*', 'monitoring'], what: 'monitoring is not supported yet: no monitoring objects or alerts are made' },
   { path: ['projects', '*', 'channels', 'teams'], what: 'Microsoft Teams is not supported yet: these channels are not used' },
-  { path: ['projects', '*', 'services', '*', 'branch'], what: 'services do not follow branches yet: the template at its location is used' },
 ];
 
 /** Every path in `value` matching `pattern` ('*': any key). */

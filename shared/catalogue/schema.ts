@@ -10,7 +10,7 @@ const key = z
   .max(30, 'use at most 30 characters');
 
 /** A git ref envbot passes to git: a branch or tag name (slashes allowed) or a full commit id, never an option. */
-function refProblem(ref: string): string | undefined {
+export function refProblem(ref: string): string | undefined {
   if (/^[0-9a-f]{40}$/.test(ref)) return undefined;
   if (!/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/.test(ref)) return 'a branch or tag name (letters, digits, ".", "_", "-", "/") or a full 40-character commit id';
   if (ref.includes('..') || ref.includes('//') || ref.endsWith('/') || ref.endsWith('.') || ref.endsWith('.lock') || ref.split('/').some((p) => p.startsWith('.'))) {
@@ -108,8 +108,12 @@ const service = z
     port: z.number().int().min(1).max(65535),
     /** Host name labels: `service1` → service1.<env>.<baseDomain>. */
     hosts: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label such as service1')).min(1),
-    /** The branch whose builds this service follows in lower environments. */
-    branch: z.string().min(1).default('main'),
+    /**
+     * The default branch this service follows in lower environments. Only a service whose template is
+     * in git follows a branch, and its default branch is the ref of that location
+     * (`git+https://host/repo.git#<branch>:<path>`); written here it must be the same.
+     */
+    branch: z.string().min(1).optional(),
     /** Path for health checks and the load balancer's target group. */
     healthPath: z.string().startsWith('/').default('/'),
   })

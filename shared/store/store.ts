@@ -6,6 +6,7 @@ import type { SecretKey } from '../settings.js';
 import { Allocations } from './allocations.js';
 import { AuditLog } from './audit.js';
 import { Chat } from './chat.js';
+import { Deployments } from './deployments.js';
 import { Environments } from './environments.js';
 import { Ledger } from './ledger.js';
 import { Locks } from './locks.js';
@@ -14,6 +15,7 @@ import { Secrets } from './secrets.js';
 export type { Allocation, SlotRange } from './allocations.js';
 export type { AuditEntry } from './audit.js';
 export type { ChatPlatform } from './chat.js';
+export type { Deployed, DeploymentEntry, DeploymentWhy, ServiceDeployment, Tracker } from './deployments.js';
 export type { EnvironmentRecord, EnvironmentState, SourceVersion } from './environments.js';
 export type { LedgerEntry } from './ledger.js';
 
@@ -28,6 +30,8 @@ export class Store {
   readonly allocations: Allocations;
   readonly chat: Chat;
   readonly locks: Locks;
+  /** What each service tracks and runs, and the deployments history. */
+  readonly deployments: Deployments;
   /** The audit log (`store.audit(e)` appends to it). */
   readonly auditLog: AuditLog;
 
@@ -42,6 +46,7 @@ export class Store {
     this.allocations = new Allocations(this.pool);
     this.chat = new Chat(this.pool);
     this.locks = new Locks(this.pool);
+    this.deployments = new Deployments(this.pool);
     this.auditLog = new AuditLog(this.pool);
   }
 

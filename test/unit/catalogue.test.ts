@@ -56,7 +56,7 @@ describe('catalogue loader', () => {
   it('loads a minimal catalogue and fills the defaults', () => {
     const { catalogue } = loadCatalogue(inTemp(minimal()), localEnv);
     const svc = catalogue.projects.projb!.services.service1!;
-    expect(svc.branch).toBe('main');
+    expect(svc.branch).toBeUndefined();
     expect(svc.template).toEqual({ kind: 'disk', path: 't.yaml.hbs', raw: 't.yaml.hbs' });
     expect(catalogue.projects.projb!.databases.catalog!.server).toBe('main');
   });
@@ -161,12 +161,9 @@ ${[first, second].map((p) => {
   it('warns once, with file and line, about each field written that nothing implements yet', () => {
     const file = inTemp(minimal(`    monitoring: { enabled: true }
     permissions: { refresh: ["*"] }
-loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: [service1] }', 'hosts: [service1], branch: develop, healthPath: /healthz }'));
+loadBalancer: { listenerArn: arn:aws:elasticloadbalancing:x }`).replace('hosts: [service1] }', 'hosts: [service1], healthPath: /healthz }'));
     const { warnings } = loadCatalogue(file, localEnv);
-    expect(warnings).toEqual([
-      expect.stringMatching(/:\d+: projects\.projb\.monitoring: monitoring is not supported yet/),
-      expect.stringMatching(/:\d+: projects\.projb\.services\.service1\.branch: services do not follow branches yet/),
-    ]);
+    expect(warnings).toEqual([expect.stringMatching(/:\d+: projects\.projb\.monitoring: monitoring is not supported yet/)]);
     // Defaults the schema fills in are not warned about.
     expect(loadCatalogue(inTemp(minimal()), localEnv).warnings).toEqual([]);
   });

@@ -19,8 +19,9 @@ export const TTL_CHOICES = [
 type CreateForm = Extract<Reply, { kind: 'open-create-form' }>;
 
 /**
- * The create form: project, stage, suffix and time to live. No branch per service: nothing builds
- * from a branch yet, so the form does not ask for one.
+ * The create form: project, stage, suffix, time to live, and a branch for each service that follows
+ * one (its template is in git; blank: its default branch). A Slack modal does not change with the
+ * project chosen, so a service's field is read only when the chosen project has that service.
  */
 export function createModal(form: CreateForm, privateMetadata: string): types.ModalView {
   if (privateMetadata.length > SLACK_LIMITS.privateMetadata) throw new RangeError(`private_metadata is ${privateMetadata.length} characters; Slack takes ${SLACK_LIMITS.privateMetadata}`);
@@ -46,5 +47,15 @@ export function createModal(form: CreateForm, privateMetadata: string): types.Mo
       optional: true,
     },
   ];
+  const defaults = new Map<string, string[]>();
+  for (const p of form.projects) {
+    for (const b of p.branches ?? []) defaults.set(b.service, [...(defaults.get(b.service) ?? []), form.projects.length > 1 ? `${b.defaultBranch} in ${p.name}` : b.defaultBranch]);
+  }
+  for (const [service, list] of [...defaults].slice(0, SLACK_LIMITS.options)) {
+    blocks.push({
+      ...input(`branch:${service}`, `Branch of ${service}`, { type: 'plain_text_input', action_id: 'value', max_length: 200, placeholder: plain(`default: ${list.join(', ')}`.slice(0, 150)) }),
+      optional: true,
+    });
+  }
   return { ...base, submit: plain('Create'), blocks };
 }

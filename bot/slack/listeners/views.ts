@@ -20,6 +20,13 @@ export function registerViews(app: App, ctx: ListenerContext): void {
       const text = field(values, key);
       if (text) form[key] = text;
     }
+    // A branch typed for a service of the chosen project (the form has one field per such service name).
+    const services = form.project ? (ctx.chatCore.catalogue.projects[form.project]?.services ?? {}) : {};
+    for (const block of Object.keys(values).filter((b) => b.startsWith('branch:'))) {
+      const service = block.slice('branch:'.length);
+      const text = field(values, block);
+      if (text && Object.hasOwn(services, service)) (form.branches ??= {})[service] = text;
+    }
     const channel = (JSON.parse(view.private_metadata || '{}') as { channel?: string }).channel ?? body.user.id;
     const actor = await actorOf(ctx, client, body.team?.id, body.user.id, channel);
     const outcome = await ctx.chatCore.submitCreateForm(actor, form, { platform: 'slack', channel });
