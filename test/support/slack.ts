@@ -91,6 +91,8 @@ export interface RecordedCall {
   method: string;
   body: Record<string, unknown>;
   at: number;
+  /** The HTTP status answered, when not 200. */
+  status?: number;
 }
 
 /** A message as it stands in a channel: posted, then perhaps edited. */
@@ -101,11 +103,15 @@ export interface ChannelMessage {
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
 }
 
-/** How the next call of a method goes wrong: answered late, then with an error (HTTP 500). */
+/**
+ * How the next call of a method goes wrong: answered late, then with an error (HTTP 500); or, with
+ * `retryAfter`, refused at once as Slack refuses a rate-limited call (HTTP 429, Retry-After seconds).
+ */
 export interface Fault {
   delayMs: number;
   /** Whether Slack did the work before failing to answer (a post is in the channel all the same). */
   done: boolean;
+  retryAfter?: number;
 }
 
 /**
@@ -128,11 +134,19 @@ export class SlackRecorder {
       req.on('end', () => {
         const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
         const body = this.parse(raw, req.headers['content-type'] ?? '');
-        this.calls.push({ method, body, at: Date.now() });
+        const call: RecordedCall = { method, body, at: Date.now() };
+        this.calls.push(call);
         res.setHeader('content-type', 'application/json');
         const fault = this.faults.get(method)?.shift();
         if (!fault) {
           res.end(JSON.stringify(this.answer(method, body)));
+          return;
+        }
+        if (fault.retryAfter !== undefined) {
+          call.status = 429;
+          res.statusCode = 429;
+          res.setHeader('retry-after', String(fault.retryAfter));
+          res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
           return;
         }
         if (fault.done) this.answer(method, body);
