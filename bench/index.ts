@@ -3,6 +3,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { servicesEnvFile } from '../shared/paths.js';
 import { readSettings, type Settings } from '../shared/settings.js';
+import { chatBench } from './chat.bench.js';
 import { provisioningBench } from './provisioning.bench.js';
 import { rolloutBench } from './rollout.bench.js';
 import { storageBench } from './storage.bench.js';
@@ -18,6 +19,7 @@ const benches: [string, Bench][] = [
   ['provisioning', provisioningBench],
   ['storage', storageBench],
   ['rollout', rolloutBench],
+  ['chat', chatBench],
 ];
 const wanted = process.argv.slice(2);
 

@@ -267,11 +267,14 @@ export interface EnvbotProcess {
 }
 
 /** The real envbot (bot/main.ts) in its own process, Slack over HTTP, answering /healthz. */
-export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string; env?: Record<string, string> }): Promise<EnvbotProcess> {
+export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string; env?: Record<string, string>; compiled?: boolean }): Promise<EnvbotProcess> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bot', 'main.ts')], {
+  // compiled: as `npm start` runs it (bin/envbot-server, the build `npm run build` made); else under tsx.
+  const command = o.compiled ? join(repoRoot, 'bin', 'envbot-server') : process.execPath;
+  const args = o.compiled ? [] : ['--import', 'tsx', join(repoRoot, 'bot', 'main.ts')];
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: o.databaseUrl, PORT: String(port), TEMPORAL_TASK_QUEUE: o.taskQueue,

@@ -27,7 +27,7 @@ export const redis: Server = {
   async start(ctx) {
     await launch(ctx, 'redis', 'redis-server', [
       '--bind', '127.0.0.1', '--port', String(ctx.port(PORT)), '--dir', ctx.dataDir('redis'), '--save', '', '--appendonly', 'no',
-      '--daemonize', 'no', '--databases', '16', '--protected-mode', 'yes',
+      '--daemonize', 'no', '--databases', '64', '--protected-mode', 'yes',
     ], () => pong(ctx), { label: 'Redis' });
   },
   env: (ctx) => ({ REDIS_URL: `redis://127.0.0.1:${ctx.port(PORT)}` }),
