@@ -1,0 +1,57 @@
+// The Teams adapter: botbuilder's CloudAdapter at POST /api/messages. Inbound order: the body size
+// limit, then the Bot Framework's JWT (checked by the CloudAdapter against the app id, from the
+// OpenID metadata of the channel), then the replay guard and the core (bot.ts). Without an app id
+// (ENVBOT_TEAMS_EMULATOR=true) nothing is authenticated: for the Bot Framework Emulator only.
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
+import { Router } from 'express';
+import type { Logger } from '../../shared/logger.js';
+import type { Settings } from '../../shared/settings.js';
+import type { ChatCore } from '../core/chat-core.js';
+import { limitBody, rawBody } from '../http.js';
+import { teamsTurn } from './bot.js';
+import { TeamsChat } from './chat-port.js';
+
+export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+export interface TeamsBot {
+  router: Router;
+  chat: TeamsChat;
+  authenticated: boolean;
+}
+
+export function createTeamsBot(o: { settings: Settings['teams']; chatCore: ChatCore; log: Logger }): TeamsBot {
+  const s = o.settings;
+  const auth = new ConfigurationBotFrameworkAuthentication({
+    ...(s.appId ? { MicrosoftAppId: s.appId } : {}),
+    ...(s.appPassword ? { MicrosoftAppPassword: s.appPassword } : {}),
+    ...(s.tenantId ? { MicrosoftAppTenantId: s.tenantId } : {}),
+    ...(s.appType ? { MicrosoftAppType: s.appType } : {}),
+    ...(s.openIdMetadataUrl ? { ToBotFromChannelOpenIdMetadataUrl: s.openIdMetadataUrl } : {}),
+  });
+  const adapter = new CloudAdapter(auth);
+  adapter.onTurnError = async (turn, err) => {
+    o.log.error({ err, type: turn.activity.type }, 'Teams activity failed');
+  };
+  const logic = teamsTurn({ chatCore: o.chatCore, log: o.log });
+  const router = Router();
+  router.post(TEAMS_MESSAGES_PATH, limitBody(), async (req, res) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody(req).toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      res.status(400).json({ error: 'the body is not a Bot Framework activity (JSON object)' });
+      return;
+    }
+    req.body = body;
+    try {
+      await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, logic);
+    } catch (err) {
+      o.log.error({ err }, 'Teams request failed');
+      if (!res.headersSent) res.status(500).end();
+    }
+  });
+  return { router, chat: new TeamsChat(adapter, s.appId ?? ''), authenticated: !!s.appId };
+}
