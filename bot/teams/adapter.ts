@@ -2,7 +2,7 @@
 // limit, then the Bot Framework's JWT (checked by the CloudAdapter against the app id, from the
 // OpenID metadata of the channel), then the replay guard and the core (bot.ts). Without an app id
 // (ENVBOT_TEAMS_EMULATOR=true) nothing is authenticated: for the Bot Framework Emulator only.
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
+import { CallerIdConstants, CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
 import { Router } from 'express';
 import type { Logger } from '../../shared/logger.js';
 import type { Settings } from '../../shared/settings.js';
@@ -12,6 +12,21 @@ import { teamsTurn } from './bot.js';
 import { TeamsChat } from './chat-port.js';
 
 export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+/**
+ * botbuilder's public-cloud values (botframework-connector's AuthenticationConstants). Setting any
+ * one of these settings makes botbuilder expect all of them, so with ToBotFromChannelOpenIdMetadataUrl
+ * set the rest are given as the public cloud has them.
+ */
+const PUBLIC_CLOUD = {
+  ValidateAuthority: true,
+  ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+  ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+  ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+  OAuthUrl: 'https://api.botframework.com',
+  ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration',
+  CallerId: CallerIdConstants.PublicAzureChannel,
+};
 
 export interface TeamsBot {
   router: Router;
@@ -26,7 +41,7 @@ export function createTeamsBot(o: { settings: Settings['teams']; chatCore: ChatC
     ...(s.appPassword ? { MicrosoftAppPassword: s.appPassword } : {}),
     ...(s.tenantId ? { MicrosoftAppTenantId: s.tenantId } : {}),
     ...(s.appType ? { MicrosoftAppType: s.appType } : {}),
-    ...(s.openIdMetadataUrl ? { ToBotFromChannelOpenIdMetadataUrl: s.openIdMetadataUrl } : {}),
+    ...(s.openIdMetadataUrl ? { ...PUBLIC_CLOUD, ToBotFromChannelOpenIdMetadataUrl: s.openIdMetadataUrl } : {}),
   });
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (turn, err) => {

@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ResetTarget } from '../../shared/model.js';
 import type { ChatCore } from '../core/chat-core.js';
 import type { Actor, Command, CreateForm, Reply } from '../core/model.js';
+import { parseCommand } from '../core/parse.js';
 import { CARD_CONTENT_TYPE, createFormCard, environmentCard, replyCard, VERB, type AdaptiveCard, type CardMessage, type CardNote } from './cards/index.js';
 import { isPersonal, targetOf } from './conversation.js';
 
@@ -58,22 +59,23 @@ export function teamsTurn(ctx: TeamsBotContext): (turn: TurnContext) => Promise<
     const actor = actorOf(a);
     if (a.type === 'message') {
       if (!actor) return void (await turn.sendActivity('envbot needs your Microsoft Entra ID (AAD) object id, which this message did not carry: talk to envbot from Microsoft Teams.'));
-      const reply = await ctx.chatCore.handleText(actor, commandText(a), targetOf(a), 'env');
-      await answer(turn, reply);
+      const text = commandText(a);
+      const parsed = parseCommand(text, 'env');
+      // Teams has no message only one person sees in a channel: credentials are not even looked up there.
+      if (!('error' in parsed) && parsed.name === 'secrets' && !isPersonal(a)) return void (await turn.sendActivity(replyCard(ONLY_IN_CHAT)));
+      await answer(turn, await ctx.chatCore.handleText(actor, text, targetOf(a), 'env'));
       return;
     }
     await onCardAction(ctx, turn, actor);
   };
 }
 
+const ONLY_IN_CHAT: Reply = { kind: 'error', ephemeral: true, text: 'Credentials are shown only in a one-to-one chat with envbot: open a chat with envbot and ask there.' };
+
 /** Posts a reply in the conversation. `started` posts nothing: the workflow's live card is the answer. */
 async function answer(turn: TurnContext, reply: Reply): Promise<void> {
   if (reply.kind === 'started') return;
-  if (reply.kind === 'secrets' && !isPersonal(turn.activity)) {
-    await turn.sendActivity(replyCard({ kind: 'error', ephemeral: true, text: 'Credentials are shown only in a one-to-one chat with envbot: open a chat with envbot and ask there.' }));
-    return;
-  }
-  await turn.sendActivity(replyCard(reply));
+  await turn.sendActivity(replyCard(reply.kind === 'secrets' && !isPersonal(turn.activity) ? ONLY_IN_CHAT : reply));
 }
 
 interface ActionData {
@@ -151,7 +153,7 @@ async function onCardAction(ctx: TeamsBotContext, turn: TurnContext, actor: Acto
     }
     case VERB.credentials:
       if (!env) return invokeMessage(turn, 'That button names no environment.');
-      if (!isPersonal(turn.activity)) return invokeMessage(turn, 'Credentials are shown only in a one-to-one chat with envbot: open a chat with envbot and type "env secrets ' + env + '".');
+      if (!isPersonal(turn.activity)) return invokeMessage(turn, `Credentials are shown only in a one-to-one chat with envbot: open a chat with envbot and type "env secrets ${env}".`);
       reply = await run({ name: 'secrets', environment: env });
       if (reply.kind === 'secrets') {
         await turn.sendActivity(replyCard(reply));
