@@ -2,7 +2,7 @@
 // limit, then the Bot Framework's JWT (checked by the CloudAdapter against the app id, from the
 // OpenID metadata of the channel), then the replay guard and the core (bot.ts). Without an app id
 // (ENVBOT_TEAMS_EMULATOR=true) nothing is authenticated: for the Bot Framework Emulator only.
-import { CallerIdConstants, CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
+import { CallerIdConstants, CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type InvokeResponse, type TurnContext } from 'botbuilder';
 import { Router } from 'express';
 import type { Logger } from '../../shared/logger.js';
 import type { Settings } from '../../shared/settings.js';
@@ -28,6 +28,15 @@ const PUBLIC_CLOUD = {
   CallerId: CallerIdConstants.PublicAzureChannel,
 };
 
+type Authenticated = Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']>>;
+
+/** CloudAdapter, run on an activity envbot authenticated itself (so every refusal is a 401 it logs). */
+class EnvbotAdapter extends CloudAdapter {
+  run(auth: Authenticated, activity: Activity, logic: (turn: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+    return this.processActivity(auth, activity, logic);
+  }
+}
+
 export interface TeamsBot {
   router: Router;
   chat: TeamsChat;
@@ -43,7 +52,7 @@ export function createTeamsBot(o: { settings: Settings['teams']; chatCore: ChatC
     ...(s.appType ? { MicrosoftAppType: s.appType } : {}),
     ...(s.openIdMetadataUrl ? { ...PUBLIC_CLOUD, ToBotFromChannelOpenIdMetadataUrl: s.openIdMetadataUrl } : {}),
   });
-  const adapter = new CloudAdapter(auth);
+  const adapter = new EnvbotAdapter(auth);
   adapter.onTurnError = async (turn, err) => {
     o.log.error({ err, type: turn.activity.type }, 'Teams activity failed');
   };
@@ -56,13 +65,26 @@ export function createTeamsBot(o: { settings: Settings['teams']; chatCore: ChatC
     } catch {
       body = undefined;
     }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) {
-      res.status(400).json({ error: 'the body is not a Bot Framework activity (JSON object)' });
+    if (!body || typeof body !== 'object' || Array.isArray(body) || typeof (body as { type?: unknown }).type !== 'string') {
+      res.status(400).json({ error: 'the body is not a Bot Framework activity (a JSON object with a type)' });
       return;
     }
-    req.body = body;
+    const activity = body as Activity;
+    // Any failure to verify the token (missing, malformed, bad signature, wrong audience, issuer or
+    // serviceUrl, expired, keys unreachable) is a refusal: 401, and nothing reaches the core.
+    let verified: Authenticated;
     try {
-      await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, logic);
+      verified = await auth.authenticateRequest(activity, req.headers.authorization ?? '');
+    } catch (err) {
+      o.log.warn({ why: (err as Error).message }, 'Teams request refused');
+      res.status(401).end();
+      return;
+    }
+    try {
+      const invoke = await adapter.run(verified, activity, logic);
+      res.status(invoke?.status ?? 200);
+      if (invoke?.body === undefined) res.end();
+      else res.json(invoke.body);
     } catch (err) {
       o.log.error({ err }, 'Teams request failed');
       if (!res.headersSent) res.status(500).end();
