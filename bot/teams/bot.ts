@@ -114,6 +114,10 @@ async function onCardAction(ctx: TeamsBotContext, turn: TurnContext, actor: Acto
         const v = str(data[k]);
         if (v) form[k] = v;
       }
+      for (const [k, v] of Object.entries(data)) {
+        const branch = k.startsWith('branch:') ? str(v) : undefined;
+        if (branch) form.branches = { ...form.branches, [k.slice('branch:'.length)]: branch };
+      }
       const outcome = await ctx.chatCore.submitCreateForm(actor, form, target);
       if ('errors' in outcome) {
         const again = await ctx.chatCore.handle(actor, { name: 'create' }, target);

@@ -107,12 +107,22 @@ function statusCard(reply: Extract<Reply, { kind: 'status' }>): CardMessage {
   return message(card(body, [], parts.join('; ')));
 }
 
-/** The create form: project and stage from the catalogue, suffix, time to live; field errors beside each field. */
+/**
+ * The create form: project and stage from the catalogue, suffix, time to live, and a branch for each
+ * service that follows one (blank: its default branch); field errors beside each field.
+ */
 export function createFormCard(reply: Extract<Reply, { kind: 'open-create-form' }>, values: CreateForm = {}, errors: FormErrors = {}): CardMessage {
   const stages = [...new Set(reply.projects.flatMap((p) => p.stages))];
   const project = values.project ?? reply.project;
   const stage = values.stage ?? reply.stage;
-  const err = (k: keyof CreateForm): Element[] => (errors[k] ? [text(`⚠️ ${esc(errors[k])}`, { color: 'Attention', id: `${k}Error` })] : []);
+  const err = (k: keyof FormErrors): Element[] => {
+    const e = errors[k];
+    return e ? [text(`⚠️ ${esc(e)}`, { color: 'Attention' })] : [];
+  };
+  const defaults = new Map<string, string[]>();
+  for (const p of reply.projects) {
+    for (const b of p.branches ?? []) defaults.set(b.service, [...(defaults.get(b.service) ?? []), reply.projects.length > 1 ? `${b.defaultBranch} in ${p.name}` : b.defaultBranch]);
+  }
   const body: Element[] = [
     title('New environment'),
     { type: 'Input.ChoiceSet', id: 'project', label: 'Project', isRequired: true, style: 'compact', choices: reply.projects.map((p) => ({ title: p.name, value: p.name })), ...(project ? { value: project } : {}) },
@@ -124,6 +134,10 @@ export function createFormCard(reply: Extract<Reply, { kind: 'open-create-form' 
     { type: 'Input.Text', id: 'ttl', label: 'Time to live (optional)', placeholder: 'e.g. 7d, 2w', maxLength: 10, ...(values.ttl ? { value: values.ttl } : {}) },
     ...err('ttl'),
   ];
+  for (const [service, list] of defaults) {
+    const value = values.branches?.[service];
+    body.push({ type: 'Input.Text', id: `branch:${service}`, label: `Branch of ${service} (optional)`, placeholder: clip(`default: ${list.join(', ')}`, 150), maxLength: 200, ...(value ? { value } : {}) }, ...err(`branch:${service}`));
+  }
   const problems = Object.values(errors).filter(Boolean);
-  return message(card(body, [execute('Create', VERB.createForm, {}, { style: 'positive' })], problems.length ? `New environment: ${problems.join(' ')}` : clip('New environment: choose a project and a stage.', 200)));
+  return message(card(body, [execute('Create', VERB.createForm, {}, { style: 'positive' })], problems.length ? `New environment: ${problems.join(' ')}` : 'New environment: choose a project and a stage.'));
 }
