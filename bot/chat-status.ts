@@ -18,7 +18,10 @@ export function chatAdapters(settings: Settings): AdapterStatus[] {
     slackMissing.length
       ? { name: 'slack', on: false, reason: `${slackMissing.join(' and ')} not set; see README "Connect to Slack"` }
       : { name: 'slack', on: true, reason: slack.appToken ? 'Socket Mode (SLACK_APP_TOKEN)' : 'HTTP mode at POST /slack/events' },
-    // No setting turns Teams on yet: say so, rather than name settings as if they would.
-    { name: 'teams', on: false, reason: teams.appId ? 'MicrosoftAppId is set, but this version has no Teams adapter yet' : 'this version has no Teams adapter yet' },
+    teams.appId
+      ? { name: 'teams', on: true, reason: `POST /api/messages, Bot Framework tokens for app ${teams.appId} required` }
+      : teams.emulator
+        ? { name: 'teams', on: true, reason: 'POST /api/messages WITHOUT AUTHENTICATION (ENVBOT_TEAMS_EMULATOR=true and no MicrosoftAppId): anyone who reaches this port can act as any Teams user; for the Bot Framework Emulator only' }
+        : { name: 'teams', on: false, reason: 'MicrosoftAppId not set; see README "Connect to Teams"' },
   ];
 }

@@ -1,4 +1,5 @@
-// envbot's one HTTP server: /healthz and /metrics now; the Slack, Teams and webhook routes mount here later.
+// envbot's one HTTP server: /healthz and /metrics, and the routers mounted by main.ts (Slack's
+// /slack/events, Teams' /api/messages, the S3 webhook).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';

@@ -17,6 +17,7 @@ import { connectCore } from './core/connect.js';
 import { RoutingChat } from './routing-chat.js';
 import { createSlackApp } from './slack/app.js';
 import { SlackChat } from './slack/chat-port.js';
+import { createTeamsBot } from './teams/adapter.js';
 import { ConsoleChat } from './console-chat.js';
 import { createHttpApp, listen } from './http.js';
 import { SnsVerifier } from './webhooks/sns-signature.js';
@@ -48,7 +49,12 @@ async function main(): Promise<void> {
   const slack = slackOn
     ? await createSlackApp({ settings: { ...settings.slack, botToken: settings.slack.botToken! }, chatCore, store, log, ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}) })
     : undefined;
-  const chat = new RoutingChat(slack ? { slack: new SlackChat(slack.chatClient) } : {}, new ConsoleChat(log));
+  const teamsOn = adapters.find((a) => a.name === 'teams')?.on === true;
+  const teams = teamsOn ? createTeamsBot({ settings: settings.teams, chatCore, log }) : undefined;
+  if (teams && !teams.authenticated) {
+    log.warn('TEAMS IS UNAUTHENTICATED: POST /api/messages accepts activities without a Bot Framework token (ENVBOT_TEAMS_EMULATOR=true, no MicrosoftAppId). Anyone who can reach this port can act as any Teams user. Use it only with the Bot Framework Emulator on this machine.');
+  }
+  const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
 
   const { worker, connection: workerConnection } = await createWorker({
     settings,
@@ -86,7 +92,7 @@ async function main(): Promise<void> {
         if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
       },
     },
-    routers: [...(slack?.router ? [slack.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : [])],
+    routers: [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : [])],
   });
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');

@@ -40,7 +40,14 @@ const settingsSchema = z.object({
   MicrosoftAppId: optional,
   MicrosoftAppPassword: optional,
   MicrosoftAppTenantId: optional,
-  MicrosoftAppType: optional,
+  MicrosoftAppType: optional.pipe(z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], { message: 'MicrosoftAppType must be MultiTenant, SingleTenant or UserAssignedMSI' }).optional()),
+  /** Teams without MicrosoftAppId: "true" runs POST /api/messages unauthenticated, for the Bot Framework Emulator. */
+  ENVBOT_TEAMS_EMULATOR: optional.pipe(z.enum(['true', 'false'], { message: 'ENVBOT_TEAMS_EMULATOR must be true or false' }).optional()),
+  /**
+   * Where the Bot Framework's OpenID metadata (and so its signing keys) is read; botbuilder's own
+   * setting, left unset in production (botbuilder's default). Tests point it at a local key.
+   */
+  ToBotFromChannelOpenIdMetadataUrl: optional,
   /** Comma-separated SNS topic ARNs whose S3 notifications POST /webhooks/s3 accepts; none: the route is off. */
   ENVBOT_SNS_TOPIC_ARNS: optional,
   /** Tests only: a loopback origin (http://127.0.0.1:<port>) accepted beside the SNS hosts for SigningCertURL and SubscribeURL. */
@@ -78,7 +85,8 @@ export interface Settings {
   http: { port: number };
   logLevel: z.output<typeof settingsSchema>['LOG_LEVEL'];
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
-  teams: { appId?: string; appPassword?: string; tenantId?: string; appType?: string };
+  /** Microsoft Teams through the Bot Framework; no appId: unauthenticated, for the Bot Framework Emulator only. */
+  teams: { appId?: string; appPassword?: string; tenantId?: string; appType?: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; openIdMetadataUrl?: string; emulator: boolean };
   /** S3 change notifications delivered by SNS (POST /webhooks/s3), and the refreshes they start. */
   s3Webhook: {
     /** The SNS topics whose messages are accepted; empty: the route is off. */
@@ -172,7 +180,10 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     http: { port: s.PORT },
     logLevel: s.LOG_LEVEL,
     slack: { signingSecret: s.SLACK_SIGNING_SECRET, botToken: s.SLACK_BOT_TOKEN, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
-    teams: { appId: s.MicrosoftAppId, appPassword: s.MicrosoftAppPassword, tenantId: s.MicrosoftAppTenantId, appType: s.MicrosoftAppType },
+    teams: {
+      appId: s.MicrosoftAppId, appPassword: s.MicrosoftAppPassword, tenantId: s.MicrosoftAppTenantId, appType: s.MicrosoftAppType,
+      openIdMetadataUrl: s.ToBotFromChannelOpenIdMetadataUrl, emulator: s.ENVBOT_TEAMS_EMULATOR === 'true',
+    },
     s3Webhook: {
       topicArns: parseTopicArns(s.ENVBOT_SNS_TOPIC_ARNS),
       testOrigin: parseTestOrigin(s.ENVBOT_SNS_TEST_ORIGIN),

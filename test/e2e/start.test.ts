@@ -76,7 +76,7 @@ describe('envbot process (npm start after the services are up)', () => {
 
   it('says which chat adapters are off and why', () => {
     expect(output).toMatch(/chat adapter slack: off \(.*SLACK_BOT_TOKEN not set/);
-    expect(output).toMatch(/chat adapter teams: off \(this version has no Teams adapter yet\)/);
+    expect(output).toMatch(/chat adapter teams: off \(MicrosoftAppId not set/);
   });
 
   it('stops cleanly on SIGINT (exit code 0, "envbot stopped")', async () => {

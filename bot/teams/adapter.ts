@@ -1,0 +1,94 @@
+// The Teams adapter: botbuilder's CloudAdapter at POST /api/messages. Inbound order: the body size
+// limit, then the Bot Framework's JWT (checked by the CloudAdapter against the app id, from the
+// OpenID metadata of the channel), then the replay guard and the core (bot.ts). Without an app id
+// (ENVBOT_TEAMS_EMULATOR=true) nothing is authenticated: for the Bot Framework Emulator only.
+import { CallerIdConstants, CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type InvokeResponse, type TurnContext } from 'botbuilder';
+import { Router } from 'express';
+import type { Logger } from '../../shared/logger.js';
+import type { Settings } from '../../shared/settings.js';
+import type { ChatCore } from '../core/chat-core.js';
+import { limitBody, rawBody } from '../http.js';
+import { teamsTurn } from './bot.js';
+import { TeamsChat } from './chat-port.js';
+
+export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+/**
+ * botbuilder's public-cloud values (botframework-connector's AuthenticationConstants). Setting any
+ * one of these settings makes botbuilder expect all of them, so with ToBotFromChannelOpenIdMetadataUrl
+ * set the rest are given as the public cloud has them.
+ */
+const PUBLIC_CLOUD = {
+  ValidateAuthority: true,
+  ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+  ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+  ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+  OAuthUrl: 'https://api.botframework.com',
+  ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration',
+  CallerId: CallerIdConstants.PublicAzureChannel,
+};
+
+type Authenticated = Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']>>;
+
+/** CloudAdapter, run on an activity envbot authenticated itself (so every refusal is a 401 it logs). */
+class EnvbotAdapter extends CloudAdapter {
+  run(auth: Authenticated, activity: Activity, logic: (turn: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+    return this.processActivity(auth, activity, logic);
+  }
+}
+
+export interface TeamsBot {
+  router: Router;
+  chat: TeamsChat;
+  authenticated: boolean;
+}
+
+export function createTeamsBot(o: { settings: Settings['teams']; chatCore: ChatCore; log: Logger }): TeamsBot {
+  const s = o.settings;
+  const auth = new ConfigurationBotFrameworkAuthentication({
+    ...(s.appId ? { MicrosoftAppId: s.appId } : {}),
+    ...(s.appPassword ? { MicrosoftAppPassword: s.appPassword } : {}),
+    ...(s.tenantId ? { MicrosoftAppTenantId: s.tenantId } : {}),
+    ...(s.appType ? { MicrosoftAppType: s.appType } : {}),
+    ...(s.openIdMetadataUrl ? { ...PUBLIC_CLOUD, ToBotFromChannelOpenIdMetadataUrl: s.openIdMetadataUrl } : {}),
+  });
+  const adapter = new EnvbotAdapter(auth);
+  adapter.onTurnError = async (turn, err) => {
+    o.log.error({ err, type: turn.activity.type }, 'Teams activity failed');
+  };
+  const logic = teamsTurn({ chatCore: o.chatCore, log: o.log });
+  const router = Router();
+  router.post(TEAMS_MESSAGES_PATH, limitBody(), async (req, res) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody(req).toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body) || typeof (body as { type?: unknown }).type !== 'string') {
+      res.status(400).json({ error: 'the body is not a Bot Framework activity (a JSON object with a type)' });
+      return;
+    }
+    const activity = body as Activity;
+    // Any failure to verify the token (missing, malformed, bad signature, wrong audience, issuer or
+    // serviceUrl, expired, keys unreachable) is a refusal: 401, and nothing reaches the core.
+    let verified: Authenticated;
+    try {
+      verified = await auth.authenticateRequest(activity, req.headers.authorization ?? '');
+    } catch (err) {
+      o.log.warn({ why: (err as Error).message }, 'Teams request refused');
+      res.status(401).end();
+      return;
+    }
+    try {
+      const invoke = await adapter.run(verified, activity, logic);
+      res.status(invoke?.status ?? 200);
+      if (invoke?.body === undefined) res.end();
+      else res.json(invoke.body);
+    } catch (err) {
+      o.log.error({ err }, 'Teams request failed');
+      if (!res.headersSent) res.status(500).end();
+    }
+  });
+  return { router, chat: new TeamsChat(adapter, s.appId ?? ''), authenticated: !!s.appId };
+}

@@ -1,0 +1,181 @@
+// Teams end to end: the real envbot process (CloudAdapter, worker, activities) gets Bot Framework
+// activities in the documented format over HTTP at /api/messages; its connector calls go to a local
+// recorder standing in for the activity's serviceUrl. Unauthenticated (ENVBOT_TEAMS_EMULATOR=true):
+// teams-auth.test.ts attacks the token guard.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CoreV1Api } from '@kubernetes/client-node';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveEnv } from '../../activities/environment.js';
+import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
+import { depsOn } from '../support/deps.js';
+import { leftovers } from '../support/inspect.js';
+import { ensureSharedSecrets } from '../support/shared-secrets.js';
+import { until, type EnvbotProcess } from '../support/slack.js';
+import { cardAction, cardsOf, ConnectorRecorder, startTeamsEnvbot, messageActivity, personalChat, teamChannel } from '../support/teams.js';
+
+const PM = { aadObjectId: '3f2b8c1e-7a4d-4e9b-9c2a-1d5e6f7a8b9c', name: 'Pat PM' }; // teams: member of group pm in examples/envbot.yaml
+const NOBODY = { aadObjectId: '00000000-0000-4000-8000-000000000001', name: 'Nobody' };
+
+describe('Teams, end to end', () => {
+  const connector = new ConnectorRecorder();
+  let storeDb: ScratchDatabase;
+  let envbot: EnvbotProcess;
+  let deps: ReturnType<typeof depsOn>;
+  const suffix = randomBytes(3).toString('hex');
+  const env = `projb-qa-${suffix}`;
+  const ref = { environment: env, project: 'projb', stage: 'qa', suffix };
+  const chat = personalChat(PM);
+  const channel = teamChannel();
+
+  const post = async (activity: Record<string, unknown>) => {
+    const res = await fetch(`${envbot.base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  };
+  const summaries = (conversation: string) => [...connector.shown(conversation).values()].map((a) => String(a.summary ?? a.text ?? ''));
+
+  beforeAll(async () => {
+    await connector.start();
+    storeDb = await scratchPostgres('store_teams', { migrate: true });
+    deps = depsOn(storeDb.url, 'teams-test');
+    await ensureSharedSecrets(deps.deps);
+    envbot = await startTeamsEnvbot({
+      databaseUrl: storeDb.url, taskQueue: `teams-${randomUUID()}`,
+      env: { ENVBOT_TEAMS_EMULATOR: 'true' },
+    });
+  }, 200_000);
+
+  afterAll(async () => {
+    await envbot?.stop();
+    await deps?.store.close();
+    await storeDb?.drop();
+    await connector.stop();
+  }, 60_000);
+
+  it('says loudly that Teams runs unauthenticated', () => {
+    expect(envbot.output()).toMatch(/chat adapter teams: on \(POST \/api\/messages WITHOUT AUTHENTICATION/);
+    expect(envbot.output()).toMatch(/TEAMS IS UNAUTHENTICATED/);
+  });
+
+  it('creates projb-qa from "env create" in a 1:1 chat: one progress card, replaced in place, ending with the environment card', async () => {
+    const res = await post(messageActivity(connector.url, PM, chat, `env create projb qa ${suffix} --ttl 12h`));
+    expect(res.status).toBe(200);
+
+    const final = await until('the environment card', () => {
+      const shown = [...connector.shown(chat.id).entries()].find(([, a]) => JSON.stringify(cardsOf(a)).includes(`https://service1.${env}.example.com`));
+      return shown;
+    }, 120_000);
+    const [cardId, activity] = final;
+    // One post (the progress card), then replacements of that same activity, at most one a second.
+    const posts = connector.to(chat.id, 'POST').filter((c) => JSON.stringify(c.body).includes(`Creating ${env}`));
+    expect(posts).toHaveLength(1);
+    const puts = connector.to(chat.id, 'PUT').filter((c) => c.activityId === cardId);
+    expect(puts.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < puts.length; i++) expect(puts[i]!.at - puts[i - 1]!.at).toBeGreaterThanOrEqual(950);
+    expect(JSON.stringify(cardsOf(posts[0]!.body))).toMatch(/steps done/);
+    const card = cardsOf(activity)[0]!;
+    expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
+    expect(JSON.stringify(card.body)).toContain(`${env} is ready`);
+    expect((card.actions as { title: string }[]).map((a) => a.title)).toEqual(['Reset database', 'Extend', 'Refresh storage', 'Show credentials', 'Destroy']);
+    expect(String(activity.summary)).toContain(env);
+
+    // It really exists: the namespace, the databases and the DNS record.
+    const names = resolveEnv(deps.deps.catalogue, ref).names;
+    expect((await deps.deps.kube.makeApiClient(CoreV1Api).readNamespace({ name: names.namespace })).metadata?.name).toBe(env);
+    expect(await leftovers(deps, ref)).toEqual(expect.arrayContaining([`mysql user ${names.mysqlUser}`, `postgres database ${names.postgresDatabase('orders')}`, `dns record service1.${env}.example.com.`]));
+  }, 150_000);
+
+  it('sends the expiry warning to the conversation proactively (a 12h time to live is inside the 1d warning)', async () => {
+    const warning = await until('the expiry warning', () => summaries(chat.id).find((s) => s.includes(`${env} expires at`)), 60_000);
+    expect(warning).toMatch(/extend it \(extend .* 7d\)/);
+  }, 70_000);
+
+  it('answers an @mention in a channel, with the mention stripped', async () => {
+    const res = await post(messageActivity(connector.url, NOBODY, channel, `status ${env}`));
+    expect(res.status).toBe(200);
+    const reply = await until('the status reply', () => connector.to(channel.id, 'POST').find((c) => JSON.stringify(c.body).includes(`${env}: ready`)));
+    expect(reply.activityId).toBeDefined(); // a reply to the message
+  });
+
+  it('keeps credentials out of channels: not even looked up there', async () => {
+    const res = await post(messageActivity(connector.url, PM, channel, `secrets ${env}`));
+    expect(res.status).toBe(200);
+    const reply = await until('the answer', () => connector.to(channel.id, 'POST').find((c) => JSON.stringify(c.body).includes('one-to-one chat')));
+    expect(JSON.stringify(reply.body)).not.toMatch(/password/i);
+    expect((await deps.store.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'credentials'")).rows[0].n).toBe(0);
+  });
+
+  it('refuses a user the catalogue does not allow, and starts nothing', async () => {
+    const other = `projb-qa-${randomBytes(3).toString('hex')}`;
+    expect((await post(messageActivity(connector.url, NOBODY, channel, `create projb qa ${other.split('-')[2]}`))).status).toBe(200);
+    await until('the refusal', () => connector.to(channel.id, 'POST').find((c) => /may not create/i.test(JSON.stringify(c.body))));
+    expect(await deps.store.getEnvironment(other)).toBeUndefined();
+  });
+
+  it('re-seeds the databases from a confirmed "Reset database" click; the refreshed card comes back in the invoke response and the confirmation in the conversation', async () => {
+    const names = resolveEnv(deps.deps.catalogue, ref).names;
+    const url = new URL(deps.deps.catalogue.catalogue.servers.postgres.main!.url);
+    url.pathname = `/${names.postgresDatabase('orders')}`;
+    const c = new pg.Client({ connectionString: url.toString() });
+    await c.connect();
+    try {
+      const before = (await c.query('SELECT count(*)::int AS n FROM order_lines')).rows[0].n as number;
+      expect(before).toBeGreaterThan(0);
+      await c.query('DELETE FROM order_lines');
+
+      const [cardId, shown] = [...connector.shown(chat.id).entries()].find(([, a]) => JSON.stringify(cardsOf(a)).includes(`${env} is ready`))!;
+      const reset = (cardsOf(shown)[0]!.actions as { title: string; card: { actions: { verb: string; data: Record<string, unknown>; title: string }[] } }[]).find((a) => a.title === 'Reset database')!;
+      const all = reset.card.actions.find((a) => a.title === 'Reset all databases')!;
+      const res = await post(cardAction(connector.url, PM, chat, all.verb, all.data, cardId));
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
+      expect(JSON.stringify(res.body)).toContain(`Resetting all of ${env}`);
+
+      const notice = await until('the reset confirmation', () => summaries(chat.id).find((s) => s.includes(`${env}: mongo, mysql, postgres, redis re-seeded (asked by teams:${PM.aadObjectId},`)), 150_000)
+        .catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}; the chat shows:\n${summaries(chat.id).join('\n')}\n${envbot.output().slice(-4000)}`, { cause: err });
+        });
+      expect(notice).toBeDefined();
+      expect((await c.query('SELECT count(*)::int AS n FROM order_lines')).rows[0].n).toBe(before);
+    } finally {
+      await c.end();
+    }
+  }, 180_000);
+
+  it('opens the create form for "env" alone, and returns bad input as field errors in the refreshed form', async () => {
+    expect((await post(messageActivity(connector.url, PM, chat, 'env'))).status).toBe(200);
+    const form = await until('the form', () => connector.to(chat.id, 'POST').find((c) => JSON.stringify(c.body).includes('envCreateForm')));
+    expect(JSON.stringify(cardsOf(form.body))).toContain('"id":"project"');
+    const res = await post(cardAction(connector.url, PM, chat, 'envCreateForm', { project: 'projc', stage: 'uat', suffix: 'Not_OK' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
+    const card = JSON.stringify(res.body);
+    expect(card).toMatch(/has no stage \\"uat\\"/);
+    expect(card).toMatch(/is not a valid suffix: use 1-12 lowercase letters and digits/);
+    expect(await deps.store.getEnvironment('projc-uat-Not_OK')).toBeUndefined();
+  });
+
+  it('refuses a click of someone not allowed, to them only, and leaves the card as it was', async () => {
+    const res = await post(cardAction(connector.url, NOBODY, chat, 'envResetConfirmed', { environment: env, which: 'all' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message' });
+    expect(String((res.body as { value: string }).value)).toMatch(/may not reset/i);
+  });
+
+  it('starts nothing new for an activity it has seen (same activity id)', async () => {
+    const activity = messageActivity(connector.url, PM, chat, `extend ${env} 3d`);
+    const audits = async () => (await deps.store.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'extend' AND environment = $1", [env])).rows[0].n as number;
+    expect((await post(activity)).status).toBe(200);
+    await until('the extension', () => summaries(chat.id).find((s) => s.includes(`${env} now expires at`)));
+    // Answers to the activity are replies to its id; workflows' own messages may come meanwhile.
+    const answers = () => connector.calls.filter((c) => c.activityId === activity.id).length;
+    expect(answers()).toBe(1);
+    expect(await audits()).toBe(1);
+    expect((await post(activity)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await audits()).toBe(1);
+    expect(answers()).toBe(1);
+    expect(envbot.output()).toMatch(/Teams activity seen before: ignored/);
+  });
+});
