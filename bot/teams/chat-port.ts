@@ -1,8 +1,10 @@
 // The chat port on Teams: the first message of an operation is posted to the conversation
 // proactively (from its stored reference), later states replace it in place (updateActivity), at
-// most one edit a second per conversation, like Slack's. Cards are the pure Adaptive Card builders.
+// most one edit a second per conversation (under the worker's outbox, which also drops superseded
+// states and waits out a 429's Retry-After). Cards are the pure Adaptive Card builders.
 // botbuilder stays behind this port (and bot/teams/adapter.ts), so its successor can replace it.
 import type { CloudAdapter } from 'botbuilder';
+import { RateLimitedError } from '../../activities/outbox.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
 import { environmentCard, noticeCard, progressCard, storageCard, type CardMessage } from './cards/index.js';
@@ -50,14 +52,24 @@ export class TeamsChat implements ChatPort {
       this.lastEdit.set(target.channel, Date.now());
     }
     let ref: string | undefined;
-    await this.adapter.continueConversationAsync(this.appId, reference, async (ctx) => {
-      if (target.messageRef) {
-        await ctx.updateActivity({ ...activity, id: target.messageRef, conversation: ctx.activity.conversation });
-        ref = target.messageRef;
-      } else {
-        ref = (await ctx.sendActivity(activity))?.id;
+    try {
+      await this.adapter.continueConversationAsync(this.appId, reference, async (ctx) => {
+        if (target.messageRef) {
+          await ctx.updateActivity({ ...activity, id: target.messageRef, conversation: ctx.activity.conversation });
+          ref = target.messageRef;
+        } else {
+          ref = (await ctx.sendActivity(activity))?.id;
+        }
+      });
+    } catch (err) {
+      // The connector's 429: the outbox (activities/outbox.ts) waits out its Retry-After, the message kept.
+      const e = err as { statusCode?: number; response?: { headers?: { get?(name: string): string | undefined } } };
+      if (e.statusCode === 429) {
+        const seconds = Number(e.response?.headers?.get?.('retry-after') ?? 1) || 1;
+        throw new RateLimitedError(seconds * 1000, `the Bot Framework connector rate-limited a ${target.messageRef ? 'update' : 'post'} to ${target.channel}: retry after ${seconds} s`);
       }
-    });
+      throw err;
+    }
     if (!ref) throw new Error(`the Bot Framework connector returned no activity id for a post to ${target.channel}`);
     return ref;
   }
