@@ -29,6 +29,7 @@ export const FINAL_WAIT_MS = 15_000;
 
 function environmentOf(message: ChatMessage): string {
   if (message.kind === 'progress') return message.progress.environment;
+  if (message.kind === 'alert') return message.alert.environment;
   return message.kind === 'card' ? message.card.environment : message.environment;
 }
 

@@ -23,6 +23,8 @@ import { createHttpApp, listen } from './http.js';
 import { SnsVerifier } from './webhooks/sns-signature.js';
 import { snsWebhookRouter } from './webhooks/sns.js';
 import { gitWebhookRouter } from './webhooks/git.js';
+import { alertmanagerWebhookRouter } from './webhooks/alertmanager.js';
+import { AlertCore } from './core/alerts.js';
 import { temporalLogger } from './temporal-logger.js';
 import { createWorker } from './worker.js';
 
@@ -84,6 +86,10 @@ async function main(): Promise<void> {
       ? `git push webhooks: on, POST /webhooks/git accepts ${[githubSecret ? 'GitHub (GITHUB_WEBHOOK_SECRET)' : '', gitlabToken ? 'GitLab (GITLAB_WEBHOOK_TOKEN)' : ''].filter(Boolean).join(' and ')}`
       : 'git push webhooks: off (neither GITHUB_WEBHOOK_SECRET nor GITLAB_WEBHOOK_TOKEN is set)',
   );
+  const alertmanager = settings.alertmanager.token
+    ? alertmanagerWebhookRouter({ token: settings.alertmanager.token, alerts: new AlertCore({ catalogue, store, chat, log }), store, log })
+    : undefined;
+  log.info(alertmanager ? 'Alertmanager alerts: on, POST /webhooks/alertmanager (bearer token)' : 'Alertmanager alerts: off (ALERTMANAGER_WEBHOOK_TOKEN is not set)');
   const app = createHttpApp({
     checks: {
       store: async () => void (await store.pool.query('SELECT 1')),
@@ -92,7 +98,7 @@ async function main(): Promise<void> {
         if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
       },
     },
-    routers: [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : [])],
+    routers: [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : []), ...(alertmanager ? [alertmanager] : [])],
   });
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');

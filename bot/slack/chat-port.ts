@@ -8,7 +8,7 @@ import { ErrorCode, type WebClient } from '@slack/web-api';
 import { RateLimitedError } from '../../activities/outbox.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
-import { environmentCard, noticeMessage, progressMessage, storageCopyMessage } from './blocks/index.js';
+import { alertMessage, environmentCard, noticeMessage, progressMessage, storageCopyMessage } from './blocks/index.js';
 
 /** The metadata event type of envbot's messages; its payload is `{ key }`. */
 export const MESSAGE_EVENT = 'envbot_message';
@@ -30,7 +30,9 @@ export class SlackChat implements ChatPort {
           ? environmentCard(message.card, { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true, canRefresh: true })
           : message.kind === 'storage'
             ? storageCopyMessage(message.environment, message.copies, message.by)
-            : noticeMessage(message.environment, message.text, message.retryCopy);
+            : message.kind === 'alert'
+              ? alertMessage(message.alert)
+              : noticeMessage(message.environment, message.text, message.retryCopy);
     try {
       if (!target.messageRef) {
         const metadata = key ? { metadata: { event_type: MESSAGE_EVENT, event_payload: { key } } } : {};

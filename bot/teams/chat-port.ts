@@ -3,7 +3,7 @@
 // most one edit a second per conversation, like Slack's. Cards are the pure Adaptive Card builders.
 // botbuilder stays behind this port (and bot/teams/adapter.ts), so its successor can replace it.
 import type { CloudAdapter } from 'botbuilder';
-import type { ChatMessage, ChatPort } from '../../shared/chat.js';
+import { alertText, type ChatMessage, type ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
 import { environmentCard, noticeCard, progressCard, storageCard, type CardMessage } from './cards/index.js';
 import { referenceOf } from './conversation.js';
@@ -21,6 +21,9 @@ export function teamsMessage(message: ChatMessage, now: Date): CardMessage {
       return storageCard(message.environment, message.copies, message.by);
     case 'notice':
       return noticeCard(message.environment, message.text, message.retryCopy);
+    case 'alert':
+      // An alert group as a notice: its plain text, dashboard link included.
+      return noticeCard(message.alert.environment, alertText(message.alert));
   }
 }
 
