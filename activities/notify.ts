@@ -35,6 +35,13 @@ function environmentOf(message: ChatMessage): string {
 
 export function createNotifyActivities(deps: ActivityDeps) {
   const outbox = deps.outbox ?? new Outbox();
+  const metrics = deps.metrics;
+  if (metrics) {
+    outbox.onRateLimited = (ms) => {
+      metrics.chatRateLimitWaits.inc({ platform: 'slack', reason: 'retry-after' });
+      metrics.chatRateLimitWaitSeconds.inc({ platform: 'slack' }, ms / 1000);
+    };
+  }
   return {
     /**
      * Queues the message kept under its key: its first state posts it (or edits the message handed

@@ -140,4 +140,18 @@ describe('POST /webhooks/alertmanager', () => {
     expect(res).toMatchObject({ status: 200, body: { environments: [{ environment: env, posted: [], edited: [], silencedUntil: until2h.toISOString() }] } });
     expect(posts()).toBe(before);
   });
+
+  it("counts every delivery by result, and the chat calls, in envbot's /metrics", async () => {
+    const text = await (await fetch(`${envbot.base}/metrics`)).text();
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    expect(value('envbot_webhook_deliveries_total{webhook="alertmanager",result="unauthorised"}')).toBe(9);
+    expect(value('envbot_webhook_deliveries_total{webhook="alertmanager",result="too-large"}')).toBe(1);
+    expect(value('envbot_webhook_deliveries_total{webhook="alertmanager",result="malformed"}')).toBe(2);
+    expect(value('envbot_webhook_deliveries_total{webhook="alertmanager",result="replay"}')).toBe(1);
+    expect(value('envbot_webhook_deliveries_total{webhook="alertmanager",result="handled"}')).toBe(3);
+    // The three alert posts (the chat port's calls); the silence reply the listener posts through
+    // Bolt's own client is not counted (yet).
+    expect(value('envbot_chat_api_calls_total{platform="slack",method="chat.postMessage",result="ok"}')).toBe(3);
+    expect(value('envbot_chat_api_calls_total{platform="slack",method="chat.update",result="ok"}')).toBe(3);
+  });
 });
