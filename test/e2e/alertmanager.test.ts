@@ -135,6 +135,8 @@ describe('POST /webhooks/alertmanager', () => {
     expect(until2h.getTime()).toBeGreaterThan(Date.now() + 119 * 60_000);
     expect(until2h.getTime()).toBeLessThan(Date.now() + 121 * 60_000);
 
+    // Waited for: the silence's own reply is a channel post too, and must not be taken for an alert's.
+    await until('the silence reply', () => recorder.of('chat.postMessage', PROJB[0]).find((c) => String(c.body.text).includes('muted')), 15_000);
     const before = posts();
     const res = await deliver(payload(env, 'firing', `{}:{alertname="HighErrorRate", environment="${env}"}`));
     expect(res).toMatchObject({ status: 200, body: { environments: [{ environment: env, posted: [], edited: [], silencedUntil: until2h.toISOString() }] } });
