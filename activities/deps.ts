@@ -4,6 +4,7 @@ import type { LoadedCatalogue } from '../shared/catalogue/load.js';
 import { AwsClients, type AwsClientConfig } from '../shared/clients/aws.js';
 import type { ChatPort } from '../shared/chat.js';
 import type { Logger } from '../shared/logger.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { Store } from '../shared/store/store.js';
 import type { Faults } from './faults.js';
 import type { Outbox } from './outbox.js';
@@ -25,6 +26,8 @@ export interface ActivityDeps {
   sourceCache?: string;
   /** The fetcher of S3 and git locations (made on first use from `sourceCache` and the AWS clients when not handed in). */
   sources?: Sources;
+  /** envbot's metrics registry (made once in main.ts); absent: nothing is recorded. */
+  metrics?: Metrics;
   /** Test-only fault injection (see faults.ts); absent in production. */
   faults?: Faults;
 }

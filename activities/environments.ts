@@ -119,6 +119,7 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
         await takeTurn(name, operation, runId);
       }
       await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name, outcome: 'started' });
+      deps.metrics?.operationsStarted.inc({ kind: operation });
     },
 
     async finishOperation({ ref, operation, requester, state, error, expiresAt, onlyIfOwner }: FinishInput): Promise<void> {
@@ -142,6 +143,7 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
         actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name,
         outcome: error ? 'failed' : 'succeeded', details: error ? { error } : {},
       });
+      deps.metrics?.finished(operation, state);
     },
 
     async setExpiry({ ref, expiresAt }: { ref: EnvRef; expiresAt: string }): Promise<void> {

@@ -6,6 +6,7 @@ import { createGitopsActivities } from './gitops.js';
 import { createKubernetesActivities } from './kubernetes.js';
 import { createLoadBalancerActivities } from './loadbalancer.js';
 import { createMongoActivities } from './mongo.js';
+import { createMonitoringActivities } from './monitoring.js';
 import { createNotifyActivities } from './notify.js';
 import { createRedisActivities } from './redis.js';
 import { createRolloutActivities } from './rollout.js';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVpnActivities(deps),
     ...createKubernetesActivities(deps),
     ...createGitopsActivities(deps),
+    ...createMonitoringActivities(deps),
     ...createRolloutActivities(deps),
     ...createStorageActivities(deps),
     ...createNotifyActivities(deps),

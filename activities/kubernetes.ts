@@ -169,7 +169,7 @@ export function apiError(err: unknown, what: string, secrets: readonly string[] 
 }
 
 /** KubernetesObjectApi that also says whether a kind is namespaced (templates may hold only those). */
-class ObjectApi extends KubernetesObjectApi {
+export class ObjectApi extends KubernetesObjectApi {
   async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
     try {
       return (await this.resource(apiVersion, kind))?.namespaced;

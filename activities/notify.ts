@@ -29,11 +29,19 @@ export const FINAL_WAIT_MS = 15_000;
 
 function environmentOf(message: ChatMessage): string {
   if (message.kind === 'progress') return message.progress.environment;
+  if (message.kind === 'alert') return message.alert.environment;
   return message.kind === 'card' ? message.card.environment : message.environment;
 }
 
 export function createNotifyActivities(deps: ActivityDeps) {
   const outbox = deps.outbox ?? new Outbox();
+  const metrics = deps.metrics;
+  if (metrics) {
+    outbox.onRateLimited = (ms) => {
+      metrics.chatRateLimitWaits.inc({ platform: 'slack', reason: 'retry-after' });
+      metrics.chatRateLimitWaitSeconds.inc({ platform: 'slack' }, ms / 1000);
+    };
+  }
   return {
     /**
      * Queues the message kept under its key: its first state posts it (or edits the message handed

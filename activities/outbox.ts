@@ -74,6 +74,9 @@ export class Outbox {
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
 
+  /** Told of each wait for a platform's rate limit (the Retry-After it gave), for envbot's metrics. */
+  onRateLimited: ((retryAfterMs: number) => void) | undefined;
+
   constructor(private readonly limits: OutboxLimits = SLACK_LIMITS, private readonly now: () => number = Date.now) {
     this.tokens = limits.editBurst;
     this.refilledAt = now();
@@ -183,6 +186,7 @@ export class Outbox {
         this.inFlight.delete(e.id);
         if (err instanceof RateLimitedError) {
           this.stats.rateLimited += 1;
+          this.onRateLimited?.(err.retryAfterMs);
           this.pausedUntil = Math.max(this.pausedUntil, this.now() + err.retryAfterMs);
           // Queued again, unless a newer state took its place: that one carries these waiters too.
           const newer = this.pending.get(e.id);

@@ -609,12 +609,20 @@ export function createStorageActivities(deps: ActivityDeps) {
         ...(d.EstimatedFilesToTransfer !== undefined ? { totalFiles: d.EstimatedFilesToTransfer } : {}),
         ...(d.EstimatedBytesToTransfer !== undefined ? { totalBytes: d.EstimatedBytesToTransfer } : {}),
       };
-      if (status === 'SUCCESS') return { volume, state: 'copied', status, ...counts };
+      // The copy's duration, once, when this look finds it ended (the workflow stops looking then).
+      const took = () => (d.StartTime ? (Date.now() - d.StartTime.getTime()) / 1000 : undefined);
+      if (status === 'SUCCESS') {
+        const s = took();
+        if (s !== undefined) deps.metrics?.copyDuration.observe({ result: 'success' }, s);
+        return { volume, state: 'copied', status, ...counts };
+      }
       if (status === 'ERROR') {
         // A destroy cancels the running copy before it deletes the task: that is not a failed copy.
         const state = (await deps.store.getEnvironment(ref.environment))?.state;
         if (state === 'destroying' || state === 'destroyed') return { volume, state: 'failed', status: 'gone', error: 'the environment was destroyed' };
         const error = [d.Result?.ErrorCode, d.Result?.ErrorDetail].filter(Boolean).join(': ') || 'DataSync reported an error';
+        const s = took();
+        if (s !== undefined) deps.metrics?.copyDuration.observe({ result: 'error' }, s);
         return { volume, state: 'failed', status, ...counts, error };
       }
       return { volume, state: 'copying', status, ...counts };

@@ -118,6 +118,10 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
         out.result({ environment: reply.environment, expiresAt: reply.expiresAt });
         if (!out.json) out.line(`${reply.environment} now expires at ${reply.expiresAt}`);
         return 0;
+      case 'silenced':
+        out.result({ environment: reply.environment, until: reply.until });
+        if (!out.json) out.line(reply.text);
+        return 0;
       case 'list':
         out.result(reply.environments);
         if (!out.json) {

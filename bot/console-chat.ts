@@ -1,5 +1,5 @@
 // The console chat port: progress and cards as log lines, for `npm start` without Slack or Teams.
-import { storageCopyText, type ChatMessage, type ChatPort } from '../shared/chat.js';
+import { alertText, storageCopyText, type ChatMessage, type ChatPort } from '../shared/chat.js';
 import type { Logger } from '../shared/logger.js';
 import type { ChatTarget } from '../shared/model.js';
 
@@ -18,6 +18,8 @@ export class ConsoleChat implements ChatPort {
       this.log.info({ environment: c.environment, status: c.status, urls: c.urls, failedStep: c.failedStep, storage: c.storage }, `environment card: ${c.environment} ${c.status}`);
     } else if (message.kind === 'storage') {
       this.log.info({ environment: message.environment, storage: message.copies, message: ref }, storageCopyText(message.environment, message.copies, message.by));
+    } else if (message.kind === 'alert') {
+      this.log.info({ environment: message.alert.environment, status: message.alert.status, message: ref }, alertText(message.alert));
     } else {
       this.log.info({ environment: message.environment }, message.text);
     }

@@ -1,5 +1,5 @@
-// envbot's one HTTP server: /healthz and /metrics, and the routers mounted by main.ts (Slack's
-// /slack/events, Teams' /api/messages, the S3 webhook).
+// envbot's one HTTP server: /healthz, /metrics (the registry main.ts makes, shared/metrics.ts), and the
+// routers mounted by main.ts (Slack's /slack/events, Teams' /api/messages, the webhooks).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';

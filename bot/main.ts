@@ -23,6 +23,9 @@ import { createHttpApp, listen } from './http.js';
 import { SnsVerifier } from './webhooks/sns-signature.js';
 import { snsWebhookRouter } from './webhooks/sns.js';
 import { gitWebhookRouter } from './webhooks/git.js';
+import { alertmanagerWebhookRouter } from './webhooks/alertmanager.js';
+import { AlertCore } from './core/alerts.js';
+import { Metrics } from '../shared/metrics.js';
 import { temporalLogger } from './temporal-logger.js';
 import { createWorker } from './worker.js';
 
@@ -38,6 +41,8 @@ async function main(): Promise<void> {
   const applied = await migrate(settings.databaseUrl);
   log.info(applied.length ? { applied } : {}, applied.length ? 'store migrated' : 'store is up to date');
   const store = new Store(settings.databaseUrl, settings.secretKeys);
+  // The one registry: /metrics serves it, the worker, the Slack port and the webhooks record into it.
+  const metrics = new Metrics({ environments: store.environments });
   if (settings.secretKeys.length === 0) log.warn('ENVBOT_SECRET_KEYS is not set: envbot cannot store generated secrets until it is');
 
   // The engine's client and core, shared by the chat adapters.
@@ -54,7 +59,7 @@ async function main(): Promise<void> {
   if (teams && !teams.authenticated) {
     log.warn('TEAMS IS UNAUTHENTICATED: POST /api/messages accepts activities without a Bot Framework token (ENVBOT_TEAMS_EMULATOR=true, no MicrosoftAppId). Anyone who can reach this port can act as any Teams user. Use it only with the Bot Framework Emulator on this machine.');
   }
-  const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
+  const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient, undefined, metrics) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
 
   const { worker, connection: workerConnection } = await createWorker({
     settings,
@@ -67,6 +72,7 @@ async function main(): Promise<void> {
       aws: awsClientConfig(settings),
       sourceCache: settings.sourceCache,
       chat,
+      metrics,
     },
     logger: temporalLogger(log),
   });
@@ -84,7 +90,12 @@ async function main(): Promise<void> {
       ? `git push webhooks: on, POST /webhooks/git accepts ${[githubSecret ? 'GitHub (GITHUB_WEBHOOK_SECRET)' : '', gitlabToken ? 'GitLab (GITLAB_WEBHOOK_TOKEN)' : ''].filter(Boolean).join(' and ')}`
       : 'git push webhooks: off (neither GITHUB_WEBHOOK_SECRET nor GITLAB_WEBHOOK_TOKEN is set)',
   );
+  const alertmanager = settings.alertmanager.token
+    ? alertmanagerWebhookRouter({ token: settings.alertmanager.token, alerts: new AlertCore({ catalogue, store, chat, log }), store, log, onDelivery: (result) => metrics.webhookDeliveries.inc({ webhook: 'alertmanager', result }) })
+    : undefined;
+  log.info(alertmanager ? 'Alertmanager alerts: on, POST /webhooks/alertmanager (bearer token)' : 'Alertmanager alerts: off (ALERTMANAGER_WEBHOOK_TOKEN is not set)');
   const app = createHttpApp({
+    registry: metrics.registry,
     checks: {
       store: async () => void (await store.pool.query('SELECT 1')),
       temporal: async () => void (await client.healthService.check({})),
@@ -92,7 +103,7 @@ async function main(): Promise<void> {
         if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
       },
     },
-    routers: [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : [])],
+    routers: [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : []), ...(alertmanager ? [alertmanager] : [])],
   });
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');

@@ -48,6 +48,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     // than the environments one busy worker follows at once (every eviction replays a history).
     maxCachedWorkflows: 100,
     activities: opts.activities ?? createActivities(opts.deps),
+    ...(opts.deps.metrics ? { interceptors: { activity: [opts.deps.metrics.activityInterceptors()] } } : {}),
   });
   return { worker, connection };
 }

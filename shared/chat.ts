@@ -8,7 +8,27 @@ export type ChatMessage =
   /** A storage refresh's own message: each volume's copy, edited as it goes. */
   | { kind: 'storage'; environment: string; copies: VolumeCopy[]; by?: string }
   /** `retryCopy`: the notice says a volume's copy failed, and offers to run it again. */
-  | { kind: 'notice'; environment: string; text: string; retryCopy?: { volume: string } };
+  | { kind: 'notice'; environment: string; text: string; retryCopy?: { volume: string } }
+  /** An Alertmanager alert group of one environment: posted once, edited as it changes and resolves. */
+  | { kind: 'alert'; alert: AlertMessage };
+
+export interface AlertMessage {
+  environment: string;
+  status: 'firing' | 'resolved';
+  alerts: { name: string; status: 'firing' | 'resolved'; severity?: string | undefined; service?: string | undefined; summary?: string | undefined; startsAt: string }[];
+  /** The environment's Grafana dashboard (the catalogue's grafana.url). */
+  dashboardUrl?: string;
+  /** Alerts Alertmanager left out of the payload (its max_alerts). */
+  truncated?: number;
+}
+
+/** An alert group as one line of plain text (the message's fallback, the console). */
+export function alertText(a: AlertMessage): string {
+  const firing = a.alerts.filter((x) => x.status === 'firing');
+  const head = a.status === 'resolved' ? `Resolved in ${a.environment}` : `${firing.length} alert${firing.length === 1 ? '' : 's'} firing in ${a.environment}`;
+  const names = [...new Set(a.alerts.map((x) => `${x.name}${x.service ? ` (${x.service})` : ''}`))].join(', ');
+  return `${head}: ${names}${a.dashboardUrl ? ` · dashboard ${a.dashboardUrl}` : ''}`;
+}
 
 export interface EnvironmentCard {
   environment: string;

@@ -187,6 +187,16 @@ export function namesFor(env: EnvironmentName, baseDomain: string) {
     storageCopyTask: (vol: string) => (assertLogical('volume', vol), `envbot-${e}-${vol}`),
     /** The Job that deletes volume `media`'s files when it is destroyed with `onDestroy: delete-data`. */
     storageCleanupJob: (vol: string) => (assertLogical('volume', vol), fit(`wipe-${vol}-${e}`, LIMITS.label)),
+    /** The ServiceMonitor of service `service1`: `envbot-service1` (in the environment's namespace). */
+    serviceMonitor: (service: string) => (assertLogical('service', service), fit(`envbot-${service}`, LIMITS.label)),
+    /** The environment's PrometheusRule (availability and the project's own alerts). */
+    prometheusRule: 'envbot-alerts',
+    /** The ConfigMap holding the environment's Grafana dashboard (picked up by Grafana's dashboard sidecar). */
+    dashboardConfigMap: 'envbot-dashboard',
+    /** The Grafana dashboard's uid (40 characters at most): `envbot-projb-qa`. */
+    dashboardUid: fit(`envbot-${e}`, 40),
+    /** The dashboard's path under the catalogue's Grafana URL: `/d/envbot-projb-qa`. */
+    dashboardPath: `/d/${fit(`envbot-${e}`, 40)}`,
     /** Labels envbot puts on everything it creates in Kubernetes. */
     labels: { 'app.kubernetes.io/managed-by': 'envbot', 'envbot.io/environment': e } as Record<string, string>,
   };

@@ -16,6 +16,8 @@ export interface EnvironmentPlan {
   sources?: boolean;
   /** The catalogue has an internal load balancer: rules and target groups per service (absent in plans made before them). */
   loadBalancer?: boolean;
+  /** The project has a `monitoring` block: ServiceMonitors, a PrometheusRule and a dashboard (absent in plans made before them). */
+  monitoring?: boolean;
   /** The project's VPN group is authorised on the catalogue's Client VPN endpoint (absent in plans made before that). */
   vpn?: boolean;
   /** Time to live (14d); none: the environment stays until destroyed. */
@@ -84,6 +86,9 @@ export const LOAD_BALANCER_PATCH = 'load-balancer-rules';
 /** The patch of the VPN row (docs/upgrading.md). */
 export const VPN_PATCH = 'vpn-access';
 
+/** The patch of the monitoring row (docs/upgrading.md). */
+export const MONITORING_PATCH = 'monitoring-objects';
+
 const always = () => true;
 
 export const RESOURCES: readonly ResourceRow[] = [
@@ -126,6 +131,11 @@ export const RESOURCES: readonly ResourceRow[] = [
     create: 'createStorageCopy', delete: 'deleteStorageCopy', createPreset: 'quick', reports: 'storage', patch: STORAGE_PATCH,
   },
   { id: 'manifests', title: 'Services', phase: 'after', included: always, create: 'applyManifests', delete: 'deleteManifests', createPreset: 'long' },
+  // After the services: the availability alerts name their Deployments and StatefulSets.
+  {
+    id: 'monitoring', title: 'Monitoring and alerts', phase: 'after', included: (p) => p.monitoring === true,
+    create: 'createMonitoring', delete: 'deleteMonitoring', createPreset: 'quick', patch: MONITORING_PATCH,
+  },
 ];
 
 const PHASES: readonly Phase[] = ['before', 'parallel', 'after'];

@@ -52,6 +52,8 @@ const settingsSchema = z.object({
   ENVBOT_SNS_TOPIC_ARNS: optional,
   /** Tests only: a loopback origin (http://127.0.0.1:<port>) accepted beside the SNS hosts for SigningCertURL and SubscribeURL. */
   ENVBOT_SNS_TEST_ORIGIN: optional,
+  /** The bearer token Alertmanager sends to POST /webhooks/alertmanager (http_config.authorization); none: the route is off. */
+  ALERTMANAGER_WEBHOOK_TOKEN: optional,
   /** How long a source's refresh waits for more changes before it copies (seconds). */
   ENVBOT_S3_REFRESH_DEBOUNCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** How many environments' copies one source's refresh runs at a time. */
@@ -96,12 +98,23 @@ export interface Settings {
     debounceSeconds: number;
     concurrency: number;
   };
+  /** Alertmanager's webhook (POST /webhooks/alertmanager): its bearer token; absent: the route is off. */
+  alertmanager: { token: string | undefined };
   /** How often a running storage copy looks at DataSync. */
   /** Git push webhooks (POST /webhooks/git): the secrets they are verified with; neither set: the route is off. */
   gitWebhook: { githubSecret: string | undefined; gitlabToken: string | undefined; concurrency: number };
   storageCopy: { pollSeconds: number };
   /** Every variable, for `${VAR}` substitution in the catalogue. */
   env: Record<string, string | undefined>;
+}
+
+/** A guessable token would open the route to anyone: at least 32 characters. */
+function parseWebhookToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 32 || /\s/.test(raw)) {
+    throw new SettingsError('ALERTMANAGER_WEBHOOK_TOKEN must be at least 32 characters without spaces; make one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"');
+  }
+  return raw;
 }
 
 function parseKeys(raw: string | undefined): SecretKey[] {
@@ -190,6 +203,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
       debounceSeconds: s.ENVBOT_S3_REFRESH_DEBOUNCE_SECONDS,
       concurrency: s.ENVBOT_S3_REFRESH_CONCURRENCY,
     },
+    alertmanager: { token: parseWebhookToken(s.ALERTMANAGER_WEBHOOK_TOKEN) },
     storageCopy: { pollSeconds: s.ENVBOT_STORAGE_COPY_POLL_SECONDS },
     gitWebhook: { githubSecret: s.GITHUB_WEBHOOK_SECRET, gitlabToken: s.GITLAB_WEBHOOK_TOKEN, concurrency: s.ENVBOT_GIT_PUSH_CONCURRENCY },
     env: merged,

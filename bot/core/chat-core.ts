@@ -246,6 +246,16 @@ export class ChatCore {
         await this.o.store.audit({ actor: requester.id, platform: actor.platform, channel: actor.channel, action: 'credentials', environment: record.name, outcome: 'shown', details: { names } });
         return { kind: 'secrets', ephemeral: true, environment: record.name, values };
       }
+      case 'silence': {
+        const record = await this.record(c.environment);
+        const refused = this.check(actor, 'extend', record.project);
+        if (refused) return refused;
+        const until = new Date(Date.now() + parseDuration(c.duration));
+        await this.o.store.alerts.silence(record.name, until, requester.id);
+        await this.o.store.audit({ actor: requester.id, platform: actor.platform, channel: actor.channel, action: 'silence', environment: record.name, outcome: 'silenced', details: { until: until.toISOString() } });
+        const text = `${record.name}'s alerts are muted until ${until.toISOString()} (by ${requester.id}); alerts already posted are still edited when they resolve.`;
+        return { kind: 'silenced', ephemeral: false, environment: record.name, until: until.toISOString(), by: requester.id, text };
+      }
       case 'subscribe':
       case 'unsubscribe': {
         const { platform } = actor;
@@ -261,7 +271,7 @@ export class ChatCore {
     if (refused) return refused;
     await this.o.store.subscribe({ platform: actor.platform, channel: actor.channel, project, createdBy: requester.id });
     // Say only what runs: no alert is sent to subscribed channels yet.
-    return { kind: 'subscribed', ephemeral: false, project, subscribed: true, text: `This channel is subscribed to ${project}. envbot sends no promotion or monitoring alerts yet; once it does, they come here.` };
+    return { kind: 'subscribed', ephemeral: false, project, subscribed: true, text: `This channel is subscribed to ${project}: its environments' monitoring alerts come here too. (envbot sends no promotion news yet.)` };
   }
 
   private async unsubscribe(actor: Actor & { platform: 'slack' | 'teams' }, project: string | undefined): Promise<Reply> {

@@ -30,6 +30,7 @@ export type Command =
   | { name: 'secrets'; environment: string }
   | { name: 'subscribe'; project: string }
   | { name: 'unsubscribe'; project?: string }
+  | { name: 'silence'; environment: string; duration: string }
   | { name: 'help' };
 
 /** A command that did not parse: what was wrong and what to write instead. */
@@ -51,6 +52,8 @@ export const COMMAND_ACTION: Record<Command['name'], Action | undefined> = {
   secrets: 'credentials',
   subscribe: 'read',
   unsubscribe: 'read',
+  // Muting an environment's alerts is for those who look after its lifetime.
+  silence: 'extend',
   help: undefined,
 };
 
@@ -96,4 +99,5 @@ export type Reply =
   | { kind: 'status'; ephemeral: true; environment: EnvironmentSummary; progress?: Progress; card?: EnvironmentCard }
   | { kind: 'extended'; ephemeral: false; environment: string; expiresAt: string; by: string; text: string }
   | { kind: 'secrets'; ephemeral: true; environment: string; values: { name: string; value: string }[] }
-  | { kind: 'subscribed'; ephemeral: false; project: string; subscribed: boolean; text: string };
+  | { kind: 'subscribed'; ephemeral: false; project: string; subscribed: boolean; text: string }
+  | { kind: 'silenced'; ephemeral: false; environment: string; until: string; by: string; text: string };

@@ -16,6 +16,7 @@ export const COMMAND_USAGE: { usage: string; description: string }[] = [
   { usage: 'secrets <environment>', description: "Show an environment's credentials, only to you." },
   { usage: 'subscribe <project>', description: "Post news about the project's environments in this channel." },
   { usage: 'unsubscribe [project]', description: 'Stop posting news about the project (or every project) in this channel.' },
+  { usage: 'silence <environment> <duration>', description: "Mute an environment's monitoring alerts for a while, for example 2h." },
   { usage: 'help', description: 'Show this list.' },
 ];
 
@@ -41,6 +42,7 @@ const WORDS: Record<string, Name> = {
   credentials: 'secrets',
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
+  silence: 'silence',
   help: 'help',
   '?': 'help',
 };
@@ -185,6 +187,14 @@ function parse(text: string, p: string): Command | ParseError {
       if (a === undefined) return { error: `refresh needs an environment: ${p} refresh projb-qa (or ${p} refresh projb-qa media for one volume)` };
       if (rest.length > 0) return tooMany();
       return b === undefined ? { name, environment: a } : { name, environment: a, volume: b };
+    case 'silence': {
+      if (a === undefined || b === undefined) return { error: `silence needs an environment and a duration: ${p} silence projb-qa 2h` };
+      if (rest.length > 0) return tooMany();
+      const [environment, duration] = looksLikeDuration(a) && !looksLikeDuration(b) ? [b, a] : [a, b];
+      const problem = durationProblem(duration);
+      if (problem !== undefined) return { error: problem };
+      return { name, environment, duration };
+    }
     case 'extend': {
       if (a === undefined) return { error: `extend needs an environment and a duration: ${p} extend projb-qa 3d` };
       if (rest.length > 0) return tooMany();

@@ -24,6 +24,7 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
     ...(remote ? { sources: true } : {}),
     ...(catalogue.loadBalancer ? { loadBalancer: true } : {}),
     ...(p.vpn && catalogue.vpn ? { vpn: true } : {}),
+    ...(p.monitoring?.enabled ? { monitoring: true } : {}),
     ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
     warnBefore: catalogue.defaults.warnBefore,
     readyTimeout: p.readyTimeout,

@@ -7,18 +7,36 @@
 import { ErrorCode, type WebClient } from '@slack/web-api';
 import { RateLimitedError } from '../../activities/outbox.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
+import type { Metrics } from '../../shared/metrics.js';
 import type { ChatTarget } from '../../shared/model.js';
-import { environmentCard, noticeMessage, progressMessage, storageCopyMessage } from './blocks/index.js';
+import { alertMessage, environmentCard, noticeMessage, progressMessage, storageCopyMessage } from './blocks/index.js';
 
 /** The metadata event type of envbot's messages; its payload is `{ key }`. */
 export const MESSAGE_EVENT = 'envbot_message';
 
 export class SlackChat implements ChatPort {
-  constructor(private readonly client: WebClient, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly client: WebClient,
+    private readonly now: () => Date = () => new Date(),
+    private readonly metrics?: Metrics,
+  ) {}
+
+  /** One Web API call, counted by method and result. */
+  private async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const out = await fn();
+      this.metrics?.chatCalls.inc({ platform: 'slack', method, result: 'ok' });
+      return out;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      this.metrics?.chatCalls.inc({ platform: 'slack', method, result: code === 'slack_webapi_rate_limited_error' ? 'rate-limited' : 'error' });
+      throw err;
+    }
+  }
 
   async find(target: ChatTarget, key: string, since: Date): Promise<string | undefined> {
     // A minute of slack for clocks; the post was made after `since`.
-    const res = await this.client.conversations.history({ channel: target.channel, oldest: (since.getTime() / 1000 - 60).toFixed(6), include_all_metadata: true, limit: 200 });
+    const res = await this.call('conversations.history', () => this.client.conversations.history({ channel: target.channel, oldest: (since.getTime() / 1000 - 60).toFixed(6), include_all_metadata: true, limit: 200 }));
     return res.messages?.find((m) => m.metadata?.event_type === MESSAGE_EVENT && (m.metadata.event_payload as { key?: unknown } | undefined)?.key === key)?.ts;
   }
 
@@ -30,15 +48,17 @@ export class SlackChat implements ChatPort {
           ? environmentCard(message.card, { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true, canRefresh: true })
           : message.kind === 'storage'
             ? storageCopyMessage(message.environment, message.copies, message.by)
-            : noticeMessage(message.environment, message.text, message.retryCopy);
+            : message.kind === 'alert'
+              ? alertMessage(message.alert)
+              : noticeMessage(message.environment, message.text, message.retryCopy);
     try {
       if (!target.messageRef) {
         const metadata = key ? { metadata: { event_type: MESSAGE_EVENT, event_payload: { key } } } : {};
-        const res = await this.client.chat.postMessage({ channel: target.channel, ...payload, ...metadata });
+        const res = await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel: target.channel, ...payload, ...metadata }));
         if (!res.ts) throw new Error(`chat.postMessage to ${target.channel} returned no ts`);
         return res.ts;
       }
-      await this.client.chat.update({ channel: target.channel, ts: target.messageRef, ...payload });
+      await this.call('chat.update', () => this.client.chat.update({ channel: target.channel, ts: target.messageRef!, ...payload }));
       return target.messageRef;
     } catch (err) {
       const e = err as { code?: string; retryAfter?: number };

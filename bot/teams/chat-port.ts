@@ -5,7 +5,7 @@
 // botbuilder stays behind this port (and bot/teams/adapter.ts), so its successor can replace it.
 import type { CloudAdapter } from 'botbuilder';
 import { RateLimitedError } from '../../activities/outbox.js';
-import type { ChatMessage, ChatPort } from '../../shared/chat.js';
+import { alertText, type ChatMessage, type ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
 import { environmentCard, noticeCard, progressCard, storageCard, type CardMessage } from './cards/index.js';
 import { referenceOf } from './conversation.js';
@@ -23,6 +23,9 @@ export function teamsMessage(message: ChatMessage, now: Date): CardMessage {
       return storageCard(message.environment, message.copies, message.by);
     case 'notice':
       return noticeCard(message.environment, message.text, message.retryCopy);
+    case 'alert':
+      // An alert group as a notice: its plain text, dashboard link included.
+      return noticeCard(message.alert.environment, alertText(message.alert));
   }
 }
 

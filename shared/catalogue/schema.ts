@@ -116,6 +116,18 @@ const service = z
     branch: z.string().min(1).optional(),
     /** Path for health checks and the load balancer's target group. */
     healthPath: z.string().startsWith('/').default('/'),
+    /**
+     * The service exposes Prometheus metrics: a ServiceMonitor scrapes `path` on the Service's port
+     * named `port` (its template's Service must name that port).
+     */
+    metrics: z
+      .object({
+        port: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "the name of a port of the service's Kubernetes Service, such as http").default('http'),
+        path: z.string().startsWith('/').default('/metrics'),
+        interval: z.string().regex(/^\d+[smh]$/, 'write an interval such as 30s or 1m').default('30s'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -165,13 +177,26 @@ const sharedSecret = z
   })
   .strict();
 
+/** One alert of a project's own, rendered for each environment ({{NAMESPACE}}, {{ENV_NAME}} in `expr` and `summary`). */
+const alertRule = z
+  .object({
+    alert: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an alert name such as HighErrorRate (letters, digits, "_")'),
+    expr: z.string().min(1),
+    for: duration.optional(),
+    severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+    summary: z.string().min(1),
+  })
+  .strict();
+
 const monitoring = z
   .object({
     enabled: z.boolean().default(true),
-    /** Grafana folder the environment's dashboards go in. */
+    /** Grafana folder the environment's dashboard goes in (the dashboard sidecar's `grafana_folder` annotation). */
     grafanaFolder: z.string().min(1).optional(),
-    /** Alert when a service has no ready replica for this long. */
+    /** Alert when a service has no available replica for this long. */
     unavailableFor: duration.default('10m'),
+    /** Alerts of the project's own, beside the availability alert of each service. */
+    rules: z.array(alertRule).default([]),
   })
   .strict();
 
@@ -189,7 +214,11 @@ const project = z
       .object({ generated: z.record(key, generatedSecret).default({}), shared: z.record(key, sharedSecret).default({}) })
       .strict()
       .default({ generated: {}, shared: {} }),
-    monitoring: monitoring.default({ enabled: true, unavailableFor: '10m' }),
+    /**
+     * Monitoring objects for each environment (ServiceMonitors, a PrometheusRule, a Grafana dashboard
+     * ConfigMap); absent: none. The cluster needs prometheus-operator's CRDs.
+     */
+    monitoring: monitoring.optional(),
     /**
      * How a service is reached: `host`, its own host (`service1.projb-qa.example.com`), or `path`, a
      * path on the environment's shared host (`services.projb-qa.example.com/service1`).
@@ -266,6 +295,8 @@ export const catalogueSchema = z
       })
       .strict()
       .optional(),
+    /** The Grafana that shows the environments' dashboards: alerts in chat link to `<url>/d/<uid>`. */
+    grafana: z.object({ url: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'a URL such as https://grafana.example.com').transform((u) => u.replace(/\/+$/, '')) }).strict().optional(),
     groups: z.record(key, z.array(principal)).default({}),
     projects: z.record(key, project).refine((p) => Object.keys(p).length > 0, 'define at least one project'),
   })

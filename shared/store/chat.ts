@@ -5,7 +5,7 @@ import type { ChatTarget } from '../model.js';
 
 export type ChatPlatform = 'slack' | 'teams';
 /** Who sent a request kept in chat_requests: a chat platform, or SNS (its MessageId) for /webhooks/s3. */
-export type RequestSource = ChatPlatform | 'sns';
+export type RequestSource = ChatPlatform | 'sns' | 'alertmanager';
 
 /** An operation's message: the workflow run that sends it and what it is within that run. */
 export interface MessageKey {

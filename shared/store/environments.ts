@@ -107,4 +107,10 @@ export class Environments {
     );
     return rows;
   }
+
+  /** How many environments each project has in each state (destroyed ones included), for /metrics. */
+  async countByProjectAndState(): Promise<{ project: string; state: EnvironmentState; count: number }[]> {
+    const { rows } = await this.pool.query<{ project: string; state: EnvironmentState; count: string }>('SELECT project, state, count(*) AS count FROM environments GROUP BY project, state ORDER BY project, state');
+    return rows.map((r) => ({ project: r.project, state: r.state, count: Number(r.count) }));
+  }
 }

@@ -3,6 +3,7 @@
 // the older flat API, each a delegation to a part, kept so callers can move to the parts at their pace.
 import pg from 'pg';
 import type { SecretKey } from '../settings.js';
+import { Alerts } from './alerts.js';
 import { Allocations } from './allocations.js';
 import { AuditLog } from './audit.js';
 import { Chat } from './chat.js';
@@ -29,6 +30,8 @@ export class Store {
   readonly secrets: Secrets;
   readonly allocations: Allocations;
   readonly chat: Chat;
+  /** Alert messages and silences (Alertmanager's webhook). */
+  readonly alerts: Alerts;
   readonly locks: Locks;
   /** What each service tracks and runs, and the deployments history. */
   readonly deployments: Deployments;
@@ -45,6 +48,7 @@ export class Store {
     this.secrets = new Secrets(this.pool, keys);
     this.allocations = new Allocations(this.pool);
     this.chat = new Chat(this.pool);
+    this.alerts = new Alerts(this.pool);
     this.locks = new Locks(this.pool);
     this.deployments = new Deployments(this.pool);
     this.auditLog = new AuditLog(this.pool);

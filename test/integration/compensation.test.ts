@@ -48,6 +48,9 @@ describe('compensation', () => {
     // both DataSync locations are made, the task is not.
     ['createStorageCopy:task', 'storage-copy'],
     ['applyManifests', 'manifests'],
+    ['createMonitoring', 'monitoring'],
+    // Half-way: the ServiceMonitor is applied, the PrometheusRule and the dashboard are not.
+    ['createMonitoring:rule', 'monitoring'],
     ['environmentServices', 'rollout'],
     ['finishOperation', 'ready'],
   ])('a failure at %s rolls everything back', async (activity, step) => {

@@ -112,6 +112,8 @@ const PAUSE: Record<string, { at: string; state: string }> = {
   deleteVpnAccess: { at: 'before:resources#1', state: 'the rule is revoked (last user) and its use still open in the ledger' },
   applyManifests: { at: 'beat#1', state: 'every object is in the ledger and the first one applied; the others are not' },
   deleteManifests: { at: 'before:resources#1', state: 'the newest object is deleted, its ledger entry still open; the others remain' },
+  createMonitoring: { at: 'beat#1', state: 'every monitoring object is in the ledger and the ServiceMonitor applied; the PrometheusRule and the dashboard ConfigMap are not' },
+  deleteMonitoring: { at: 'before:resources#1', state: 'the dashboard ConfigMap is deleted, its ledger entry still open; the PrometheusRule and the ServiceMonitor remain' },
 };
 
 /** Creates whose pause above comes before their server work: also stopped once all of it is done. */

@@ -48,7 +48,7 @@ describe('one operation at a time per environment', () => {
     const latest = new Map<string, { ref: string; message: ChatMessage; at: number }>();
     h.chat.sent.slice(from).forEach((s, at) => {
       if (s.target.channel !== target.channel) return;
-      const about = s.message.kind === 'progress' ? s.message.progress.environment : s.message.kind === 'card' ? s.message.card.environment : s.message.environment;
+      const about = s.message.kind === 'progress' ? s.message.progress.environment : s.message.kind === 'card' ? s.message.card.environment : s.message.kind === 'alert' ? s.message.alert.environment : s.message.environment;
       if (about === env) latest.set(s.ref, { ref: s.ref, message: s.message, at });
     });
     return [...latest.values()];

@@ -1,6 +1,6 @@
 // Looks at the real systems for what an environment has: used to prove that a create built
 // everything, and that a failed create or a destroy left nothing behind.
-import { AppsV1Api, CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
@@ -88,6 +88,12 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
   const core = t.deps.kube.makeApiClient(CoreV1Api);
   const apps = t.deps.kube.makeApiClient(AppsV1Api);
   const net = t.deps.kube.makeApiClient(NetworkingV1Api);
+  const custom = t.deps.kube.makeApiClient(CustomObjectsApi);
+  /** prometheus-operator's objects (scripts/services installs its CRDs into the local cluster). */
+  const monitoring = (plural: string, kind: string) =>
+    custom
+      .listNamespacedCustomObject({ group: 'monitoring.coreos.com', version: 'v1', namespace: ns, plural, labelSelector: selector })
+      .then((l: { items: { metadata?: { name?: string; deletionTimestamp?: Date } }[] }) => live(l.items).map((i) => `${kind}/${i.metadata?.name}`));
   // Objects marked for deletion but held by a finalizer no controller runs here (PVC protection) are gone for our purposes.
   const live = <T extends { metadata?: { name?: string; deletionTimestamp?: Date } }>(items: T[]) => items.filter((i) => !i.metadata?.deletionTimestamp);
   const lists = await Promise.all([
@@ -97,6 +103,8 @@ export async function leftovers(t: Pick<TestDeps, 'deps'>, ref: EnvRef): Promise
     core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `PersistentVolumeClaim/${i.metadata?.name}`)),
     apps.listNamespacedDeployment({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `Deployment/${i.metadata?.name}`)),
     net.listNamespacedIngress({ namespace: ns, labelSelector: selector }).then((l) => live(l.items).map((i) => `Ingress/${i.metadata?.name}`)),
+    monitoring('servicemonitors', 'ServiceMonitor'),
+    monitoring('prometheusrules', 'PrometheusRule'),
   ]);
   found.push(...lists.flat().map((o) => `kubernetes ${o}`));
   const namespace = await core.readNamespace({ name: ns }).catch(() => undefined);

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { EnvbotCore } from '../../bot/core/core.js';
 import type { LoadedCatalogue } from '../../shared/catalogue/load.js';
+import type { Metrics } from '../../shared/metrics.js';
 import { createWorker } from '../../bot/worker.js';
 import { testDeps, type TestDeps } from './deps.js';
 import { endWorkflowsOn } from './leftover-workflows.js';
@@ -19,9 +20,10 @@ export interface Harness extends TestDeps {
 }
 
 /** The harness over the example catalogue, or over `opts.catalogue` (built by the test, so it may be one the loader refuses). */
-export async function provisioningHarness(name: string, opts: { runWorker?: boolean; catalogue?: LoadedCatalogue } = {}): Promise<Harness> {
+export async function provisioningHarness(name: string, opts: { runWorker?: boolean; catalogue?: LoadedCatalogue; metrics?: Metrics } = {}): Promise<Harness> {
   const settings = testSettings();
   const t = await testDeps(name, opts.catalogue);
+  if (opts.metrics) t.deps.metrics = opts.metrics;
   await ensureSharedSecrets(t.deps);
   const taskQueue = `${name}-${randomUUID()}`;
   const { worker, connection: native } = await createWorker({ settings, deps: t.deps, taskQueue });

@@ -25,7 +25,7 @@ import { planFor } from '../../bot/core/plan.js';
 import { repoRoot } from '../support/settings.js';
 
 const SERVERS = { MONGO_URL: 'mongodb://x', MYSQL_URL: 'mysql://x', POSTGRES_URL: 'postgres://x', REDIS_URL: 'redis://x' };
-const everything: EnvironmentPlan = { mongo: true, mysql: true, postgres: true, redis: true, storage: ['media'], loadBalancer: true, vpn: true, warnBefore: '1d' };
+const everything: EnvironmentPlan = { mongo: true, mysql: true, postgres: true, redis: true, storage: ['media'], loadBalancer: true, vpn: true, monitoring: true, warnBefore: '1d' };
 const nothing: EnvironmentPlan = { mongo: false, mysql: false, postgres: false, redis: false, warnBefore: '1d' };
 
 function registeredActivities(): string[] {
@@ -91,8 +91,10 @@ describe('the resource table', () => {
     expect(projc).not.toContain('postgres');
     // Storage volumes: projb has one, made after the namespace and before the services that mount it.
     const projb = rowsFor(planFor(catalogue, 'projb', 'qa')).map((r) => r.id);
-    expect(projb.slice(projb.indexOf('namespace'))).toEqual(['namespace', 'credentials', 'storage', 'storage-copy', 'manifests']);
+    // Monitoring: projb has a monitoring block, made after the services (its alerts name their Deployments).
+    expect(projb.slice(projb.indexOf('namespace'))).toEqual(['namespace', 'credentials', 'storage', 'storage-copy', 'manifests', 'monitoring']);
     expect(projc).not.toContain('storage');
+    expect(projc).not.toContain('monitoring');
     // Only a project with a seed or template in S3 or git fetches sources first.
     expect(planFor(catalogue, 'projb', 'qa').sources).toBeUndefined();
     const remote = structuredClone(catalogue);
@@ -106,6 +108,7 @@ describe('the resource table', () => {
       ['vpn', 'vpn-access'],
       ['storage', 'storage-volumes'],
       ['storage-copy', 'storage-volumes'],
+      ['monitoring', 'monitoring-objects'],
     ]);
   });
 

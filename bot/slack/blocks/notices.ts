@@ -114,6 +114,13 @@ export function replyMessage(reply: Reply): MessagePayload {
       const line = reply.text || (reply.subscribed ? `Subscribed to ${reply.project}.` : `Unsubscribed from ${reply.project}.`);
       return { text: fallback(line, 'Subscriptions changed.'), blocks: [section(`${reply.subscribed ? '🔔' : '🔕'} ${mentions(esc(line))}`)] };
     }
+    case 'silenced': {
+      const line = reply.text || `${reply.environment}'s alerts are muted until ${plainTime(reply.until)}.`;
+      return {
+        text: fallback(line, `${reply.environment} silenced`),
+        blocks: [section(`🔕 *${esc(reply.environment)}*'s alerts are muted until ${slackTime(reply.until)}; alerts already posted are still edited when they resolve.`), context([`Silenced by ${principal(reply.by)}`])],
+      };
+    }
     case 'open-create-form':
       throw new Error('open-create-form is a modal, not a message: open createModal(reply, …) with views.open');
     default: {

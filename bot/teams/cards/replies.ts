@@ -71,6 +71,8 @@ export function replyCard(reply: Reply): CardMessage {
       const line = reply.text || (reply.subscribed ? `Subscribed to ${reply.project}.` : `Unsubscribed from ${reply.project}.`);
       return message(card([text(`${reply.subscribed ? '🔔' : '🔕'} ${esc(line)}`)], [], line));
     }
+    case 'silenced':
+      return message(card([text(`🔕 **${esc(reply.environment)}**'s alerts are muted until ${teamsTime(reply.until)} (${plainTime(reply.until)}).`), text(`Silenced by ${esc(principal(reply.by))}`, { isSubtle: true })], [], reply.text));
     case 'open-create-form':
       return createFormCard(reply);
     default: {

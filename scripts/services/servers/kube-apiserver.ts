@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { goBuild } from '../lib/install.js';
 import { launch, PROBE_TIMEOUT_MS } from '../lib/proc.js';
 import type { Context, Server } from '../lib/context.js';
+import { installCrds } from '../lib/crds.js';
 
 const PORT = 6443;
 const ETCD_PORT = 2379;
@@ -113,13 +114,13 @@ export const adminToken = (ctx: Context): string => readFileSync(kubeFiles(ctx).
  * One call to the local API server as the admin: the status and the parsed body. The serving
  * certificate is made by kube-apiserver itself, so it is not verified here (loopback only).
  */
-export function kubeRequest(ctx: Context, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export function kubeRequest(ctx: Context, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: unknown }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1', port: ctx.port(PORT), path, method, agent: new Agent({ rejectUnauthorized: false }), timeout: PROBE_TIMEOUT_MS,
-        headers: { Authorization: `Bearer ${adminToken(ctx)}`, ...(payload ? { 'Content-Type': 'application/json' } : {}) },
+        headers: { Authorization: `Bearer ${adminToken(ctx)}`, ...(payload ? { 'Content-Type': contentType } : {}) },
       },
       (res) => {
         let text = '';
@@ -161,8 +162,10 @@ export const kubeApiserver: Server = {
       '--enable-priority-and-fairness=false', '--v=0',
     ], () => ready(ctx));
   },
+  /** The kubeconfig, then the vendored CustomResourceDefinitions (server-side applied: a second `up` changes nothing). */
   async setup(ctx) {
     writeKubeconfig(ctx);
+    await installCrds(ctx);
   },
   env: (ctx) => ({ KUBECONFIG: kubeFiles(ctx).kubeconfig }),
 };
