@@ -19,6 +19,7 @@ import { CatalogueError, ConflictError, EnvbotError, NotFoundError, type Catalog
 import type { DeploymentWhy } from '../shared/store/store.js';
 import { environmentName, namesFor } from '../shared/names.js';
 import type { EnvRef } from '../shared/model.js';
+import type { ServiceRun } from '../shared/chat.js';
 import { environmentCredentials } from './credentials.js';
 import type { ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
@@ -43,6 +44,8 @@ export interface CredentialsResult {
 export interface ManifestsResult {
   /** `Kind/name` of each object applied. */
   objects: string[];
+  /** What each service follows and runs now, for the card. */
+  runs?: ServiceRun[];
 }
 
 export interface ApplyTrackedServiceInput {
@@ -55,6 +58,26 @@ export interface ApplyTrackedServiceInput {
   why: DeploymentWhy;
   /** Who made the change (the pusher), as history shows it. */
   who: string;
+}
+
+/** `/env track`: moves one service of a ready environment to another branch and applies its head. */
+export interface TrackServiceInput {
+  ref: EnvRef;
+  service: string;
+  /** The branch to follow; null: the service's default branch (the ref in its template location). */
+  branch: string | null;
+  /** Who asked, as history shows it. */
+  who: string;
+}
+
+export interface TrackServiceResult {
+  environment: string;
+  service: string;
+  branch: string;
+  commit: string;
+  image: string | null;
+  /** What it followed and ran before. */
+  before: { branch: string | null; commit: string | null };
 }
 
 export type ApplyTrackedServiceResult =
@@ -470,12 +493,15 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       const rendered = await withSourceNames(deps, () => renderTemplates(r, renderings));
       const applied = await applyRendered(r, rendered);
       const who = (await deps.store.getEnvironment(r.env.name))?.createdBy ?? 'envbot';
+      const runs: ServiceRun[] = [];
       for (const [service, { branch, commit }] of renderings) {
         const image = workloadImage(rendered.filter((o) => o.service === service).map((o) => o.object));
         await deps.store.deployments.record({ environment: r.env.name, service, branch, commit, image, why: 'create', who });
+        const tracked = trackedSource(r.project.services[service]!);
+        runs.push({ service, branch, commit, image, ...(tracked ? { defaultBranch: tracked.defaultBranch } : {}) });
       }
       deps.log.info({ environment: r.env.name, namespace: r.names.namespace, objects: applied }, 'kubernetes objects applied');
-      return { objects: applied };
+      return { objects: applied, runs };
     },
 
     /**
@@ -500,6 +526,33 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       await deps.store.deployments.record({ environment: r.env.name, service, branch, commit, image, why, who });
       deps.log.info({ environment: r.env.name, service, branch, commit, objects: applied }, 'service applied from its branch');
       return { environment: r.env.name, service, commit, objects: applied, ...(image ? { image } : {}) };
+    },
+
+    /**
+     * `/env track`: renders one service from the head of another branch (null: its default one),
+     * server-side applies it, and records that it follows that branch now (why: manual). A branch
+     * that does not exist fails before anything is applied, and the service keeps what it followed.
+     */
+    async trackService({ ref, service, branch, who }: TrackServiceInput): Promise<TrackServiceResult> {
+      deps.faults?.check('trackService');
+      const r = resolveEnv(deps.catalogue, ref);
+      const svc = r.project.services[service];
+      const source = svc ? trackedSource(svc) : undefined;
+      if (!svc || !source) throw new NotFoundError(`service "${service}" of project ${r.env.project} does not follow a branch (its template is not in git)`);
+      const record = await deps.store.getEnvironment(r.env.name);
+      if (record?.state !== 'ready') throw new ConflictError(`${r.env.name} is ${record?.state ?? 'gone'}; a service can move to another branch when the environment is ready.`);
+      const target = branch ?? source.defaultBranch;
+      const before = (await deps.store.deployments.of(r.env.name)).find((d) => d.service === service);
+      const loc = templateAt(svc, target);
+      if (loc.kind !== 'git') throw new NotFoundError(`service "${service}" does not follow a branch`);
+      const where = `projects.${r.env.project}.services.${service}.template`;
+      const commit = await sourcesOf(deps).resolve(loc, where);
+      const rendered = await withSourceNames(deps, async () => renderService(r, service, (await templateOf(r, service, target, commit)).file));
+      await applyRendered(r, rendered);
+      const image = workloadImage(rendered.map((o) => o.object));
+      await deps.store.deployments.record({ environment: r.env.name, service, branch: target, commit, image, why: 'manual', who });
+      deps.log.info({ environment: r.env.name, service, branch: target, commit, who }, 'service moved to a branch');
+      return { environment: r.env.name, service, branch: target, commit, image, before: { branch: before?.branch ?? null, commit: before?.commit ?? null } };
     },
 
     /** Deletes every object the ledger says envbot applied (already gone is fine); needs no catalogue. */

@@ -50,6 +50,26 @@ export interface EnvironmentCard {
   vpnGroup?: string;
   /** Each service's replicas when the create ended (absent on cards of creates that did not wait for them). */
   services?: ServiceHealth[];
+  /** What each service follows and runs (from the store): the card shows those off their default branch and each one's commit. */
+  runs?: ServiceRun[];
+}
+
+/** What one service follows and runs. */
+export interface ServiceRun {
+  service: string;
+  /** The branch it follows; null: none (its template is not in git, or it follows production). */
+  branch: string | null;
+  /** The branch it follows unless moved (`/env track`); absent when its template is not in git. */
+  defaultBranch?: string;
+  commit: string | null;
+  image: string | null;
+}
+
+/** A service's run in words: `service1: feature/x @ abc1234 (not its default, main)`, `web: registry/web:1.2.0`. */
+export function runText(r: ServiceRun): string {
+  const at = r.branch ? `${r.branch}${r.commit ? ` @ ${r.commit.slice(0, 7)}` : ''}` : (r.image ?? 'no image recorded');
+  const off = r.branch && r.defaultBranch && r.branch !== r.defaultBranch ? ` (not its default, ${r.defaultBranch})` : '';
+  return `${r.service}: ${at}${off}`;
 }
 
 /** A service of the environment: its Deployments' and StatefulSets' ready replicas, and its URLs. */

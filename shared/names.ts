@@ -204,7 +204,7 @@ export function namesFor(env: EnvironmentName, baseDomain: string) {
 
 export type Names = ReturnType<typeof namesFor>;
 
-export type Operation = 'create' | 'destroy' | 'reset' | 'lifecycle' | 'storage-copy';
+export type Operation = 'create' | 'destroy' | 'reset' | 'lifecycle' | 'storage-copy' | 'track';
 
 /** Workflow ids are business keys: one running operation of a kind per environment. */
 export function workflowId(operation: Operation, environment: string): string {

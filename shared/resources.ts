@@ -34,7 +34,7 @@ export interface EnvironmentPlan {
 export type Phase = 'before' | 'parallel' | 'after';
 
 /** What a row's create result adds to the environment's card. */
-export type Reports = 'databases' | 'redisIndex' | 'urls' | 'storage' | 'vpn';
+export type Reports = 'databases' | 'redisIndex' | 'urls' | 'storage' | 'vpn' | 'runs';
 
 export interface ResourceRow {
   id: string;
@@ -130,7 +130,7 @@ export const RESOURCES: readonly ResourceRow[] = [
     id: 'storage-copy', title: 'Storage copy from S3', phase: 'after', included: (p) => (p.storage?.length ?? 0) > 0,
     create: 'createStorageCopy', delete: 'deleteStorageCopy', createPreset: 'quick', reports: 'storage', patch: STORAGE_PATCH,
   },
-  { id: 'manifests', title: 'Services', phase: 'after', included: always, create: 'applyManifests', delete: 'deleteManifests', createPreset: 'long' },
+  { id: 'manifests', title: 'Services', phase: 'after', included: always, create: 'applyManifests', delete: 'deleteManifests', createPreset: 'long', reports: 'runs' },
   // After the services: the availability alerts name their Deployments and StatefulSets.
   {
     id: 'monitoring', title: 'Monitoring and alerts', phase: 'after', included: (p) => p.monitoring === true,

@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
-import type { EnvironmentCard, ServiceHealth, VolumeCopy } from '../shared/chat.js';
+import type { EnvironmentCard, ServiceHealth, ServiceRun, VolumeCopy } from '../shared/chat.js';
 import { parseDuration, parseWait } from '../shared/duration.js';
 import type { ChatTarget, EnvRef, Requester } from '../shared/model.js';
 import { workflowId } from '../shared/names.js';
@@ -67,16 +67,19 @@ export interface CreateEnvironmentResult {
   vpnGroup?: string;
   /** Each service's ready replicas as the wait for them last saw them. */
   services?: ServiceHealth[];
+  /** What each service follows and runs (branch, commit, image), as applyManifests recorded it. */
+  runs?: ServiceRun[];
 }
 
 /** What a row's create activity returned, onto the result (and so the card). */
 function report(row: ResourceRow, created: unknown, result: CreateEnvironmentResult): void {
-  const c = created as { databases?: string[]; index?: number; records?: string[]; urls?: string[]; volumes?: VolumeCopy[]; group?: string } | undefined;
+  const c = created as { runs?: ServiceRun[]; databases?: string[]; index?: number; records?: string[]; urls?: string[]; volumes?: VolumeCopy[]; group?: string } | undefined;
   if (row.reports === 'databases') for (const name of c?.databases ?? []) result.databases.push({ engine: row.id, name });
   if (row.reports === 'redisIndex' && c?.index !== undefined) result.redisIndex = c.index;
   if (row.reports === 'urls') result.urls = c?.urls ?? (c?.records ?? []).map((r) => `https://${r}`);
   if (row.reports === 'storage') result.storage = c?.volumes ?? [];
   if (row.reports === 'vpn' && c?.group) result.vpnGroup = c.group;
+  if (row.reports === 'runs' && c?.runs) result.runs = c.runs;
 }
 
 /**
@@ -125,6 +128,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     ...(result.vpnGroup && result.status === 'ready' ? { vpnGroup: result.vpnGroup } : {}),
     ...(result.storage?.length && result.status === 'ready' ? { storage: result.storage } : {}),
     ...(result.services ? { services: result.services } : {}),
+    ...(result.runs?.length && result.status === 'ready' ? { runs: result.runs } : {}),
     ...(result.expiresAt ? { expiresAt: result.expiresAt } : {}),
     ...(input.temporalUiUrl ? { workflowUrl: `${input.temporalUiUrl}/namespaces/${workflowInfo().namespace}/workflows/${encodeURIComponent(workflowInfo().workflowId)}` } : {}),
     ...(result.failedStep ? { failedStep: result.failedStep, error: result.error ?? '', rolledBack: result.rolledBack } : {}),

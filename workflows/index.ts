@@ -7,3 +7,4 @@ export { environmentLifecycle } from './lifecycle.js';
 export { storageCopy } from './storage-copy.js';
 export { storageRefresh } from './storage-refresh.js';
 export { gitPush } from './git-push.js';
+export { trackService } from './track-service.js';

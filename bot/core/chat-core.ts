@@ -15,7 +15,7 @@ import { helpReply, parseCommand } from './parse.js';
 import { ttlProblem } from './expiry.js';
 import { findEnvironment, isBusy, listEnvironments } from './lookup.js';
 import { planFor } from './plan.js';
-import { branchChoiceProblem } from './tracking.js';
+import { branchChoiceProblem, runsOf } from './tracking.js';
 import { trackedSource } from '../../shared/catalogue/tracked.js';
 
 export function requesterOf(actor: Actor): Requester {
@@ -202,7 +202,8 @@ export class ChatCore {
         const refused = this.check(actor, 'read', record.project);
         if (refused) return refused;
         const progress = isBusy(record) ? await (await this.engine()).progress(record) : undefined;
-        return { kind: 'status', ephemeral: true, environment: summary(record), ...(progress ? { progress } : {}) };
+        const runs = runsOf(this.o.catalogue.projects[record.project], await this.o.store.deployments.of(record.name));
+        return { kind: 'status', ephemeral: true, environment: summary(record), ...(progress ? { progress } : {}), ...(runs.length ? { runs } : {}) };
       }
       case 'destroy': {
         const record = await this.record(c.environment);
@@ -255,6 +256,26 @@ export class ChatCore {
         await this.o.store.audit({ actor: requester.id, platform: actor.platform, channel: actor.channel, action: 'silence', environment: record.name, outcome: 'silenced', details: { until: until.toISOString() } });
         const text = `${record.name}'s alerts are muted until ${until.toISOString()} (by ${requester.id}); alerts already posted are still edited when they resolve.`;
         return { kind: 'silenced', ephemeral: false, environment: record.name, until: until.toISOString(), by: requester.id, text };
+      }
+      case 'track': {
+        const record = await this.record(c.environment);
+        const refused = this.check(actor, 'create', record.project);
+        if (refused) return refused;
+        const s = await (await this.engine()).track({ environment: record, service: c.service, branch: c.branch, requester, ...(target ? { target } : {}) });
+        const to = c.branch ?? 'its default branch';
+        return { kind: 'started', ephemeral: false, environment: s.environment, operation: 'track', workflowId: s.workflowId, by: requester.id, text: `Moving ${c.service} of ${s.environment} to ${to} (asked by ${requester.id})…` };
+      }
+      case 'history': {
+        const record = await this.record(c.environment);
+        const refused = this.check(actor, 'read', record.project);
+        if (refused) return refused;
+        const project = this.o.catalogue.projects[record.project];
+        if (c.service && project && !Object.hasOwn(project.services, c.service)) {
+          return { kind: 'error', ephemeral: true, text: `${record.project} has no service "${c.service}" (services: ${Object.keys(project.services).join(', ')}).` };
+        }
+        const rows = await this.o.store.deployments.history(record.name, c.service, 20);
+        const entries = rows.map((e) => ({ service: e.service, branch: e.branch, commit: e.commit, image: e.image, why: e.why, who: e.who, at: e.at.toISOString() }));
+        return { kind: 'history', ephemeral: true, environment: record.name, ...(c.service ? { service: c.service } : {}), entries };
       }
       case 'subscribe':
       case 'unsubscribe': {

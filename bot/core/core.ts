@@ -14,6 +14,7 @@ import { destroyEnvironment } from '../../workflows/destroy-environment.js';
 import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js';
 import { sourceChangedSignal, storageRefresh } from '../../workflows/storage-refresh.js';
 import { gitPush, gitPushSignal, type GitPush } from '../../workflows/git-push.js';
+import { trackService } from '../../workflows/track-service.js';
 import { repositoryKey } from '../../shared/catalogue/tracked.js';
 import type { StorageSource } from '../../shared/storage-sources.js';
 import { resetDatabases } from '../../workflows/reset-databases.js';
@@ -211,6 +212,34 @@ export class EnvbotCore {
       signalArgs: [push],
     });
     return { workflowId: id };
+  }
+
+  /**
+   * `/env track`: starts moving one service of a ready environment to `branch` (null: its default
+   * branch); the trackService workflow applies the branch's head and says so in `target`.
+   */
+  async track(req: { environment: EnvironmentRef; service: string; branch: string | null; requester: Requester; target?: ChatTarget }): Promise<Started> {
+    const record = await this.recordOf(req.environment);
+    const project = this.o.catalogue.projects[record.project];
+    if (!project) throw new InvalidNameError(`${record.project} is no longer in the catalogue; its services cannot move.`);
+    const bad = branchChoiceProblem(project, req.service, req.branch ?? 'main');
+    if (bad) throw new InvalidNameError(bad);
+    if (record.state !== 'ready') throw new ConflictError(`${record.name} is ${record.state}; a service can move to another branch when it is ready.`);
+    const ref = refOf(record);
+    const id = workflowId('track', ref.environment);
+    try {
+      const handle = await this.o.client.workflow.start(trackService, {
+        taskQueue: this.o.taskQueue,
+        workflowId: id,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        args: [{ ref, service: req.service, branch: req.branch, requester: req.requester, ...(req.target ? { target: req.target } : {}) }],
+      });
+      return { environment: ref.environment, workflowId: id, handle };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError(`A service of ${ref.environment} is already moving to another branch; try again once that is done.`);
+      throw err;
+    }
   }
 
   list(project?: string): Promise<EnvironmentRecord[]> {

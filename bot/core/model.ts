@@ -1,7 +1,7 @@
 // What the chat core understands and answers, whatever the platform. Adapters translate these to
 // Block Kit (Slack) or Adaptive Cards (Teams) and back; nothing here knows either.
 import type { Action } from '../../shared/catalogue/schema.js';
-import type { EnvironmentCard } from '../../shared/chat.js';
+import type { EnvironmentCard, ServiceRun } from '../../shared/chat.js';
 import type { Progress, ResetTarget } from '../../shared/model.js';
 
 /**
@@ -31,6 +31,8 @@ export type Command =
   | { name: 'subscribe'; project: string }
   | { name: 'unsubscribe'; project?: string }
   | { name: 'silence'; environment: string; duration: string }
+  | { name: 'track'; environment: string; service: string; /** null: back to the default branch. */ branch: string | null }
+  | { name: 'history'; environment: string; service?: string }
   | { name: 'help' };
 
 /** A command that did not parse: what was wrong and what to write instead. */
@@ -50,6 +52,9 @@ export const COMMAND_ACTION: Record<Command['name'], Action | undefined> = {
   extend: 'extend',
   refresh: 'refresh',
   secrets: 'credentials',
+  // Choosing what a service runs is part of building the environment (the create form asks a branch).
+  track: 'create',
+  history: 'read',
   subscribe: 'read',
   unsubscribe: 'read',
   // Muting an environment's alerts is for those who look after its lifetime.
@@ -92,12 +97,34 @@ export type Reply =
   | { kind: 'help'; ephemeral: true; commands: { usage: string; description: string }[]; note?: string }
   | { kind: 'error'; ephemeral: true; text: string }
   | { kind: 'refused'; ephemeral: true; action: Action; project: string; text: string; allowed: string[] }
-  | { kind: 'started'; ephemeral: false; environment: string; operation: 'create' | 'destroy' | 'reset' | 'refresh'; workflowId: string; by: string; text: string }
+  | { kind: 'started'; ephemeral: false; environment: string; operation: 'create' | 'destroy' | 'reset' | 'refresh' | 'track'; workflowId: string; by: string; text: string }
   | { kind: 'confirm'; ephemeral: true; environment: string; operation: 'destroy' | 'reset-db'; which?: ResetTarget; text: string }
   | { kind: 'open-create-form'; ephemeral: true; projects: { name: string; stages: string[]; services: string[]; branches?: { service: string; defaultBranch: string }[] }[]; project?: string; stage?: string }
   | { kind: 'list'; ephemeral: true; project?: string; environments: EnvironmentSummary[] }
-  | { kind: 'status'; ephemeral: true; environment: EnvironmentSummary; progress?: Progress; card?: EnvironmentCard }
+  | { kind: 'status'; ephemeral: true; environment: EnvironmentSummary; progress?: Progress; card?: EnvironmentCard; runs?: ServiceRun[] }
   | { kind: 'extended'; ephemeral: false; environment: string; expiresAt: string; by: string; text: string }
   | { kind: 'secrets'; ephemeral: true; environment: string; values: { name: string; value: string }[] }
   | { kind: 'subscribed'; ephemeral: false; project: string; subscribed: boolean; text: string }
-  | { kind: 'silenced'; ephemeral: false; environment: string; until: string; by: string; text: string };
+  | { kind: 'silenced'; ephemeral: false; environment: string; until: string; by: string; text: string }
+  | { kind: 'history'; ephemeral: true; environment: string; service?: string; entries: HistoryEntry[] };
+
+/** One deployment of a service, as `/env history` lists it. */
+export interface HistoryEntry {
+  service: string;
+  /** What: the commit (short) and image it ran. */
+  branch: string | null;
+  commit: string | null;
+  image: string | null;
+  why: 'create' | 'push' | 'promotion' | 'manual';
+  who: string;
+  at: string;
+}
+
+/** One deployment in one line: "service1: abc1234 on feature/x, registry.example.com/web:1.2.0 · push by github:octocat". */
+export function historyLine(e: HistoryEntry): string {
+  const what = [
+    ...(e.commit ? [`${e.commit.slice(0, 7)}${e.branch ? ` on ${e.branch}` : ''}`] : e.branch ? [`on ${e.branch}`] : []),
+    ...(e.image ? [e.image] : []),
+  ];
+  return `${e.service}: ${what.join(', ') || 'nothing recorded'} · ${e.why} by ${e.who}`;
+}

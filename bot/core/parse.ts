@@ -14,6 +14,8 @@ export const COMMAND_USAGE: { usage: string; description: string }[] = [
   { usage: 'extend <environment> <duration>', description: 'Keep an environment longer, for example 3d or 1w.' },
   { usage: 'refresh <environment> [volume]', description: "Copy an environment's storage volumes (all of them unless you name one) from S3 again." },
   { usage: 'secrets <environment>', description: "Show an environment's credentials, only to you." },
+  { usage: 'track <environment> <service> <branch|default>', description: 'Make a service follow another git branch (default: back to its own); it is rendered from that branch now and on every push.' },
+  { usage: 'history <environment> [service]', description: 'List recent deployments of the services: what, why, who and when.' },
   { usage: 'subscribe <project>', description: "Post news about the project's environments in this channel." },
   { usage: 'unsubscribe [project]', description: 'Stop posting news about the project (or every project) in this channel.' },
   { usage: 'silence <environment> <duration>', description: "Mute an environment's monitoring alerts for a while, for example 2h." },
@@ -43,6 +45,8 @@ const WORDS: Record<string, Name> = {
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
   silence: 'silence',
+  track: 'track',
+  history: 'history',
   help: 'help',
   '?': 'help',
 };
@@ -195,6 +199,17 @@ function parse(text: string, p: string): Command | ParseError {
       if (problem !== undefined) return { error: problem };
       return { name, environment, duration };
     }
+    case 'track': {
+      if (a === undefined || b === undefined || rest.length === 0) return { error: `track needs an environment, a service and a branch: ${p} track projb-qa service1 feature/x (or default to go back to the service's own branch)` };
+      if (rest.length > 1) return tooMany();
+      // Branch names are case-sensitive: take the word as it was typed.
+      const branch = typed[3] ?? '';
+      return { name, environment: a, service: b, branch: branch.toLowerCase() === 'default' ? null : branch };
+    }
+    case 'history':
+      if (a === undefined) return { error: `history needs an environment: ${p} history projb-qa (or ${p} history projb-qa service1)` };
+      if (rest.length > 0) return tooMany();
+      return b === undefined ? { name, environment: a } : { name, environment: a, service: b };
     case 'extend': {
       if (a === undefined) return { error: `extend needs an environment and a duration: ${p} extend projb-qa 3d` };
       if (rest.length > 0) return tooMany();

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChatCore } from '../../bot/core/chat-core.js';
+import type { Actor, Reply } from '../../bot/core/model.js';
 import { createHttpApp, listen } from '../../bot/http.js';
 import { gitWebhookRouter } from '../../bot/webhooks/git.js';
 import { githubSignature } from '../../bot/webhooks/git-signature.js';
@@ -29,6 +31,9 @@ const work = mkdtempSync(join(tmpdir(), 'envbot-gitops-test-'));
 const bare = join(work, 'apps.git');
 const clone = join(work, 'clone');
 const REPO_URL = `file://${bare}`;
+const CHANNEL = 'C0GITOPS001';
+const PM: Actor = { platform: 'slack', userId: 'U0PM0000001', groups: [], channel: CHANNEL }; // group pm: may create proja-like environments
+const READER: Actor = { platform: 'slack', userId: 'U0READER001', groups: [], channel: CHANNEL }; // read only ("*")
 
 const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=test@envbot', '-c', 'user.name=test', ...args], { cwd: clone, encoding: 'utf8' }).trim();
 
@@ -102,6 +107,15 @@ describe('services follow their branches', () => {
   const qa = uniqueEnv('gitops', 'qa');
   let first: string;
   let formCommit: string;
+  let chatCore: ChatCore;
+  const say = (actor: Actor, text: string): Promise<Reply> => chatCore.handleText(actor, text, { platform: 'slack', channel: CHANNEL });
+  /** Runs `/env track …` as `actor` and waits for the move to end; the reply and the workflow's result (or error). */
+  const track = async (actor: Actor, text: string) => {
+    const reply = await say(actor, text);
+    if (reply.kind !== 'started') return { reply };
+    const outcome = await h.client.workflow.getHandle(reply.workflowId).result().then((value: unknown) => ({ value }), (error: Error) => ({ error }));
+    return { reply, ...outcome };
+  };
 
   const post = (body: string | Buffer, headers: Record<string, string>) =>
     fetch(url, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': 'application/json', ...headers } });
@@ -129,6 +143,7 @@ describe('services follow their branches', () => {
 
     h = await provisioningHarness('gitops', { catalogue: catalogue() });
     apps = h.deps.kube.makeApiClient(AppsV1Api);
+    chatCore = new ChatCore({ core: h.core, store: h.deps.store, catalogue: h.deps.catalogue.catalogue, log: h.deps.log });
     const app = createHttpApp({ checks: {}, routers: [gitWebhookRouter({ secrets: { githubSecret: SECRET, gitlabToken: GITLAB_TOKEN }, core: h.core, store: h.deps.store, log: h.deps.log })], maxBodyBytes: 64 * 1024 });
     server = await listen(app, 0);
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/webhooks/git`;
@@ -177,17 +192,43 @@ describe('services follow their branches', () => {
     expect((await history(qa)).map((e) => e.why)).toEqual(['create']);
   }, 120_000);
 
-  it('after dev moves to feature/x, a push to feature/x updates only dev', async () => {
-    expect(await h.deps.store.deployments.track(dev.environment, 'web', 'feature/x')).toBe(true);
+  it('after "/env track <dev> web feature/x" in chat, a push to feature/x updates only dev, and status shows the branch and commit', async () => {
     const x = commit('feature/x', template('2.0.0-x'));
-    const result = await pushed(await signed(githubPush('feature/x', x)));
-    expect(result.rounds[0]!.outcomes).toEqual([{ environment: dev.environment, service: 'web', state: 'applied' }]);
+    // Who may not create may not move a service either; nothing moves.
+    const refused = await say(READER, `track ${dev.environment} web feature/x`);
+    expect(refused).toMatchObject({ kind: 'refused', action: 'create' });
+    expect((await h.deps.store.deployments.of(dev.environment))[0]).toMatchObject({ branch: 'main' });
+    const moved = await track(PM, `track ${dev.environment} web feature/x`);
+    expect(moved.reply).toMatchObject({ kind: 'started', operation: 'track', environment: dev.environment });
+    expect(moved).toMatchObject({ value: { branch: 'feature/x', commit: x, image: 'registry.example.com/gitops-web:2.0.0-x' } });
     expect(await image(dev)).toBe('registry.example.com/gitops-web:2.0.0-x');
+    expect((await history(dev))[0]).toMatchObject({ why: 'manual', who: 'slack:U0PM0000001', branch: 'feature/x', commit: x });
+    const said = h.chat.sent.filter((s) => s.target.channel === CHANNEL && JSON.stringify(s.message).includes(`web follows feature/x now, at ${x.slice(0, 7)}`));
+    expect(said).toHaveLength(1);
+
+    const x2 = commit('feature/x', template('2.1.0-x'));
+    const result = await pushed(await signed(githubPush('feature/x', x2, x)));
+    expect(result.rounds[0]!.outcomes).toEqual([{ environment: dev.environment, service: 'web', state: 'applied' }]);
+    expect(await image(dev)).toBe('registry.example.com/gitops-web:2.1.0-x');
     expect(await image(qa)).toBe('registry.example.com/gitops-web:0.9.0-form');
     // A push to main no longer reaches dev.
     const main = commit('main', template('1.2.0'));
     expect((await pushed(await signed(githubPush('main', main)))).rounds[0]!.outcomes).toEqual([]);
-    expect(await image(dev)).toBe('registry.example.com/gitops-web:2.0.0-x');
+    expect(await image(dev)).toBe('registry.example.com/gitops-web:2.1.0-x');
+
+    const status = await say(READER, `status ${dev.environment}`);
+    expect(status).toMatchObject({ kind: 'status', runs: [{ service: 'web', branch: 'feature/x', defaultBranch: 'main', commit: x2 }] });
+  }, 120_000);
+
+  it('"/env track" to a branch that does not exist says so in the channel and changes nothing; a service that follows no branch is refused at once', async () => {
+    const before = await h.deps.store.deployments.of(dev.environment);
+    const moved = await track(PM, `track ${dev.environment} web no-such-branch`);
+    expect(moved).toMatchObject({ reply: { kind: 'started' }, error: expect.anything() });
+    expect(await h.deps.store.deployments.of(dev.environment)).toEqual(before);
+    const said = h.chat.sent.filter((s) => s.target.channel === CHANNEL && JSON.stringify(s.message).includes('web was not moved to no-such-branch'));
+    expect(said).toHaveLength(1);
+    expect(await say(PM, `track ${dev.environment} nope main`)).toMatchObject({ kind: 'error', text: expect.stringMatching(/no service "nope"/) });
+    expect(await say(PM, `track ${dev.environment} web`)).toMatchObject({ kind: 'help', note: expect.stringMatching(/track needs an environment, a service and a branch/) });
   }, 120_000);
 
   it('a GitLab push with the right token is applied too; a template that no longer renders is said in the channel and nothing changes', async () => {
@@ -196,10 +237,30 @@ describe('services follow their branches', () => {
     const res = await post(body, { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': GITLAB_TOKEN, 'x-gitlab-event-uuid': randomUUID() });
     const result = await pushed(res);
     expect(result.rounds[0]!.outcomes).toMatchObject([{ environment: dev.environment, state: 'failed', detail: expect.stringMatching(/NO_SUCH_VARIABLE/) }]);
-    expect(await image(dev)).toBe('registry.example.com/gitops-web:2.0.0-x');
+    expect(await image(dev)).toBe('registry.example.com/gitops-web:2.1.0-x');
     const said = h.chat.sent.filter((s) => s.target.channel === 'C0GITOPS001' && JSON.stringify(s.message).includes('was not updated to feature/x'));
     expect(said).toHaveLength(1);
     expect(JSON.stringify(said[0]!.message)).toContain('gitlab:alice');
+  }, 120_000);
+
+  it('"/env track <dev> web default" moves dev back to main at its head; "/env history" lists every deployment, newest first', async () => {
+    const head = git('rev-parse', 'main');
+    const moved = await track(PM, `track ${dev.environment} web default`);
+    expect(moved).toMatchObject({ value: { branch: 'main', commit: head, before: { branch: 'feature/x' } } });
+    expect(await image(dev)).toBe('registry.example.com/gitops-web:1.2.0');
+    expect((await h.deps.store.deployments.of(dev.environment))[0]).toMatchObject({ branch: 'main', commit: head });
+    const reply = await say(READER, `history ${dev.environment} web`);
+    expect(reply.kind).toBe('history');
+    const entries = (reply as Extract<Reply, { kind: 'history' }>).entries;
+    expect(entries.map((e) => [e.why, e.branch, e.who])).toEqual([
+      ['manual', 'main', 'slack:U0PM0000001'],
+      ['push', 'feature/x', 'github:octocat'],
+      ['manual', 'feature/x', 'slack:U0PM0000001'],
+      ['push', 'main', 'github:octocat'],
+      ['create', 'main', 'cli:test'],
+    ]);
+    expect(entries[0]).toMatchObject({ commit: head, image: 'registry.example.com/gitops-web:1.2.0' });
+    expect(await say(READER, `history ${dev.environment} nope`)).toMatchObject({ kind: 'error', text: expect.stringMatching(/no service "nope"/) });
   }, 120_000);
 
   describe('the signature guard', () => {

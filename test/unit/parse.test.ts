@@ -46,6 +46,13 @@ describe('parseCommand: command forms', () => {
     ['subscribe projb', { name: 'subscribe', project: 'projb' }],
     ['unsubscribe', { name: 'unsubscribe' }],
     ['unsubscribe projb', { name: 'unsubscribe', project: 'projb' }],
+    ['track projb-qa service1 feature/x', { name: 'track', environment: 'projb-qa', service: 'service1', branch: 'feature/x' }],
+    // Branch names are case-sensitive: kept as typed; "default" in any case goes back to the default branch.
+    ['TRACK Projb-QA Service1 Feature/JIRA-12', { name: 'track', environment: 'projb-qa', service: 'service1', branch: 'Feature/JIRA-12' }],
+    ['track projb-qa service1 default', { name: 'track', environment: 'projb-qa', service: 'service1', branch: null }],
+    ['track projb-qa service1 DEFAULT', { name: 'track', environment: 'projb-qa', service: 'service1', branch: null }],
+    ['history projb-qa', { name: 'history', environment: 'projb-qa' }],
+    ['history projb-qa service1', { name: 'history', environment: 'projb-qa', service: 'service1' }],
     ['help', { name: 'help' }],
     ['?', { name: 'help' }],
     ['HELP', { name: 'help' }],
@@ -89,6 +96,11 @@ describe('parseCommand: mistakes, each with what to write instead', () => {
     ['unsubscribe projb projc', 'too many words for unsubscribe: write /env unsubscribe [project]'],
     ['extend projb-qa --ttl 3d', '--ttl goes only with create; to keep an environment longer write /env extend projb-qa 3d'],
     ['destroy projb-qa --force', 'destroy takes no options like "--force": write /env destroy <environment>'],
+    ['track projb-qa service1', "track needs an environment, a service and a branch: /env track projb-qa service1 feature/x (or default to go back to the service's own branch)"],
+    ['track projb-qa service1 a b', 'too many words for track: write /env track <environment> <service> <branch|default>'],
+    ['track projb-qa service1 --upload-pack=x', 'track takes no options like "--upload-pack=x": write /env track <environment> <service> <branch|default>'],
+    ['history', 'history needs an environment: /env history projb-qa (or /env history projb-qa service1)'],
+    ['history projb-qa service1 x', 'too many words for history: write /env history <environment> [service]'],
   ])('%j → %j', (text, error) => {
     expect(parseCommand(text)).toEqual({ error });
   });
@@ -169,7 +181,9 @@ describe('help', () => {
         .replace(/<project>|\[project\]/, 'projb')
         .replace('[stage]', 'qa')
         .replace('[suffix]', '2')
-        .replace('[mongo|sql|redis|all]', 'sql');
+        .replace('[mongo|sql|redis|all]', 'sql')
+        .replace(/<service>|\[service\]/, 'service1')
+        .replace('<branch|default>', 'feature/x');
     for (const c of COMMAND_USAGE) {
       const result = parseCommand(filled(c.usage));
       expect(isError(result), `${c.usage} → ${JSON.stringify(result)}`).toBe(false);

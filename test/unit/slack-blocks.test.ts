@@ -276,6 +276,24 @@ describe('progressMessage', () => {
 });
 
 describe('environmentCard', () => {
+  it('shows each service rendered from git with its branch and commit, and marks those off their default branch', () => {
+    const runs = [
+      { service: 'service1', branch: 'feature/x', defaultBranch: 'main', commit: 'a'.repeat(40), image: 'r/s1:2.0.0-x' },
+      { service: 'service2', branch: 'main', defaultBranch: 'main', commit: 'b'.repeat(40), image: 'r/s2:1.0.0' },
+      { service: 'service3', branch: null, commit: null, image: 'r/s3:1.4.2' },
+    ];
+    const m = environmentCard({ ...readyCard, runs }, ALL);
+    expectMessage(m);
+    const text = allText(m.blocks);
+    expect(text).toContain('⚠️ service1: feature/x @ aaaaaaa (not its default, main)');
+    expect(text).toContain('• service2: main @ bbbbbbb');
+    expect(text).not.toContain('service3');
+    expect(m.text).toContain('service1: feature/x @ aaaaaaa (not its default, main)');
+    expect(m.text).not.toContain('service2: main');
+    // No service from git: no Branches section.
+    expect(allText(environmentCard({ ...readyCard, runs: runs.slice(2) }, ALL).blocks)).not.toContain('Branches');
+  });
+
   it("shows each URL with its service's health, and a URL of no known service plainly", () => {
     const services = [
       { service: 'service1', ready: 2, desired: 2, available: true, urls: ['https://service1.projb-qa.example.com'] },
@@ -465,6 +483,21 @@ describe('storageCopyMessage', () => {
 });
 
 describe('replyMessage', () => {
+  it('lists a history newest first, what, why, who and when, with a plain-text fallback', () => {
+    const entries = [
+      { service: 'service1', branch: 'feature/x', commit: 'c'.repeat(40), image: 'r/s1:2.0.0-x', why: 'manual' as const, who: 'slack:U0PM0000001', at: '2026-11-30T16:00:00.000Z' },
+      { service: 'service1', branch: null, commit: null, image: 'r/s1:1.5.0', why: 'promotion' as const, who: 'envbot', at: '2026-11-29T16:00:00.000Z' },
+    ];
+    const m = replyMessage({ kind: 'history', ephemeral: true, environment: 'projb-qa', entries });
+    expectMessage(m);
+    const text = allText(m.blocks);
+    expect(text).toContain('service1: ccccccc on feature/x, r/s1:2.0.0-x · manual by slack:U0PM0000001');
+    expect(text).toContain('service1: r/s1:1.5.0 · promotion by envbot');
+    expect(text.indexOf('manual')).toBeLessThan(text.indexOf('promotion'));
+    expect(m.text).toContain('Deployments of projb-qa');
+    expect(replyMessage({ kind: 'history', ephemeral: true, environment: 'projb-qa', service: 'service9', entries: [] }).text).toBe('No deployments of service9 of projb-qa recorded.');
+  });
+
   it.each(replies)('%s', (_name, reply) => {
     const m = replyMessage(reply);
     expect(m).toMatchSnapshot();

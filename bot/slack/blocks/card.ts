@@ -3,7 +3,7 @@
 // Retry. The pieces an environment shows elsewhere (its details in the status reply, its buttons
 // and one-line summary on the Home tab and in lists) are built here too, so they look the same.
 import type { types } from '@slack/bolt';
-import { copySummary, type EnvironmentCard, type ServiceHealth } from '../../../shared/chat.js';
+import { copySummary, runText, type EnvironmentCard, type ServiceHealth, type ServiceRun } from '../../../shared/chat.js';
 import { stepTitle } from '../../../shared/resources.js';
 import type { EnvironmentSummary } from '../../core/model.js';
 import {
@@ -69,6 +69,7 @@ export function environmentCard(card: EnvironmentCard, opts: CardPermissions): M
   const parts = [cardTitle(card)];
   if (card.urls.length) parts.push(card.urls.join(' '));
   for (const c of card.storage ?? []) parts.push(`${c.volume}: ${copySummary(c)}`);
+  for (const r of card.runs ?? []) if (r.branch && r.defaultBranch && r.branch !== r.defaultBranch) parts.push(runText(r));
   if (card.expiresAt && card.status !== 'destroyed') parts.push(`expires ${plainTime(card.expiresAt)}`);
   return { text: fallback(parts.join(' · '), card.environment), blocks };
 }
@@ -97,6 +98,7 @@ export function cardDetails(card: EnvironmentCard): KnownBlock[] {
     blocks.push(...packSections(['*Services*', ...lines], { maxSections: 3, noun: 'services' }));
     if (card.vpnGroup) blocks.push(context([`🔒 Reachable over the company VPN, for members of \`${esc(card.vpnGroup)}\`: connect with the VPN client first (envbot's docs/vpn.md says how).`]));
   }
+  blocks.push(...runBlocks(card.runs));
   const data = card.databases.map((d) => `• ${esc(d.engine)}: \`${esc(d.name)}\``);
   if (card.redisIndex !== undefined) data.push(`• Redis: database ${card.redisIndex}`);
   if (data.length) blocks.push(...packSections(['*Databases*', ...data], { maxSections: 2, noun: 'databases' }));
@@ -104,6 +106,17 @@ export function cardDetails(card: EnvironmentCard): KnownBlock[] {
     blocks.push(...packSections(['*Storage*', ...card.storage.map((c) => `• ${esc(c.volume)}: ${esc(copySummary(c))}`)], { maxSections: 1, noun: 'volumes' }));
   }
   return blocks;
+}
+
+/**
+ * What the services run: each one rendered from git with its branch and commit, a ⚠️ on those off
+ * their default branch (moved by `/env track`). Nothing when no service is rendered from git.
+ */
+export function runBlocks(runs: readonly ServiceRun[] | undefined): KnownBlock[] {
+  const fromGit = (runs ?? []).filter((r) => r.branch !== null || r.commit !== null);
+  if (!fromGit.length) return [];
+  const lines = fromGit.map((r) => `• ${r.branch && r.defaultBranch && r.branch !== r.defaultBranch ? '⚠️ ' : ''}${esc(runText(r))}`);
+  return packSections(['*Branches*', ...lines], { maxSections: 2, noun: 'services' });
 }
 
 /** A service's health beside its URL: `✅ service1 2/2 ready`, `⏳ service2 1/2 ready`. */

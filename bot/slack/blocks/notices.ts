@@ -4,8 +4,8 @@
 import type { types } from '@slack/bolt';
 import { copySummary, storageCopyText, type VolumeCopy } from '../../../shared/chat.js';
 import type { ResetTarget } from '../../../shared/model.js';
-import { sourcesLine, type Reply } from '../../core/model.js';
-import { cardDetails, destroyConfirm, STATE_EMOJI, summaryLine } from './card.js';
+import { historyLine, sourcesLine, type Reply } from '../../core/model.js';
+import { cardDetails, destroyConfirm, runBlocks, STATE_EMOJI, summaryLine } from './card.js';
 import {
   ACTION,
   button,
@@ -87,8 +87,8 @@ export function replyMessage(reply: Reply): MessagePayload {
       };
     }
     case 'started': {
-      const emoji = { create: '🏗️', destroy: '🗑️', reset: '🔄', refresh: '🔄' }[reply.operation];
-      const verb = { create: 'Creating', destroy: 'Destroying', reset: 'Resetting', refresh: 'Refreshing the storage of' }[reply.operation];
+      const emoji = { create: '🏗️', destroy: '🗑️', reset: '🔄', refresh: '🔄', track: '🔀' }[reply.operation];
+      const verb = { create: 'Creating', destroy: 'Destroying', reset: 'Resetting', refresh: 'Refreshing the storage of', track: 'Moving a service of' }[reply.operation];
       const line = reply.text || `${verb} ${reply.environment}…`;
       return {
         text: fallback(line, `${verb} ${reply.environment}`),
@@ -121,6 +121,8 @@ export function replyMessage(reply: Reply): MessagePayload {
         blocks: [section(`🔕 *${esc(reply.environment)}*'s alerts are muted until ${slackTime(reply.until)}; alerts already posted are still edited when they resolve.`), context([`Silenced by ${principal(reply.by)}`])],
       };
     }
+    case 'history':
+      return historyMessage(reply);
     case 'open-create-form':
       throw new Error('open-create-form is a modal, not a message: open createModal(reply, …) with views.open');
     default: {
@@ -201,6 +203,7 @@ function statusMessage(reply: Extract<Reply, { kind: 'status' }>): MessagePayloa
   facts.push(e.expiresAt ? `*Expires* ${slackTime(e.expiresAt)}` : '*Expires* never');
   if (e.sources?.length) facts.push(`*Sources* ${esc(sourcesLine(e.sources))}`);
   blocks.push(section(facts.join('\n')));
+  if (reply.runs && !reply.card?.runs) blocks.push(...runBlocks(reply.runs));
   if (reply.card) {
     blocks.push(...cardDetails(reply.card));
     if (reply.card.workflowUrl) blocks.push(context([link(reply.card.workflowUrl, 'View in Temporal')]));
@@ -218,6 +221,15 @@ function statusMessage(reply: Extract<Reply, { kind: 'status' }>): MessagePayloa
     parts.push(`${reply.progress.steps.filter((s) => s.status === 'done').length} of ${reply.progress.steps.length} steps done${running ? `, now: ${running.title}` : ''}`);
   }
   return { text: fallback(parts.join('; '), e.name), blocks };
+}
+
+function historyMessage(reply: Extract<Reply, { kind: 'history' }>): MessagePayload {
+  const of = reply.service ? `${reply.service} of ${reply.environment}` : reply.environment;
+  if (!reply.entries.length) return { text: fallback(`No deployments of ${of} recorded.`, 'No deployments.'), blocks: [section(`No deployments of *${esc(of)}* recorded.`)] };
+  const lines = reply.entries.map((e) => `• ${slackTime(e.at)} ${esc(historyLine(e))}`);
+  const blocks: KnownBlock[] = [header(`Deployments of ${of}`), ...packSections(lines, { maxSections: 10, noun: 'deployments' })];
+  const shown = reply.entries.slice(0, 5).map((e) => `${plainTime(e.at)} ${historyLine(e)}`);
+  return { text: fallback(`Deployments of ${of}: ${shown.join('; ')}${reply.entries.length > 5 ? ` and ${reply.entries.length - 5} more` : ''}`, `Deployments of ${of}`), blocks };
 }
 
 function secretsMessage(reply: Extract<Reply, { kind: 'secrets' }>): MessagePayload {

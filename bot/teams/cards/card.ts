@@ -2,7 +2,7 @@
 // Action.Execute (Universal Actions); Reset, Extend and Destroy first open their question under the
 // card (Action.ShowCard), so the confirmation is a second, deliberate click. Each button's data
 // carries the card's model, so the invoke response can hand back the refreshed card.
-import { copySummary, type EnvironmentCard, type ServiceHealth } from '../../../shared/chat.js';
+import { copySummary, runText, type EnvironmentCard, type ServiceHealth, type ServiceRun } from '../../../shared/chat.js';
 import type { ResetTarget } from '../../../shared/model.js';
 import { stepTitle } from '../../../shared/resources.js';
 import type { CardPermissions } from '../../slack/blocks/card.js';
@@ -66,7 +66,15 @@ export function cardDetails(c: EnvironmentCard): Element[] {
   if (c.redisIndex !== undefined) data.push(['Redis', `database ${c.redisIndex}`]);
   if (data.length) body.push(text('**Databases**'), facts(data));
   if (c.storage?.length) body.push(text('**Storage**'), facts(c.storage.map((s) => [s.volume, copySummary(s)])));
+  body.push(...runElements(c.runs));
   return body;
+}
+
+/** What the services run: each one rendered from git with its branch and commit, ⚠️ on those off their default branch. */
+export function runElements(runs: readonly ServiceRun[] | undefined): Element[] {
+  const fromGit = (runs ?? []).filter((r) => r.branch !== null || r.commit !== null);
+  if (!fromGit.length) return [];
+  return [text('**Branches**'), ...fromGit.map((r) => text(`${r.branch && r.defaultBranch && r.branch !== r.defaultBranch ? '⚠️ ' : ''}${esc(runText(r))}`))];
 }
 
 export function serviceHealth(s: ServiceHealth): string {

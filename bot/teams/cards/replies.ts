@@ -3,10 +3,10 @@
 // bot/slack/blocks/notices.ts and form.ts.
 import { copySummary, storageCopyText, type VolumeCopy } from '../../../shared/chat.js';
 import type { ResetTarget } from '../../../shared/model.js';
-import { sourcesLine, type CreateForm, type FormErrors, type Reply } from '../../core/model.js';
+import { historyLine, sourcesLine, type CreateForm, type FormErrors, type Reply } from '../../core/model.js';
 import { STATE_EMOJI } from '../../slack/blocks/card.js';
 import { OPERATION_VERB } from '../../slack/blocks/progress.js';
-import { cardDetails, RESET_CHOICES } from './card.js';
+import { cardDetails, RESET_CHOICES, runElements } from './card.js';
 import { card, clip, esc, execute, facts, link, message, plainTime, principal, teamsTime, text, title, VERB, type CardMessage, type Element } from './common.js';
 import { stepBlocks } from './progress.js';
 
@@ -44,7 +44,7 @@ export function replyCard(reply: Reply): CardMessage {
       return message(card([text(`🚫 ${esc(line)}`, { color: 'Attention' }), text(`Who can ${esc(reply.action)} in ${esc(reply.project)}: ${esc(who)}`, { isSubtle: true })], [], `${line} Who can: ${who}.`));
     }
     case 'started': {
-      const emoji = { create: '🏗️', destroy: '🗑️', reset: '🔄', refresh: '🔄' }[reply.operation];
+      const emoji = { create: '🏗️', destroy: '🗑️', reset: '🔄', refresh: '🔄', track: '🔀' }[reply.operation];
       const line = reply.text || `${reply.operation} ${reply.environment}…`;
       return message(card([text(`${emoji} ${esc(line)}`), text(`Asked by ${esc(principal(reply.by))} · workflow ${esc(reply.workflowId)}`, { isSubtle: true })], [], line));
     }
@@ -73,6 +73,12 @@ export function replyCard(reply: Reply): CardMessage {
     }
     case 'silenced':
       return message(card([text(`🔕 **${esc(reply.environment)}**'s alerts are muted until ${teamsTime(reply.until)} (${plainTime(reply.until)}).`), text(`Silenced by ${esc(principal(reply.by))}`, { isSubtle: true })], [], reply.text));
+    case 'history': {
+      const of = reply.service ? `${reply.service} of ${reply.environment}` : reply.environment;
+      if (!reply.entries.length) return message(card([text(`No deployments of ${esc(of)} recorded.`)], [], `No deployments of ${of} recorded.`));
+      const rows: [string, string][] = reply.entries.map((e) => [plainTime(e.at), historyLine(e)]);
+      return message(card([title(`Deployments of ${of}`), facts(rows)], [], `Deployments of ${of}: ${reply.entries.slice(0, 5).map((e) => `${plainTime(e.at)} ${historyLine(e)}`).join('; ')}${reply.entries.length > 5 ? ` and ${reply.entries.length - 5} more` : ''}`));
+    }
     case 'open-create-form':
       return createFormCard(reply);
     default: {
@@ -98,6 +104,7 @@ function statusCard(reply: Extract<Reply, { kind: 'status' }>): CardMessage {
   const rows: [string, string][] = [['Project', e.project], ['Stage', e.stage], ['Created by', principal(e.createdBy)], ['Expires', e.expiresAt ? plainTime(e.expiresAt) : 'never']];
   if (e.sources?.length) rows.push(['Sources', sourcesLine(e.sources)]);
   const body: Element[] = [title(`${STATE_EMOJI[e.state] ?? '⚪'} ${e.name}: ${e.state}`), facts(rows)];
+  if (reply.runs && !reply.card?.runs) body.push(...runElements(reply.runs));
   if (reply.card) {
     body.push(...cardDetails(reply.card));
     if (reply.card.workflowUrl) body.push(text(link(reply.card.workflowUrl, 'View in Temporal'), { isSubtle: true }));
