@@ -8,6 +8,7 @@ import { createLoadBalancerActivities } from './loadbalancer.js';
 import { createMongoActivities } from './mongo.js';
 import { createMonitoringActivities } from './monitoring.js';
 import { createNotifyActivities } from './notify.js';
+import { createPromotionActivities } from './promotion.js';
 import { createRedisActivities } from './redis.js';
 import { createRolloutActivities } from './rollout.js';
 import { createSecretsActivities } from './secrets.js';
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createKubernetesActivities(deps),
     ...createGitopsActivities(deps),
     ...createMonitoringActivities(deps),
+    ...createPromotionActivities(deps),
     ...createRolloutActivities(deps),
     ...createStorageActivities(deps),
     ...createNotifyActivities(deps),

@@ -1,6 +1,7 @@
 // envbot's process: settings and catalogue read once, the store migrated, then the Temporal worker
 // and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
 import { hostname } from 'node:os';
+import type { Duration } from '@temporalio/common';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
 import { kubeConfig } from '../shared/clients/kubernetes.js';
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     : undefined;
   log.info(s3 ? `S3 change notifications: on, POST /webhooks/s3 accepts topics ${topicArns.join(', ')}` : 'S3 change notifications: off (ENVBOT_SNS_TOPIC_ARNS is not set)');
   const { githubSecret, gitlabToken } = settings.gitWebhook;
-  const git = githubSecret || gitlabToken ? gitWebhookRouter({ secrets: { githubSecret, gitlabToken }, core, store, log }) : undefined;
+  const git = githubSecret || gitlabToken ? gitWebhookRouter({ secrets: { githubSecret, gitlabToken }, core, store, log, catalogue }) : undefined;
   log.info(
     git
       ? `git push webhooks: on, POST /webhooks/git accepts ${[githubSecret ? 'GitHub (GITHUB_WEBHOOK_SECRET)' : '', gitlabToken ? 'GitLab (GITLAB_WEBHOOK_TOKEN)' : ''].filter(Boolean).join(' and ')}`
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
     },
     routers: [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : []), ...(alertmanager ? [alertmanager] : [])],
   });
+  const schedules = await core.ensurePromotionSchedules(settings.promotionEvery as Duration);
+  log.info(schedules.length ? `production promotion: checked every ${settings.promotionEvery} (Temporal Schedules ${schedules.join(', ')})` : 'production promotion: off (no project names a production)');
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');
   await slack?.start();

@@ -229,6 +229,16 @@ export function gitPushWorkflowId(repository: string, branch: string): string {
   return fit(`envbot/git-push/${repository}#${branch}`, 900);
 }
 
+/** The production promotion check of a project: one at a time, whoever started it (schedule, command, webhook). */
+export function promotionWorkflowId(project: string): string {
+  return `envbot/promotion/${project}`;
+}
+
+/** The Temporal Schedule that checks a project's production. */
+export function promotionScheduleId(project: string): string {
+  return `envbot-promotion-${project}`;
+}
+
 /** How the environment record names the workflow run that owns it: `<workflow id>:<run id>`. */
 export function runKey(workflowIdValue: string, runId: string): string {
   return `${workflowIdValue}:${runId}`;

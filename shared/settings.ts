@@ -66,6 +66,7 @@ const settingsSchema = z.object({
   GITLAB_WEBHOOK_TOKEN: optional,
   /** How many environments one push applies in at a time. */
   ENVBOT_GIT_PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  ENVBOT_PROMOTION_CHECK_EVERY: z.string().regex(/^\d+\s*(s|m|h|seconds?|minutes?|hours?)$/, 'write a period such as 5m, 10 minutes or 1h').default('5m'),
 });
 
 export interface SecretKey {
@@ -101,6 +102,8 @@ export interface Settings {
   /** Alertmanager's webhook (POST /webhooks/alertmanager): its bearer token; absent: the route is off. */
   alertmanager: { token: string | undefined };
   /** How often a running storage copy looks at DataSync. */
+  /** How often each project's production is checked for promotions (a Temporal Schedule per project), as Temporal reads a duration. */
+  promotionEvery: string;
   /** Git push webhooks (POST /webhooks/git): the secrets they are verified with; neither set: the route is off. */
   gitWebhook: { githubSecret: string | undefined; gitlabToken: string | undefined; concurrency: number };
   storageCopy: { pollSeconds: number };
@@ -205,6 +208,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     },
     alertmanager: { token: parseWebhookToken(s.ALERTMANAGER_WEBHOOK_TOKEN) },
     storageCopy: { pollSeconds: s.ENVBOT_STORAGE_COPY_POLL_SECONDS },
+    promotionEvery: s.ENVBOT_PROMOTION_CHECK_EVERY,
     gitWebhook: { githubSecret: s.GITHUB_WEBHOOK_SECRET, gitlabToken: s.GITLAB_WEBHOOK_TOKEN, concurrency: s.ENVBOT_GIT_PUSH_CONCURRENCY },
     env: merged,
   };

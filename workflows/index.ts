@@ -8,3 +8,4 @@ export { storageCopy } from './storage-copy.js';
 export { storageRefresh } from './storage-refresh.js';
 export { gitPush } from './git-push.js';
 export { trackService } from './track-service.js';
+export { promotionCheck } from './promotion-check.js';

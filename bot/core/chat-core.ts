@@ -277,6 +277,12 @@ export class ChatCore {
         const entries = rows.map((e) => ({ service: e.service, branch: e.branch, commit: e.commit, image: e.image, why: e.why, who: e.who, at: e.at.toISOString() }));
         return { kind: 'history', ephemeral: true, environment: record.name, ...(c.service ? { service: c.service } : {}), entries };
       }
+      case 'promotions': {
+        const refused = this.check(actor, 'read', c.project);
+        if (refused) return refused;
+        const s = await (await this.engine()).checkPromotions({ project: c.project, by: requester.id, ...(target ? { target } : {}) });
+        return { kind: 'promotion-check', ephemeral: false, project: c.project, workflowId: s.workflowId, by: requester.id, text: `Checking what ${c.project}'s production runs (asked by ${requester.id})…` };
+      }
       case 'subscribe':
       case 'unsubscribe': {
         const { platform } = actor;
@@ -291,8 +297,12 @@ export class ChatCore {
     const refused = this.check(actor, 'read', project);
     if (refused) return refused;
     await this.o.store.subscribe({ platform: actor.platform, channel: actor.channel, project, createdBy: requester.id });
-    // Say only what runs: no alert is sent to subscribed channels yet.
-    return { kind: 'subscribed', ephemeral: false, project, subscribed: true, text: `This channel is subscribed to ${project}: its environments' monitoring alerts come here too. (envbot sends no promotion news yet.)` };
+    // Say only what runs: monitoring alerts come; promotions only for a project that names its production.
+    const promotes = !!this.o.catalogue.projects[project]?.production;
+    const news = promotes
+      ? `production promotions of ${project} are announced here too (which environments each new version reached, and which were skipped)`
+      : `${project} names no production, so no promotion is announced (an envbot admin adds projects.${project}.production to envbot.yaml)`;
+    return { kind: 'subscribed', ephemeral: false, project, subscribed: true, text: `This channel is subscribed to ${project}: its environments' monitoring alerts come here too; ${news}.` };
   }
 
   private async unsubscribe(actor: Actor & { platform: 'slack' | 'teams' }, project: string | undefined): Promise<Reply> {

@@ -1,13 +1,13 @@
 // The platform-neutral core the CLI and the chat adapters share: check a request, start or signal
 // the workflow, and answer with plain data. It never waits for provisioning itself.
 import type { Duration } from '@temporalio/common';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Catalogue } from '../../shared/catalogue/schema.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ConflictError, InvalidNameError } from '../../shared/errors.js';
 import type { ChatTarget, EnvRef, Progress, Requester, ResetTarget } from '../../shared/model.js';
 import { progressQuery } from '../../shared/resources.js';
-import { environmentName, gitPushWorkflowId, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
+import { environmentName, gitPushWorkflowId, promotionScheduleId, promotionWorkflowId, sourceRefreshWorkflowId, workflowId, workflowIdOfRun } from '../../shared/names.js';
 import type { EnvironmentRecord, Store } from '../../shared/store/store.js';
 import { createEnvironment } from '../../workflows/create-environment.js';
 import { destroyEnvironment } from '../../workflows/destroy-environment.js';
@@ -15,6 +15,7 @@ import { environmentLifecycle, extendSignal } from '../../workflows/lifecycle.js
 import { sourceChangedSignal, storageRefresh } from '../../workflows/storage-refresh.js';
 import { gitPush, gitPushSignal, type GitPush } from '../../workflows/git-push.js';
 import { trackService } from '../../workflows/track-service.js';
+import { promotionCheck, type PromotionCheckInput } from '../../workflows/promotion-check.js';
 import { repositoryKey } from '../../shared/catalogue/tracked.js';
 import type { StorageSource } from '../../shared/storage-sources.js';
 import { resetDatabases } from '../../workflows/reset-databases.js';
@@ -38,6 +39,11 @@ export interface CoreOptions {
   sourceRefresh?: { debounce: Duration; concurrency: number };
   /** How many environments one push applies in at a time (4 when absent). */
   gitPushConcurrency?: number;
+}
+
+/** A project whose production envbot reads, checked on a Schedule (README "Production promotion"). */
+export function promotingProjects(catalogue: Catalogue): string[] {
+  return Object.entries(catalogue.projects).filter(([, p]) => p.production).map(([name]) => name);
 }
 
 export interface Started {
@@ -240,6 +246,45 @@ export class EnvbotCore {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError(`A service of ${ref.environment} is already moving to another branch; try again once that is done.`);
       throw err;
     }
+  }
+
+  /**
+   * Starts the production promotion check of `project` (`/env promotions check`, GitHub's
+   * deployment_status); a check already running is joined, not doubled.
+   */
+  async checkPromotions(req: { project: string; by: string; target?: ChatTarget }): Promise<{ workflowId: string; handle: WorkflowHandle }> {
+    const p = this.o.catalogue.projects[req.project];
+    if (!p) throw new InvalidNameError(`There is no project "${req.project}". Projects: ${Object.keys(this.o.catalogue.projects).join(', ')}.`);
+    if (!p.production) throw new InvalidNameError(`${req.project} names no production to promote from: an envbot admin adds projects.${req.project}.production (context and namespace) to envbot.yaml.`);
+    const id = promotionWorkflowId(req.project);
+    const handle = await this.o.client.workflow.start(promotionCheck, {
+      taskQueue: this.o.taskQueue,
+      workflowId: id,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      args: [{ project: req.project, by: req.by, ...(req.target ? { target: req.target } : {}) }],
+    });
+    return { workflowId: id, handle };
+  }
+
+  /**
+   * Makes (or updates) one Temporal Schedule per project that names its production: a promotion
+   * check every `every`; a check still running when the next is due is not doubled.
+   */
+  async ensurePromotionSchedules(every: Duration): Promise<string[]> {
+    const ids: string[] = [];
+    for (const project of promotingProjects(this.o.catalogue)) {
+      const scheduleId = promotionScheduleId(project);
+      const action = { type: 'startWorkflow' as const, workflowType: promotionCheck, workflowId: promotionWorkflowId(project), taskQueue: this.o.taskQueue, args: [{ project, by: 'schedule' }] as [PromotionCheckInput] };
+      const spec = { intervals: [{ every }] };
+      try {
+        await this.o.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+        await this.o.client.schedule.getHandle(scheduleId).update((s) => ({ ...s, spec, action, policies: { ...s.policies, overlap: ScheduleOverlapPolicy.SKIP } }));
+      }
+      ids.push(scheduleId);
+    }
+    return ids;
   }
 
   list(project?: string): Promise<EnvironmentRecord[]> {

@@ -33,6 +33,7 @@ export type Command =
   | { name: 'silence'; environment: string; duration: string }
   | { name: 'track'; environment: string; service: string; /** null: back to the default branch. */ branch: string | null }
   | { name: 'history'; environment: string; service?: string }
+  | { name: 'promotions'; project: string }
   | { name: 'help' };
 
 /** A command that did not parse: what was wrong and what to write instead. */
@@ -55,6 +56,8 @@ export const COMMAND_ACTION: Record<Command['name'], Action | undefined> = {
   // Choosing what a service runs is part of building the environment (the create form asks a branch).
   track: 'create',
   history: 'read',
+  // A check does what the Schedule does anyway (the catalogue decides what follows production).
+  promotions: 'read',
   subscribe: 'read',
   unsubscribe: 'read',
   // Muting an environment's alerts is for those who look after its lifetime.
@@ -106,6 +109,7 @@ export type Reply =
   | { kind: 'secrets'; ephemeral: true; environment: string; values: { name: string; value: string }[] }
   | { kind: 'subscribed'; ephemeral: false; project: string; subscribed: boolean; text: string }
   | { kind: 'silenced'; ephemeral: false; environment: string; until: string; by: string; text: string }
+  | { kind: 'promotion-check'; ephemeral: false; project: string; workflowId: string; by: string; text: string }
   | { kind: 'history'; ephemeral: true; environment: string; service?: string; entries: HistoryEntry[] };
 
 /** One deployment of a service, as `/env history` lists it. */

@@ -16,6 +16,7 @@ export const COMMAND_USAGE: { usage: string; description: string }[] = [
   { usage: 'secrets <environment>', description: "Show an environment's credentials, only to you." },
   { usage: 'track <environment> <service> <branch|default>', description: 'Make a service follow another git branch (default: back to its own); it is rendered from that branch now and on every push.' },
   { usage: 'history <environment> [service]', description: 'List recent deployments of the services: what, why, who and when.' },
+  { usage: 'promotions check <project>', description: "Look now at what the project's production runs, and bring the environments that follow it up to date." },
   { usage: 'subscribe <project>', description: "Post news about the project's environments in this channel." },
   { usage: 'unsubscribe [project]', description: 'Stop posting news about the project (or every project) in this channel.' },
   { usage: 'silence <environment> <duration>', description: "Mute an environment's monitoring alerts for a while, for example 2h." },
@@ -47,6 +48,8 @@ const WORDS: Record<string, Name> = {
   silence: 'silence',
   track: 'track',
   history: 'history',
+  promotions: 'promotions',
+  promotion: 'promotions',
   help: 'help',
   '?': 'help',
 };
@@ -210,6 +213,11 @@ function parse(text: string, p: string): Command | ParseError {
       if (a === undefined) return { error: `history needs an environment: ${p} history projb-qa (or ${p} history projb-qa service1)` };
       if (rest.length > 0) return tooMany();
       return b === undefined ? { name, environment: a } : { name, environment: a, service: b };
+    case 'promotions':
+      if (a !== 'check') return { error: `promotions needs "check" and a project: ${p} promotions check projb` };
+      if (b === undefined) return { error: `promotions check needs a project: ${p} promotions check projb` };
+      if (rest.length > 0) return tooMany();
+      return { name, project: b };
     case 'extend': {
       if (a === undefined) return { error: `extend needs an environment and a duration: ${p} extend projb-qa 3d` };
       if (rest.length > 0) return tooMany();

@@ -7,7 +7,8 @@
 // a push event, 401 unsigned or forged, 413 too big, 502 when Temporal could not be reached (the
 // platform retries; the delivery is forgotten so that retry is handled).
 import express from 'express';
-import type { EnvbotCore } from '../core/core.js';
+import { promotingProjects, type EnvbotCore } from '../core/core.js';
+import type { Catalogue } from '../../shared/catalogue/schema.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Store } from '../../shared/store/store.js';
 import { rawBody } from '../http.js';
@@ -18,15 +19,17 @@ export const GIT_WEBHOOK_PATH = '/webhooks/git';
 
 export interface GitWebhookOptions {
   secrets: GitSecrets;
-  core: Pick<EnvbotCore, 'gitPushed'>;
+  core: Pick<EnvbotCore, 'gitPushed' | 'checkPromotions'>;
   store: Pick<Store, 'deployments'>;
   log: Logger;
+  catalogue: Catalogue;
 }
 
 export type GitHandled =
   | { handled: 'push'; branch: string; commit: string; workflowId: string }
   | { handled: 'ignored'; reason: string }
-  | { handled: 'replay'; delivery: string };
+  | { handled: 'replay'; delivery: string }
+  | { handled: 'promotion'; projects: string[]; workflowIds: string[] };
 
 const DELIVERY_HEADER: Record<GitPlatform, string> = { github: 'x-github-delivery', gitlab: 'x-gitlab-event-uuid' };
 const EVENT_HEADER: Record<GitPlatform, string> = { github: 'x-github-event', gitlab: 'x-gitlab-event' };
@@ -49,6 +52,10 @@ export function gitWebhookRouter(o: GitWebhookOptions): express.Router {
     const event = req.headers[EVENT_HEADER[platform]];
     if (typeof delivery !== 'string' || !/^[A-Za-z0-9-]{1,100}$/.test(delivery)) {
       res.status(400).json({ error: `${DELIVERY_HEADER[platform]} is missing or not a delivery id` });
+      return;
+    }
+    if (platform === 'github' && event === 'deployment_status') {
+      await deploymentStatus(o, body, delivery, res);
       return;
     }
     if (event !== PUSH_EVENT[platform]) {
@@ -84,4 +91,39 @@ export function gitWebhookRouter(o: GitWebhookOptions): express.Router {
     }
   });
   return router;
+}
+
+/**
+ * GitHub's deployment_status event: a deployment to `production` that succeeded starts the promotion
+ * check of every project that names a production (the check reads what production runs; the event's
+ * own payload is not trusted for images). Other environments and states are acknowledged and ignored.
+ */
+async function deploymentStatus(o: GitWebhookOptions, body: Buffer, delivery: string, res: express.Response): Promise<void> {
+  let json: { deployment?: { environment?: unknown }; deployment_status?: { state?: unknown; environment?: unknown } };
+  try {
+    json = JSON.parse(body.toString('utf8')) as typeof json;
+  } catch {
+    res.status(400).json({ error: 'the body is not JSON (set the webhook\'s content type to application/json)' });
+    return;
+  }
+  const environment = json?.deployment_status?.environment ?? json?.deployment?.environment;
+  const state = json?.deployment_status?.state;
+  if (environment !== 'production' || state !== 'success') {
+    res.status(200).json({ handled: 'ignored', reason: `deployment_status ${String(state)} for ${String(environment)} is not a successful production deployment` } satisfies GitHandled);
+    return;
+  }
+  const projects = promotingProjects(o.catalogue);
+  if (!(await o.store.deployments.firstDelivery('github', delivery))) {
+    res.status(200).json({ handled: 'replay', delivery } satisfies GitHandled);
+    return;
+  }
+  try {
+    const started = await Promise.all(projects.map((project) => o.core.checkPromotions({ project, by: 'github:deployment_status' })));
+    o.log.info({ delivery, projects }, 'git webhook: production deployed, promotion checks started');
+    res.status(200).json({ handled: 'promotion', projects, workflowIds: started.map((s) => s.workflowId) } satisfies GitHandled);
+  } catch (err) {
+    await o.store.deployments.forgetDelivery('github', delivery);
+    o.log.warn({ delivery, error: (err as Error).message }, 'git webhook: promotion check not started');
+    res.status(502).json({ error: (err as Error).message });
+  }
 }

@@ -128,6 +128,12 @@ const service = z
       })
       .strict()
       .optional(),
+    /**
+     * When production's image of this service counts as newer than a lower environment's (promotion):
+     * `semver` (the tags are semantic versions), `date` (the tags carry a date stamp such as
+     * 20261130 or 2026-11-30-1542), or `any` (any other image).
+     */
+    newer: z.enum(['semver', 'date', 'any']).default('semver'),
   })
   .strict();
 
@@ -226,6 +232,11 @@ const project = z
     addressing: z.enum(['host', 'path']).default('host'),
     /** The directory group whose VPN users may reach the project's environments (needs the top-level `vpn`). */
     vpn: z.object({ group: z.string().min(1), cidr: cidr.optional() }).strict().optional(),
+    /**
+     * Where production runs (promotion): a kubeconfig context envbot may read with (read-only is
+     * enough) and the namespace; each service's image is read from the Deployment named as the service.
+     */
+    production: z.object({ context: z.string().min(1), namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name') }).strict().optional(),
     /** How long a create waits for every Deployment and StatefulSet to be available before it fails. */
     readyTimeout: z.string().regex(WAIT_PATTERN, 'write a wait such as 90s, 10m or 1h').default('10m'),
     ttl: duration.optional(),

@@ -144,7 +144,7 @@ describe('services follow their branches', () => {
     h = await provisioningHarness('gitops', { catalogue: catalogue() });
     apps = h.deps.kube.makeApiClient(AppsV1Api);
     chatCore = new ChatCore({ core: h.core, store: h.deps.store, catalogue: h.deps.catalogue.catalogue, log: h.deps.log });
-    const app = createHttpApp({ checks: {}, routers: [gitWebhookRouter({ secrets: { githubSecret: SECRET, gitlabToken: GITLAB_TOKEN }, core: h.core, store: h.deps.store, log: h.deps.log })], maxBodyBytes: 64 * 1024 });
+    const app = createHttpApp({ checks: {}, routers: [gitWebhookRouter({ secrets: { githubSecret: SECRET, gitlabToken: GITLAB_TOKEN }, core: h.core, store: h.deps.store, log: h.deps.log, catalogue: h.deps.catalogue.catalogue })], maxBodyBytes: 64 * 1024 });
     server = await listen(app, 0);
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/webhooks/git`;
     // dev on the default branch; qa on the branch chosen in the create form.

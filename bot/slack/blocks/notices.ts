@@ -123,6 +123,8 @@ export function replyMessage(reply: Reply): MessagePayload {
     }
     case 'history':
       return historyMessage(reply);
+    case 'promotion-check':
+      return { text: fallback(reply.text, `Checking ${reply.project}'s production`), blocks: [section(`🚀 ${mentions(esc(reply.text))}`), context([`Asked by ${principal(reply.by)} · workflow \`${esc(reply.workflowId)}\``])] };
     case 'open-create-form':
       throw new Error('open-create-form is a modal, not a message: open createModal(reply, …) with views.open');
     default: {

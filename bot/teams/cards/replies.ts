@@ -73,6 +73,8 @@ export function replyCard(reply: Reply): CardMessage {
     }
     case 'silenced':
       return message(card([text(`🔕 **${esc(reply.environment)}**'s alerts are muted until ${teamsTime(reply.until)} (${plainTime(reply.until)}).`), text(`Silenced by ${esc(principal(reply.by))}`, { isSubtle: true })], [], reply.text));
+    case 'promotion-check':
+      return message(card([text(`🚀 ${esc(reply.text)}`), text(`Asked by ${esc(principal(reply.by))} · workflow ${esc(reply.workflowId)}`, { isSubtle: true })], [], reply.text));
     case 'history': {
       const of = reply.service ? `${reply.service} of ${reply.environment}` : reply.environment;
       if (!reply.entries.length) return message(card([text(`No deployments of ${esc(of)} recorded.`)], [], `No deployments of ${of} recorded.`));
