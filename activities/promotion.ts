@@ -140,7 +140,7 @@ export function createPromotionActivities(deps: ActivityDeps) {
       };
       for (const channel of p.channels.slack) add({ platform: 'slack', channel });
       for (const channel of p.channels.teams) add({ platform: 'teams', channel });
-      for (const s of await deps.store.chat.subscriptions(project)) add({ platform: s.platform, channel: s.channel });
+      for (const s of await deps.store.chat.subscriptions(project)) add(s);
       return { services, channels };
     },
 

@@ -95,7 +95,7 @@ export class AlertCore {
 
   private async targets(project: string): Promise<ChatTarget[]> {
     const own = (this.o.catalogue.projects[project]?.channels.slack ?? []).map((channel) => ({ platform: 'slack' as const, channel }));
-    const subscribed = (await this.o.store.chat.subscriptions(project)).map((s) => ({ platform: s.platform, channel: s.channel }));
+    const subscribed: ChatTarget[] = await this.o.store.chat.subscriptions(project);
     const seen = new Set<string>();
     return [...own, ...subscribed].filter((t) => !seen.has(`${t.platform}:${t.channel}`) && seen.add(`${t.platform}:${t.channel}`));
   }

@@ -287,16 +287,17 @@ export class ChatCore {
       case 'unsubscribe': {
         const { platform } = actor;
         if (platform === 'cli') return { kind: 'error', ephemeral: true, text: `${c.name} is for chat channels: run it in Slack.` };
-        return c.name === 'subscribe' ? this.subscribe({ ...actor, platform }, c.project) : this.unsubscribe({ ...actor, platform }, c.project);
+        return c.name === 'subscribe' ? this.subscribe({ ...actor, platform }, c.project, target) : this.unsubscribe({ ...actor, platform }, c.project);
       }
     }
   }
 
-  private async subscribe(actor: Actor & { platform: 'slack' | 'teams' }, project: string): Promise<Reply> {
+  private async subscribe(actor: Actor & { platform: 'slack' | 'teams' }, project: string, target: ChatTarget | undefined): Promise<Reply> {
     const requester = requesterOf(actor);
     const refused = this.check(actor, 'read', project);
     if (refused) return refused;
-    await this.o.store.subscribe({ platform: actor.platform, channel: actor.channel, project, createdBy: requester.id });
+    // The conversation reference (Teams needs it to post proactively) is kept with the subscription.
+    await this.o.store.subscribe({ platform: actor.platform, channel: actor.channel, project, createdBy: requester.id, ...(target?.conversation ? { conversation: target.conversation } : {}) });
     // Say only what runs: monitoring alerts come; promotions only for a project that names its production.
     const promotes = !!this.o.catalogue.projects[project]?.production;
     const news = promotes

@@ -87,12 +87,15 @@ export class Chat {
     return rows.map((r) => r.project);
   }
 
-  /** The channels subscribed to `project`, oldest subscription first. */
-  async subscriptions(project: string): Promise<{ platform: ChatPlatform; channel: string }[]> {
-    const { rows } = await this.pool.query<{ platform: ChatPlatform; channel: string }>(
-      'SELECT platform, channel FROM channel_subscriptions WHERE project = $1 ORDER BY created_at',
+  /**
+   * The channels subscribed to `project`, oldest subscription first, each as a chat target: with the
+   * conversation reference kept at `subscribe` where the platform needs one to post (Teams).
+   */
+  async subscriptions(project: string): Promise<{ platform: ChatPlatform; channel: string; conversation?: Record<string, unknown> }[]> {
+    const { rows } = await this.pool.query<{ platform: ChatPlatform; channel: string; conversation: Record<string, unknown> | null }>(
+      'SELECT platform, channel, conversation FROM channel_subscriptions WHERE project = $1 ORDER BY created_at',
       [project],
     );
-    return rows;
+    return rows.map(({ conversation, ...r }) => ({ ...r, ...(conversation && Object.keys(conversation).length ? { conversation } : {}) }));
   }
 }

@@ -31,6 +31,8 @@ const PROJECT = `pr${randomBytes(2).toString('hex')}`;
 const PROD_NS = `${PROJECT}-production`;
 const CHANNEL = 'C0PROMO0001';
 const TEAMS_CHANNEL = '19:promo-subscribers@thread.tacv2';
+/** What the Teams adapter hands over with a command (bot/teams/conversation.ts targetOf): the reference a proactive post needs. */
+const TEAMS_CONVERSATION = { serviceUrl: 'https://smba.example.invalid/teams/', conversationId: TEAMS_CHANNEL, conversationType: 'channel', channelId: 'msteams', tenantId: 'tenant-1', botId: '28:envbot' };
 const PM: Actor = { platform: 'slack', userId: 'U0PM0000001', groups: [], channel: CHANNEL };
 const TEAMS_READER: Actor = { platform: 'teams', userId: '00000000-0000-0000-0000-00000000beef', groups: [], channel: TEAMS_CHANNEL };
 const IMAGE = (tag: string) => `nginxinc/nginx-unprivileged:${tag}`;
@@ -98,7 +100,7 @@ describe('production promotion', () => {
     await h.deps.store.deployments.record({ environment: ahead.environment, service: 'web', branch: null, commit: null, image: IMAGE('1.6.0'), why: 'manual', who: 'cli:test' });
     // The project's channel subscribes too (said once there, not twice), and a Teams channel subscribes.
     expect(await chatCore.handleText(PM, `subscribe ${PROJECT}`, { platform: 'slack', channel: CHANNEL })).toMatchObject({ kind: 'subscribed', text: expect.stringMatching(/production promotions of .* are announced here/) });
-    expect(await chatCore.handleText(TEAMS_READER, `subscribe ${PROJECT}`, { platform: 'teams', channel: TEAMS_CHANNEL }, 'env')).toMatchObject({ kind: 'subscribed' });
+    expect(await chatCore.handleText(TEAMS_READER, `subscribe ${PROJECT}`, { platform: 'teams', channel: TEAMS_CHANNEL, conversation: TEAMS_CONVERSATION }, 'env')).toMatchObject({ kind: 'subscribed' });
 
     const app = createHttpApp({ checks: {}, routers: [gitWebhookRouter({ secrets: { githubSecret: SECRET, gitlabToken: undefined }, core: h.core, store: h.deps.store, log: h.deps.log, catalogue: h.deps.catalogue.catalogue })], maxBodyBytes: 64 * 1024 });
     server = await listen(app, 0);
@@ -134,6 +136,8 @@ describe('production promotion', () => {
       ]),
     );
     expect(said).toHaveLength(2);
+    // The Teams subscriber is reached with the conversation reference kept at subscribe.
+    expect(said.find((s) => s.target.platform === 'teams')!.target.conversation).toEqual(TEAMS_CONVERSATION);
     expect((await h.deps.store.deployments.history(dev.environment, 'web'))[0]).toMatchObject({ why: 'promotion', who: 'production', image: IMAGE('1.5.0'), branch: null });
     expect((await h.deps.store.deployments.of(qa.environment))[0]).toMatchObject({ image: IMAGE('1.5.0'), branch: null });
   }, 180_000);
