@@ -43,6 +43,12 @@ export function createNotifyActivities(deps: ActivityDeps) {
     };
   }
   return {
+    /** The channels subscribed to `project` (with the conversation reference each platform needs), but `except`. */
+    async subscribersOf({ project, except }: { project: string; except?: ChatTarget }): Promise<ChatTarget[]> {
+      const all = await deps.store.chat.subscriptions(project);
+      return all.filter((s) => !(except && s.platform === except.platform && s.channel === except.channel));
+    },
+
     /**
      * Queues the message kept under its key: its first state posts it (or edits the message handed
      * over), later states edit it. Returns the message's reference when known ('' for a progress state

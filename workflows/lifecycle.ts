@@ -56,11 +56,19 @@ function rootType(err: unknown): string | undefined {
   return e?.type;
 }
 
+/** Expiry warnings also go to the channels subscribed to the project (Slack channels, Teams conversations). */
+export const WARN_SUBSCRIBERS_PATCH = 'expiry-warning-subscribers';
+
 async function warn(input: LifecycleInput, deadline: number): Promise<void> {
-  if (!input.target) return;
   const env = input.ref.environment;
   const text = `${env} expires at ${new Date(deadline).toISOString()}; extend it (extend ${env} 7d) to keep it.`;
-  await chat.notify({ target: input.target, message: { kind: 'notice', environment: env, text }, kind: `warning-${deadline}` }).catch(() => undefined);
+  const message = { kind: 'notice' as const, environment: env, text };
+  if (input.target) await chat.notify({ target: input.target, message, kind: `warning-${deadline}` }).catch(() => undefined);
+  if (!patched(WARN_SUBSCRIBERS_PATCH)) return;
+  const subscribers = await chat.subscribersOf({ project: input.ref.project, ...(input.target ? { except: input.target } : {}) }).catch(() => []);
+  for (const target of subscribers) {
+    await chat.notify({ target, message, kind: `warning-${deadline}-${target.platform}-${target.channel}` }).catch(() => undefined);
+  }
 }
 
 export async function environmentLifecycle(input: LifecycleInput): Promise<LifecycleResult> {

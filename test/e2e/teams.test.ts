@@ -59,6 +59,9 @@ describe('Teams, end to end', () => {
   });
 
   it('creates projb-qa from "env create" in a 1:1 chat: one progress card, replaced in place, ending with the environment card', async () => {
+    // A team channel subscribes to projb first: the expiry warning reaches it too (below).
+    expect((await post(messageActivity(connector.url, NOBODY, channel, 'subscribe projb'))).status).toBe(200);
+    await until('the subscription', () => summaries(channel.id).find((s) => s.includes('subscribed to projb')));
     const res = await post(messageActivity(connector.url, PM, chat, `env create projb qa ${suffix} --ttl 12h`));
     expect(res.status).toBe(200);
 
@@ -86,10 +89,15 @@ describe('Teams, end to end', () => {
     expect(await leftovers(deps, ref)).toEqual(expect.arrayContaining([`mysql user ${names.mysqlUser}`, `postgres database ${names.postgresDatabase('orders')}`, `dns record service1.${env}.example.com.`]));
   }, 150_000);
 
-  it('sends the expiry warning to the conversation proactively (a 12h time to live is inside the 1d warning)', async () => {
+  it('sends the expiry warning proactively to the conversation and to the subscribed channel (a 12h time to live is inside the 1d warning)', async () => {
     const warning = await until('the expiry warning', () => summaries(chat.id).find((s) => s.includes(`${env} expires at`)), 60_000);
     expect(warning).toMatch(/extend it \(extend .* 7d\)/);
-  }, 70_000);
+    const inChannel = await until('the expiry warning in the subscribed channel', () => summaries(channel.id).find((s) => s.includes(`${env} expires at`)), 60_000);
+    expect(inChannel).toBe(warning);
+    // Once in each: the conversation it was created from is not warned twice as a subscriber.
+    expect(summaries(chat.id).filter((s) => s.includes(`${env} expires at`))).toHaveLength(1);
+    expect(summaries(channel.id).filter((s) => s.includes(`${env} expires at`))).toHaveLength(1);
+  }, 130_000);
 
   it('answers an @mention in a channel, with the mention stripped', async () => {
     const res = await post(messageActivity(connector.url, NOBODY, channel, `status ${env}`));
