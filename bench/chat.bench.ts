@@ -97,7 +97,8 @@ export async function chatBench(settings: Settings, print: Print): Promise<void>
     const round = async (n: number, tag: string) => {
       const envs = Array.from({ length: n }, (_, i) => ({ env: `projc-dev-${tag}${run}${i}`, suffix: `${tag}${run}${i}` }));
       made.push(...envs.map((e) => e.env));
-      const callsBefore = recorder.calls.filter((c) => c.method.startsWith('chat.')).length;
+      const chatCalls = () => recorder.calls.filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.update').length;
+      const callsBefore = chatCalls();
       const acks: number[] = [];
       const listAcks: number[] = [];
       const c0 = cpu();
@@ -123,7 +124,8 @@ export async function chatBench(settings: Settings, print: Print): Promise<void>
       await pinger;
       const c1 = cpu();
       const processes = cpuSince(p0, processCpu());
-      const calls = recorder.calls.filter((c) => c.method.startsWith('chat.')).length - callsBefore;
+      // The environments' messages: posts and edits (the lists' ephemeral answers are not counted).
+      const calls = chatCalls() - callsBefore;
       return { provisioned, carded, calls, cpuSeconds: c1.busy - c0.busy, processes, acks, listAcks };
     };
 
