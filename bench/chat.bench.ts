@@ -148,7 +148,12 @@ export async function chatBench(settings: Settings, print: Print): Promise<void>
     print(`envbot list (${made.length} environments): median ${pct(listTimes, 50).toFixed(0)} ms wall over 5 runs (goal < 500 ms)`);
   } finally {
     if (envbot) {
-      for (const env of made) await fetch(`${envbot.base}/slack/events`, { method: 'POST', headers: signedHeaders(blockAction('env_destroy_confirmed', env, OPS, CHANNEL, `${recorder.url}response`)), body: blockAction('env_destroy_confirmed', env, OPS, CHANNEL, `${recorder.url}response`) }).catch(() => undefined);
+      for (const env of made) {
+        // One body, signed as sent (a click's body carries its own time and trigger id).
+        const body = blockAction('env_destroy_confirmed', env, OPS, CHANNEL, `${recorder.url}response`);
+        const res = await fetch(`${envbot.base}/slack/events`, { method: 'POST', headers: signedHeaders(body), body }).catch((err: unknown) => err as Error);
+        if (res instanceof Error || res.status !== 200) print(`cleanup: the destroy of ${env} was not accepted (${res instanceof Error ? res.message : `HTTP ${res.status}`})`);
+      }
       await until('the bench environments destroyed', async () => (await Promise.all(made.map(async (e) => ['destroyed', undefined].includes((await deps.store.getEnvironment(e))?.state)))).every(Boolean), 600_000).catch((err: unknown) => print(`cleanup: ${(err as Error).message}`));
       await envbot.stop();
     }
