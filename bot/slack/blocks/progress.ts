@@ -3,7 +3,8 @@
 import type { Progress, Step, StepStatus } from '../../../shared/model.js';
 import { clip, context, esc, fallback, formatDuration, header, oneLine, packSections, type KnownBlock, type MessagePayload } from './common.js';
 
-const STEP_EMOJI: Record<StepStatus, string> = {
+/** Each step status's mark, on Slack and in Teams' cards alike. */
+export const STEP_EMOJI: Record<StepStatus, string> = {
   pending: '⚪',
   running: '⏳',
   done: '✅',
@@ -64,21 +65,29 @@ export function stepSections(steps: Step[]): KnownBlock[] {
   return packSections(steps.map(stepLine), { maxSections: 5, noun: 'steps' });
 }
 
-function elapsedMs(progress: Progress, now: Date): number {
+export function elapsedMs(progress: Progress, now: Date): number {
   const start = Date.parse(progress.startedAt);
   const end = progress.endedAt ? Date.parse(progress.endedAt) : now.getTime();
   return Number.isNaN(start) || Number.isNaN(end) ? 0 : Math.max(0, end - start);
 }
 
 function stepLine(step: Step): string {
-  let line = `${STEP_EMOJI[step.status]} ${esc(step.title)}`;
+  return stepText(step, esc, (error) => `\n> ${error}`);
+}
+
+/**
+ * A step in one line of markdown (Slack's mrkdwn, Teams' TextBlock markdown): mark, title, what is
+ * happening, how long it took, its detail, and a failed step's error as `errorLine` sets it.
+ */
+export function stepText(step: Step, escape: (text: string) => string, errorLine: (error: string) => string): string {
+  let line = `${STEP_EMOJI[step.status]} ${escape(step.title)}`;
   const word = STEP_WORD[step.status];
   if (word) line += ` _${word}_`;
   if (FINISHED.includes(step.status) && step.startedAt && step.endedAt) {
     const ms = Date.parse(step.endedAt) - Date.parse(step.startedAt);
     if (!Number.isNaN(ms)) line += ` · ${formatDuration(ms)}`;
   }
-  if (step.detail) line += ` · ${esc(clip(oneLine(step.detail), 300))}`;
-  if ((step.status === 'failed' || step.status === 'undo-failed') && step.error) line += `\n> ${esc(clip(oneLine(step.error), 500))}`;
+  if (step.detail) line += ` · ${escape(clip(oneLine(step.detail), 300))}`;
+  if ((step.status === 'failed' || step.status === 'undo-failed') && step.error) line += errorLine(escape(clip(oneLine(step.error), 500)));
   return line;
 }

@@ -1,16 +1,8 @@
 // The progress card: a workflow's steps as they run, edited in place (updateActivity) as they
 // change. The Adaptive Card twin of bot/slack/blocks/progress.ts; callers pass `now`.
-import type { Progress, Step, StepStatus } from '../../../shared/model.js';
-import { OPERATION_VERB } from '../../slack/blocks/progress.js';
-import { card, clip, esc, formatDuration, message, oneLine, text, title, type CardMessage, type Element } from './common.js';
-
-const STEP_MARK: Record<StepStatus, string> = {
-  pending: '⚪', running: '⏳', done: '✅', failed: '❌', undoing: '↩️', undone: '↩️', 'undo-failed': '⚠️', skipped: '➖',
-};
-const STEP_WORD: Record<StepStatus, string> = {
-  pending: '', running: 'running', done: '', failed: 'failed', undoing: 'undoing', undone: 'rolled back', 'undo-failed': 'could not be rolled back', skipped: 'skipped',
-};
-const FINISHED: StepStatus[] = ['done', 'failed', 'undone', 'undo-failed', 'skipped'];
+import type { Progress, Step } from '../../../shared/model.js';
+import { elapsedMs, OPERATION_VERB, stepText } from '../../slack/blocks/progress.js';
+import { card, esc, formatDuration, message, oneLine, text, title, type CardMessage, type Element } from './common.js';
 
 export function progressCard(progress: Progress, now: Date): CardMessage {
   const elapsed = elapsedMs(progress, now);
@@ -38,21 +30,6 @@ export function stepBlocks(steps: Step[]): Element[] {
   return steps.map((s) => text(stepLine(s), { ...(s.status === 'failed' || s.status === 'undo-failed' ? { color: 'Attention' as const } : {}) }));
 }
 
-function elapsedMs(progress: Progress, now: Date): number {
-  const start = Date.parse(progress.startedAt);
-  const end = progress.endedAt ? Date.parse(progress.endedAt) : now.getTime();
-  return Number.isNaN(start) || Number.isNaN(end) ? 0 : Math.max(0, end - start);
-}
-
 function stepLine(step: Step): string {
-  let line = `${STEP_MARK[step.status]} ${esc(step.title)}`;
-  const word = STEP_WORD[step.status];
-  if (word) line += ` _${word}_`;
-  if (FINISHED.includes(step.status) && step.startedAt && step.endedAt) {
-    const ms = Date.parse(step.endedAt) - Date.parse(step.startedAt);
-    if (!Number.isNaN(ms)) line += ` · ${formatDuration(ms)}`;
-  }
-  if (step.detail) line += ` · ${esc(clip(oneLine(step.detail), 300))}`;
-  if ((step.status === 'failed' || step.status === 'undo-failed') && step.error) line += `\n\n${esc(clip(oneLine(step.error), 500))}`;
-  return line;
+  return stepText(step, esc, (error) => `\n\n${error}`);
 }
