@@ -267,7 +267,16 @@ export interface EnvbotProcess {
 }
 
 /** The real envbot (bot/main.ts) in its own process, Slack over HTTP, answering /healthz. */
-export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; slackApiUrl: string; env?: Record<string, string>; compiled?: boolean }): Promise<EnvbotProcess> {
+export async function startEnvbot(o: {
+  databaseUrl: string;
+  taskQueue: string;
+  /** The Web API recorder's URL; without it Slack is off (a Teams-only envbot). */
+  slackApiUrl?: string;
+  env?: Record<string, string>;
+  compiled?: boolean;
+  /** How long to wait for /healthz (60 s unless set). */
+  readyMs?: number;
+}): Promise<EnvbotProcess> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let output = '';
@@ -278,7 +287,7 @@ export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; s
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: o.databaseUrl, PORT: String(port), TEMPORAL_TASK_QUEUE: o.taskQueue,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: o.slackApiUrl, ...o.env,
+      ...(o.slackApiUrl ? { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: o.slackApiUrl } : {}), ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -300,10 +309,10 @@ export async function startEnvbot(o: { databaseUrl: string; taskQueue: string; s
     await until('envbot to answer /healthz', async () => {
       if (child.exitCode !== null) throw new Error(`envbot exited:\n${output}`);
       return (await fetch(`${base}/healthz`).catch(() => undefined))?.ok;
-    });
+    }, o.readyMs);
   } catch (err) {
     child.kill('SIGKILL');
-    throw err;
+    throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
   }
   return { child, base, output: () => output, stop };
 }

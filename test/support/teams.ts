@@ -2,15 +2,10 @@
 // local key whose OpenID metadata and JWKS a local server publishes (the Bot Framework's stand-in),
 // and a connector recorder standing in for the activity's serviceUrl that answers like the Bot
 // Connector API (v3) and keeps every call and what each conversation shows.
-import { spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { endWorkflowsOn } from './leftover-workflows.js';
-import { repoRoot, testSettings } from './settings.js';
-import { freePort, until, type EnvbotProcess } from './slack.js';
+import { startEnvbot, type EnvbotProcess } from './slack.js';
 
 export const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const BOT = { id: '28:0b2f5a4e-envbot', name: 'envbot' };
@@ -223,36 +218,6 @@ export function strangerKey(): KeyObject {
  * The real envbot (bot/main.ts) in its own process with Teams on and Slack off, answering /healthz.
  * Waits up to three minutes: on a busy machine bundling the workflows alone can take a minute.
  */
-export async function startTeamsEnvbot(o: { databaseUrl: string; taskQueue: string; env: Record<string, string> }): Promise<EnvbotProcess> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bot', 'main.ts')], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: o.databaseUrl, PORT: String(port), TEMPORAL_TASK_QUEUE: o.taskQueue, ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const connection = await Connection.connect({ address: testSettings().temporal.address });
-    try {
-      await endWorkflowsOn(new Client({ connection, namespace: testSettings().temporal.namespace }), o.taskQueue);
-    } finally {
-      await connection.close();
-    }
-    child.kill('SIGINT');
-    await new Promise((r) => child.once('exit', r));
-  };
-  try {
-    await until('envbot to answer /healthz', async () => {
-      if (child.exitCode !== null) throw new Error(`envbot exited:\n${output}`);
-      return (await fetch(`${base}/healthz`).catch(() => undefined))?.ok;
-    }, 180_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
-  }
-  return { child, base, output: () => output, stop };
+export function startTeamsEnvbot(o: { databaseUrl: string; taskQueue: string; env: Record<string, string> }): Promise<EnvbotProcess> {
+  return startEnvbot({ ...o, readyMs: 180_000 });
 }
