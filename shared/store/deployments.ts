@@ -18,19 +18,7 @@ export interface ServiceDeployment {
   updatedAt: Date;
 }
 
-/** One deployment, as `/env history` lists it. */
-export interface DeploymentEntry {
-  id: number;
-  environment: string;
-  service: string;
-  branch: string | null;
-  commit: string | null;
-  image: string | null;
-  why: DeploymentWhy;
-  who: string;
-  at: Date;
-}
-
+/** A deployment as it is recorded: what runs now, why, and who asked. */
 export interface Deployed {
   environment: string;
   service: string;
@@ -39,6 +27,12 @@ export interface Deployed {
   image: string | null;
   why: DeploymentWhy;
   who: string;
+}
+
+/** One deployment, as `/env history` lists it. */
+export interface DeploymentEntry extends Deployed {
+  id: number;
+  at: Date;
 }
 
 /** An environment with a service that tracks a given branch (for a push). */
