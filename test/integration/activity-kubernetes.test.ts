@@ -182,7 +182,13 @@ describe('kubernetes activities (kube-apiserver)', () => {
   });
 
   it('renders and server-side applies projb\'s templates into the namespace, idempotently', async () => {
-    const { objects } = await run(k8s.applyManifests, { ref });
+    const first = await run(k8s.applyManifests, { ref });
+    const { objects } = first;
+    // What each service runs, for the card: disk templates follow no branch.
+    expect(first.runs).toEqual([
+      { service: 'service1', branch: null, commit: null, image: 'ghcr.io/example/projb-service1:main' },
+      { service: 'service2', branch: null, commit: null, image: 'ghcr.io/example/projb-service2:main' },
+    ]);
     // service1 mounts the claim vol-media-<env>, which the storage step makes: the template does not declare it.
     expect(objects).toEqual(expect.arrayContaining([
       'ConfigMap/service1-config', 'Deployment/service1', 'Service/service1', 'Ingress/service1',
@@ -223,7 +229,7 @@ describe('kubernetes activities (kube-apiserver)', () => {
 
     // Applying the same objects again changes nothing.
     const before = [dep.metadata?.resourceVersion, cm.metadata?.resourceVersion, ing.metadata?.resourceVersion, svc.metadata?.resourceVersion];
-    expect(await run(k8s.applyManifests, { ref })).toEqual({ objects });
+    expect(await run(k8s.applyManifests, { ref })).toEqual(first);
     const after = [
       (await apps.readNamespacedDeployment({ name: 'service1', namespace: ns })).metadata?.resourceVersion,
       (await core.readNamespacedConfigMap({ name: 'service1-config', namespace: ns })).metadata?.resourceVersion,
