@@ -28,7 +28,7 @@ import { alertmanagerWebhookRouter } from './webhooks/alertmanager.js';
 import { AlertCore } from './core/alerts.js';
 import { Metrics } from '../shared/metrics.js';
 import { temporalLogger } from './temporal-logger.js';
-import { createWorker } from './worker.js';
+import { createWorker, NativeConnection } from './worker.js';
 
 async function main(): Promise<void> {
   const settings = readSettings(process.env, [servicesEnvFile]);
@@ -47,7 +47,9 @@ async function main(): Promise<void> {
   if (settings.secretKeys.length === 0) log.warn('ENVBOT_SECRET_KEYS is not set: envbot cannot store generated secrets until it is');
 
   // The engine's client and core, shared by the chat adapters.
-  const { core, connection: client } = await connectCore(settings, catalogue, store);
+  // One connection to Temporal for the worker and the client: creates start eagerly on this worker.
+  const temporal = await NativeConnection.connect({ address: settings.temporal.address });
+  const { core } = await connectCore(settings, catalogue, store, temporal);
   const chatCore = new ChatCore({ core, store, catalogue, log });
 
   const adapters = chatAdapters(settings);
@@ -62,8 +64,9 @@ async function main(): Promise<void> {
   }
   const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient, undefined, metrics) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
 
-  const { worker, connection: workerConnection } = await createWorker({
+  const { worker } = await createWorker({
     settings,
+    connection: temporal,
     deps: {
       workerId: `${hostname()}:${process.pid}`,
       catalogue: loaded,
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
     registry: metrics.registry,
     checks: {
       store: async () => void (await store.pool.query('SELECT 1')),
-      temporal: async () => void (await client.healthService.check({})),
+      temporal: async () => void (await temporal.healthService.check({})),
       worker: async () => {
         if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
       },
@@ -132,8 +135,7 @@ async function main(): Promise<void> {
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await slack?.stop();
-    await client.close();
-    await workerConnection.close();
+    await temporal.close();
     await store.close();
     log.info('envbot stopped');
   }

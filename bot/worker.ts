@@ -28,6 +28,8 @@ export interface WorkerOptions {
   logger?: TemporalLogger;
   /** Activities to register instead of createActivities(deps) (tests wrap the real ones). */
   activities?: object;
+  /** The connection to use (bot/main.ts shares one with its client, for eager start); else one is made. */
+  connection?: NativeConnection;
 }
 
 let runtimeInstalled = false;
@@ -38,7 +40,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     Runtime.install({ logger: opts.logger });
     runtimeInstalled = true;
   }
-  const connection = await NativeConnection.connect({ address: opts.settings.temporal.address });
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.settings.temporal.address }));
   const worker = await Worker.create({
     connection,
     namespace: opts.settings.temporal.namespace,
@@ -53,4 +55,4 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
   return { worker, connection };
 }
 
-export { DefaultLogger };
+export { DefaultLogger, NativeConnection };

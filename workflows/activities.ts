@@ -1,15 +1,17 @@
 // The one place workflows reach activities: each group with its timeout and retry preset.
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_ERRORS } from '../shared/errors.js';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERRORS];
 
-/** Quick calls to a server: seconds each, retried with backoff on transient faults. */
-export const quick = proxyActivities<Activities>({
+const QUICK = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6, nonRetryableErrorTypes },
-});
+} as const;
+
+/** Quick calls to a server: seconds each, retried with backoff on transient faults. */
+export const quick = proxyActivities<Activities>(QUICK);
 
 /**
  * Seeding and applying: may run for many minutes, so they heartbeat; a worker that dies is noticed
@@ -46,7 +48,24 @@ export const patient = proxyActivities<Activities>({
  * does not retry by itself (a retried post must first look for the one it may have made), so the
  * retries are here: five attempts over about fifteen seconds.
  */
-export const chat = proxyActivities<Activities>({
+const CHAT = {
   startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
-});
+} as const;
+export const chat = proxyActivities<Activities>(CHAT);
+
+/**
+ * Runs from 0.3 on run an operation's store-only steps (its claim and its finish) as local
+ * activities: in the worker that runs the workflow, recorded as markers, without a round trip
+ * through Temporal's task queue each. Runs recorded before replay with the activities they
+ * scheduled. Chat sends stay activities: the notifier schedules a send when one ends, and as local
+ * activities those ends replayed at other points than they happened (a recorded create failed to
+ * replay), changing how many sends a run makes.
+ */
+export const LOCAL_ACTIVITIES_PATCH = 'local-store-steps';
+const localQuick = proxyLocalActivities<Activities>(QUICK);
+
+/** The store-only steps' preset for this run: local from LOCAL_ACTIVITIES_PATCH on. */
+export function local(): { store: Pick<Activities, 'beginOperation' | 'finishOperation'> } {
+  return patched(LOCAL_ACTIVITIES_PATCH) ? { store: localQuick } : { store: quick };
+}

@@ -27,7 +27,7 @@ import {
   type EnvironmentPlan,
   type ResourceRow,
 } from '../shared/resources.js';
-import { long, quick, undo } from './activities.js';
+import { local, long, quick, undo } from './activities.js';
 import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
@@ -115,6 +115,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
   const fetchSources = plan.sources === true && patched(SOURCES_PATCH);
   // Runs that started before the wait for the services replay without it.
   const awaitServices = patched(ROLLOUT_PATCH);
+  const { store } = local();
   const result: CreateEnvironmentResult = { environment: ref.environment, status: 'ready', urls: [], databases: [], built: [], rolledBack: [], undoFailed: [] };
   const card = (): EnvironmentCard => ({
     environment: ref.environment,
@@ -161,7 +162,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
 
   try {
     saga.onUndo('claim', () => undo.finishOperation({ ref, operation: 'create', requester, state: 'failed', error: result.error ?? 'cancelled', onlyIfOwner: true }));
-    await step('claim', () => quick.beginOperation({ ref, operation: 'create', requester, spec: { plan, branches: input.branches ?? {} } }));
+    await step('claim', () => store.beginOperation({ ref, operation: 'create', requester, spec: { plan, branches: input.branches ?? {} } }));
     // Every S3 and git seed and template resolved to a version and fetched once; later steps read that version.
     if (fetchSources) await step('sources', () => long.resolveSources({ ref }));
 
@@ -174,7 +175,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     if (awaitServices) await step('rollout', () => waitForServices(ref, plan, tracker, result));
 
     if (plan.ttl) result.expiresAt = new Date(Date.now() + parseDuration(plan.ttl)).toISOString();
-    await step('ready', () => quick.finishOperation({ ref, operation: 'create', requester, state: 'ready', expiresAt: result.expiresAt ?? null }));
+    await step('ready', () => store.finishOperation({ ref, operation: 'create', requester, state: 'ready', expiresAt: result.expiresAt ?? null }));
     tracker.finish('succeeded');
   } catch (err) {
     result.status = 'failed';

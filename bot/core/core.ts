@@ -39,6 +39,12 @@ export interface CoreOptions {
   sourceRefresh?: { debounce: Duration; concurrency: number };
   /** How many environments one push applies in at a time (4 when absent). */
   gitPushConcurrency?: number;
+  /**
+   * The client shares its NativeConnection with a worker on `taskQueue` in this process (bot/main.ts):
+   * creates then ask for eager start, the server handing the first workflow task straight to that
+   * worker instead of through the task queue (it falls back to the queue when the worker is busy).
+   */
+  eagerStart?: boolean;
 }
 
 /** A project whose production envbot reads, checked on a Schedule (README "Production promotion"). */
@@ -50,6 +56,8 @@ export interface Started {
   environment: string;
   workflowId: string;
   handle: WorkflowHandle;
+  /** The server handed the first workflow task straight to this process's worker (a create with `eagerStart`). */
+  eager?: boolean;
 }
 
 
@@ -92,9 +100,10 @@ export class EnvbotCore {
         // workflow's first step still refuses an environment that exists).
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        ...(this.o.eagerStart ? { requestEagerStart: true } : {}),
         args: [{ ref, requester: req.requester, plan, ...(req.target ? { target: req.target } : {}), ...(req.branches ? { branches: req.branches } : {}), ...(this.o.temporalUiUrl ? { temporalUiUrl: this.o.temporalUiUrl } : {}), ...(this.o.storageCopyPoll ? { storageCopyPoll: this.o.storageCopyPoll } : {}) }],
       });
-      return { environment: env.name, workflowId: id, handle };
+      return { environment: env.name, workflowId: id, handle, eager: handle.eagerlyStarted };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         throw new ConflictError(`${env.name} is already being built; "status ${env.name}" shows how far it is.`);

@@ -242,16 +242,19 @@ describe('provisioning engine', () => {
     redis.disconnect();
   });
 
-  it('gives one environment for ten concurrent creates', async () => {
+  it('gives one environment for ten concurrent creates, started eagerly on the worker beside the client', async () => {
     const ref = uniqueEnv('projc', 'dev');
     const attempts = await Promise.allSettled(
-      Array.from({ length: 10 }, () => h.core.create({ project: ref.project, stage: ref.stage, suffix: ref.suffix!, requester })),
+      Array.from({ length: 10 }, () => h.eagerCore.create({ project: ref.project, stage: ref.stage, suffix: ref.suffix!, requester })),
     );
     const started = attempts.filter((a) => a.status === 'fulfilled');
     const refused = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
     expect(started).toHaveLength(1);
     expect(refused.map((a) => a.reason)).toEqual(Array.from({ length: 9 }, () => expect.any(ConflictError)));
-    await (started[0] as PromiseFulfilledResult<Awaited<ReturnType<Harness['core']['create']>>>).value.handle.result();
+    const { handle, eager } = (started[0] as PromiseFulfilledResult<Awaited<ReturnType<Harness['core']['create']>>>).value;
+    // The server handed the first workflow task to this process's worker in its answer to the start.
+    expect(eager).toBe(true);
+    expect(await handle.result()).toMatchObject({ status: 'ready' });
     const runs = [];
     for await (const w of h.client.workflow.list({ query: `WorkflowId = '${workflowId('create', ref.environment)}'` })) runs.push(w);
     expect(runs).toHaveLength(1);

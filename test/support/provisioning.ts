@@ -13,6 +13,8 @@ import { testSettings } from './settings.js';
 
 export interface Harness extends TestDeps {
   core: EnvbotCore;
+  /** A core whose client shares the worker's NativeConnection and asks for eager start, as bot/main.ts runs it. */
+  eagerCore: EnvbotCore;
   client: Client;
   taskQueue: string;
   worker: Worker;
@@ -31,9 +33,11 @@ export async function provisioningHarness(name: string, opts: { runWorker?: bool
   const connection = await Connection.connect({ address: settings.temporal.address });
   const client = new Client({ connection, namespace: settings.temporal.namespace });
   const core = new EnvbotCore({ client, store: t.deps.store, catalogue: t.deps.catalogue.catalogue, taskQueue });
+  const eagerCore = new EnvbotCore({ client: new Client({ connection: native, namespace: settings.temporal.namespace }), store: t.deps.store, catalogue: t.deps.catalogue.catalogue, taskQueue, eagerStart: true });
   return {
     ...t,
     core,
+    eagerCore,
     client,
     taskQueue,
     worker,
