@@ -48,7 +48,7 @@ const NO_MEMBERSHIP =
 async function actorOf(ctx: TeamsBotContext, activity: Activity): Promise<Actor | { unchecked: string } | undefined> {
   const id = activity.from?.aadObjectId;
   if (!id) return undefined;
-  let groups: string[] = [];
+  let groups: string[];
   try {
     groups = ctx.groups ? await ctx.groups.of(id) : [];
   } catch (err) {

@@ -35,8 +35,12 @@ function privateKey(file: string): string {
   return pem;
 }
 
-/** Undefined without an app id and a credential (the Emulator, or a managed identity botbuilder handles itself). */
-export function appIdentity(s: Settings['teams']): AppIdentity | undefined {
+/**
+ * Undefined without an app id and a credential (the Emulator, or a managed identity botbuilder
+ * handles itself). `tls.ca`: a certificate to trust for the login server (an in-process test's own;
+ * envbot's process trusts one through NODE_EXTRA_CA_CERTS instead).
+ */
+export function appIdentity(s: Settings['teams'], tls: { ca?: string } = {}): AppIdentity | undefined {
   if (!s.appId || !(s.appPassword || s.certificate)) return undefined;
   const botAuthority = `${s.loginUrl}/${s.appType === 'SingleTenant' && s.tenantId ? s.tenantId : BOT_FRAMEWORK_TENANT}`;
   const auth: Configuration['auth'] = {
@@ -47,7 +51,7 @@ export function appIdentity(s: Settings['teams']): AppIdentity | undefined {
     // instance discovery about any other); a test's local login server is named here.
     ...(s.loginUrlOverridden ? { knownAuthorities: [new URL(s.loginUrl).host] } : {}),
   };
-  const client = new ConfidentialClientApplication({ auth });
+  const client = new ConfidentialClientApplication({ auth, ...(tls.ca ? { system: { customAgentOptions: { ca: tls.ca } } } : {}) });
   const graphAuthority = `${s.loginUrl}/${s.tenantId ?? BOT_FRAMEWORK_TENANT}`;
   return {
     // botframework-connector types the client by MSAL's CommonJS declarations, this import by its

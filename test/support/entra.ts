@@ -91,7 +91,7 @@ export class EntraRecorder {
       return send(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issued });
     }
     if (method === 'POST' && path.startsWith('/v1.0/')) {
-      let body: Record<string, unknown> = {};
+      let body: Record<string, unknown>;
       try {
         body = JSON.parse(raw) as Record<string, unknown>;
       } catch {
