@@ -61,7 +61,7 @@ const settingsSchema = z.object({
   ENVBOT_MICROSOFT_LOGIN_URL: optional,
   /** Microsoft Graph's base URL, for teams-group: membership. Left unset in production; tests point it at a local server. */
   ENVBOT_MICROSOFT_GRAPH_URL: optional,
-  /** "true": the app registration has Graph's GroupMember.Read.All (application) permission, so teams-group: principals are checked. */
+  /** "true": the app registration has Graph's User.Read.All and GroupMember.Read.All (application) permissions, so teams-group: principals are checked. */
   ENVBOT_TEAMS_GROUPS_FROM_GRAPH: optional.pipe(z.enum(['true', 'false'], { message: 'ENVBOT_TEAMS_GROUPS_FROM_GRAPH must be true or false' }).optional()),
   /** Comma-separated SNS topic ARNs whose S3 notifications POST /webhooks/s3 accepts; none: the route is off. */
   ENVBOT_SNS_TOPIC_ARNS: optional,
@@ -118,7 +118,7 @@ export interface Settings {
     /** True when loginUrl is not Microsoft's own (tests): MSAL is told to trust its host. */
     loginUrlOverridden: boolean;
     graphUrl: string;
-    /** teams-group: principals are checked with Microsoft Graph (GroupMember.Read.All granted). */
+    /** teams-group: principals are checked with Microsoft Graph (User.Read.All and GroupMember.Read.All granted). */
     groupsFromGraph: boolean;
   };
   /** S3 change notifications delivered by SNS (POST /webhooks/s3), and the refreshes they start. */

@@ -53,12 +53,12 @@ export interface TeamsBot {
 function groupMembership(s: Settings['teams'], groupIds: string[], identity: ReturnType<typeof appIdentity>, log: Logger): GroupMembership | undefined {
   if (groupIds.length === 0) return undefined;
   if (s.groupsFromGraph && identity) {
-    log.info({ groups: groupIds.length, graph: s.graphUrl }, 'Teams: teams-group: principals are checked with Microsoft Graph (checkMemberGroups, GroupMember.Read.All)');
+    log.info({ groups: groupIds.length, graph: s.graphUrl }, 'Teams: teams-group: principals are checked with Microsoft Graph (checkMemberGroups: User.Read.All and GroupMember.Read.All)');
     return new GroupMembership({ graphUrl: s.graphUrl, token: () => identity.graphToken(), groupIds, log });
   }
   const why = !s.appId
     ? 'Teams runs without MicrosoftAppId (Bot Framework Emulator), so envbot has no identity to ask Microsoft Graph with'
-    : 'ENVBOT_TEAMS_GROUPS_FROM_GRAPH is not true (grant the app registration Graph\'s GroupMember.Read.All application permission, with admin consent, then set it)';
+    : 'ENVBOT_TEAMS_GROUPS_FROM_GRAPH is not true (grant the app registration Graph\'s User.Read.All and GroupMember.Read.All application permissions, with admin consent, then set it)';
   log.warn({ groups: groupIds }, `TEAMS-GROUP PRINCIPALS MATCH NOBODY: envbot.yaml names ${groupIds.length} Entra ID group(s) as teams-group:, but ${why}. Members of those groups are refused unless named another way.`);
   return undefined;
 }

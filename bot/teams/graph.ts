@@ -1,5 +1,5 @@
 // Entra ID group membership for teams-group: principals, from Microsoft Graph's checkMemberGroups
-// (application permission GroupMember.Read.All): envbot asks only about the group ids envbot.yaml
+// (application permissions User.Read.All and GroupMember.Read.All): envbot asks only about the group ids envbot.yaml
 // names, keeps each user's answer a few minutes, and trusts only ids it asked about.
 import type { Logger } from '../../shared/logger.js';
 
@@ -76,7 +76,7 @@ export class GroupMembership {
     }
     const text = await res.text();
     if (!res.ok) {
-      // 403 Authorization_RequestDenied: GroupMember.Read.All is not granted (or not admin-consented).
+      // 403 Authorization_RequestDenied: a permission is not granted (or not admin-consented).
       throw new GroupLookupError(`Microsoft Graph answered ${res.status} to checkMemberGroups: ${text.slice(0, 300)}`);
     }
     let value: unknown;

@@ -118,7 +118,7 @@ describe('teams-group: principals nobody can check', () => {
   it('warns loudly at start when Graph is not switched on (the permission is not declared granted)', () => {
     const out = start({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'pw', MicrosoftAppTenantId: TENANT_ID });
     expect(out).toContain('TEAMS-GROUP PRINCIPALS MATCH NOBODY');
-    expect(out).toContain('GroupMember.Read.All');
+    expect(out).toContain('User.Read.All and GroupMember.Read.All');
   });
 
   it('says nothing of the kind when Graph is on', () => {
