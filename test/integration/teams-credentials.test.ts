@@ -6,7 +6,7 @@
 // Entra ID's part. Also: the start-time refusals of bad certificate settings, and the loud warning
 // when envbot.yaml names teams-group: principals that nobody can be checked against.
 import { X509Certificate, createHash, randomUUID, verify } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { AppCredentials } from 'botframework-connector';
@@ -30,7 +30,10 @@ describe('Teams app identity with a certificate', () => {
   const thumbprint = new X509Certificate(appCert.cert).fingerprint; // SHA-1, AA:BB:… as Entra ID shows it
 
   beforeAll(() => entra.start());
-  afterAll(() => entra.stop());
+  afterAll(async () => {
+    await entra.stop();
+    rmSync(appCert.dir, { recursive: true, force: true });
+  });
 
   const settings = (env: Record<string, string> = {}) =>
     readSettings({
