@@ -51,6 +51,7 @@ export class GroupMembership {
     if (hit && this.now() - hit.at < this.ttlMs) return hit.groups;
     const groups: string[] = [];
     for (let i = 0; i < this.groupIds.length; i += PER_CALL) groups.push(...(await this.check(key, this.groupIds.slice(i, i + PER_CALL))));
+    if (this.cache.size >= 10_000) for (const [k, v] of this.cache) if (this.now() - v.at >= this.ttlMs) this.cache.delete(k);
     this.cache.set(key, { at: this.now(), groups });
     return groups;
   }
