@@ -13,6 +13,7 @@ import { migrate } from '../shared/store/migrate.js';
 import { Store } from '../shared/store/store.js';
 import { catalogueFile } from './catalogue-file.js';
 import { chatAdapters } from './chat-status.js';
+import { principalIds } from './core/authorise.js';
 import { ChatCore } from './core/chat-core.js';
 import { connectCore } from './core/connect.js';
 import { RoutingChat } from './routing-chat.js';
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     ? await createSlackApp({ settings: { ...settings.slack, botToken: settings.slack.botToken! }, chatCore, store, log, ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}) })
     : undefined;
   const teamsOn = adapters.find((a) => a.name === 'teams')?.on === true;
-  const teams = teamsOn ? createTeamsBot({ settings: settings.teams, chatCore, log }) : undefined;
+  const teams = teamsOn ? createTeamsBot({ settings: settings.teams, chatCore, log, groupIds: principalIds(catalogue, 'teams-group') }) : undefined;
   if (teams && !teams.authenticated) {
     log.warn('TEAMS IS UNAUTHENTICATED: POST /api/messages accepts activities without a Bot Framework token (ENVBOT_TEAMS_EMULATOR=true, no MicrosoftAppId). Anyone who can reach this port can act as any Teams user. Use it only with the Bot Framework Emulator on this machine.');
   }

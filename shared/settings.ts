@@ -48,6 +48,21 @@ const settingsSchema = z.object({
    * setting, left unset in production (botbuilder's default). Tests point it at a local key.
    */
   ToBotFromChannelOpenIdMetadataUrl: optional,
+  /**
+   * Certificate credentials instead of MicrosoftAppPassword: the certificate's SHA-1 thumbprint (hex,
+   * as Entra ID shows it) and the file holding its PEM private key.
+   */
+  MicrosoftAppCertificateThumbprint: optional,
+  MicrosoftAppCertificateKeyFile: optional,
+  /**
+   * Microsoft Entra ID's login host (the client-credentials token endpoint, for the Bot Framework's
+   * outbound token and for Graph). Left unset in production; tests point it at a local server.
+   */
+  ENVBOT_MICROSOFT_LOGIN_URL: optional,
+  /** Microsoft Graph's base URL, for teams-group: membership. Left unset in production; tests point it at a local server. */
+  ENVBOT_MICROSOFT_GRAPH_URL: optional,
+  /** "true": the app registration has Graph's User.Read.All and GroupMember.Read.All (application) permissions, so teams-group: principals are checked. */
+  ENVBOT_TEAMS_GROUPS_FROM_GRAPH: optional.pipe(z.enum(['true', 'false'], { message: 'ENVBOT_TEAMS_GROUPS_FROM_GRAPH must be true or false' }).optional()),
   /** Comma-separated SNS topic ARNs whose S3 notifications POST /webhooks/s3 accepts; none: the route is off. */
   ENVBOT_SNS_TOPIC_ARNS: optional,
   /** Tests only: a loopback origin (http://127.0.0.1:<port>) accepted beside the SNS hosts for SigningCertURL and SubscribeURL. */
@@ -89,7 +104,23 @@ export interface Settings {
   logLevel: z.output<typeof settingsSchema>['LOG_LEVEL'];
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
   /** Microsoft Teams through the Bot Framework; no appId: unauthenticated, for the Bot Framework Emulator only. */
-  teams: { appId?: string; appPassword?: string; tenantId?: string; appType?: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; openIdMetadataUrl?: string; emulator: boolean };
+  teams: {
+    appId?: string;
+    appPassword?: string;
+    /** Certificate credentials (instead of appPassword): thumbprint and the path of the PEM private key. */
+    certificate?: { thumbprint: string; keyFile: string };
+    tenantId?: string;
+    appType?: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+    openIdMetadataUrl?: string;
+    emulator: boolean;
+    /** Entra ID's login host, without a tenant (https://login.microsoftonline.com unless a test says otherwise). */
+    loginUrl: string;
+    /** True when loginUrl is not Microsoft's own (tests): MSAL is told to trust its host. */
+    loginUrlOverridden: boolean;
+    graphUrl: string;
+    /** teams-group: principals are checked with Microsoft Graph (User.Read.All and GroupMember.Read.All granted). */
+    groupsFromGraph: boolean;
+  };
   /** S3 change notifications delivered by SNS (POST /webhooks/s3), and the refreshes they start. */
   s3Webhook: {
     /** The SNS topics whose messages are accepted; empty: the route is off. */
@@ -163,6 +194,54 @@ function parseTestOrigin(raw: string | undefined): string | undefined {
   return url.origin;
 }
 
+const MICROSOFT_LOGIN = 'https://login.microsoftonline.com';
+const MICROSOFT_GRAPH = 'https://graph.microsoft.com';
+
+function baseUrl(name: string, raw: string | undefined, fallback: string): string {
+  if (raw === undefined) return fallback;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash) throw new SettingsError(`${name} must be a base URL such as ${fallback}; got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+function parseTeams(s: z.output<typeof settingsSchema>): Settings['teams'] {
+  const thumbprint = s.MicrosoftAppCertificateThumbprint;
+  const keyFile = s.MicrosoftAppCertificateKeyFile;
+  if (!!thumbprint !== !!keyFile) {
+    throw new SettingsError('MicrosoftAppCertificateThumbprint and MicrosoftAppCertificateKeyFile go together: set both (the certificate\'s SHA-1 thumbprint as Entra ID shows it, and the path of its PEM private key), or neither');
+  }
+  if (thumbprint && !/^[0-9A-Fa-f]{40}$/.test(thumbprint.replace(/:/g, ''))) {
+    throw new SettingsError(`MicrosoftAppCertificateThumbprint must be the certificate's SHA-1 thumbprint, 40 hex digits (Entra ID > App registrations > Certificates & secrets shows it); got "${thumbprint}"`);
+  }
+  if (thumbprint && s.MicrosoftAppPassword) {
+    throw new SettingsError('Set MicrosoftAppPassword or a certificate (MicrosoftAppCertificateThumbprint and MicrosoftAppCertificateKeyFile), not both');
+  }
+  if ((thumbprint || s.MicrosoftAppPassword) && !s.MicrosoftAppId) {
+    throw new SettingsError('A Teams credential (MicrosoftAppPassword or a certificate) is set but MicrosoftAppId is not: set the bot\'s app id too');
+  }
+  const groupsFromGraph = s.ENVBOT_TEAMS_GROUPS_FROM_GRAPH === 'true';
+  if (groupsFromGraph && (!s.MicrosoftAppId || !(s.MicrosoftAppPassword || thumbprint) || !s.MicrosoftAppTenantId)) {
+    throw new SettingsError(
+      'ENVBOT_TEAMS_GROUPS_FROM_GRAPH=true asks Microsoft Graph for group membership as the bot\'s app registration: it needs MicrosoftAppId, ' +
+        'MicrosoftAppPassword (or a certificate) and MicrosoftAppTenantId (the tenant whose groups envbot.yaml names)',
+    );
+  }
+  const loginUrl = baseUrl('ENVBOT_MICROSOFT_LOGIN_URL', s.ENVBOT_MICROSOFT_LOGIN_URL, MICROSOFT_LOGIN);
+  return {
+    appId: s.MicrosoftAppId, appPassword: s.MicrosoftAppPassword, tenantId: s.MicrosoftAppTenantId, appType: s.MicrosoftAppType,
+    ...(thumbprint && keyFile ? { certificate: { thumbprint: thumbprint.replace(/:/g, '').toUpperCase(), keyFile } } : {}),
+    openIdMetadataUrl: s.ToBotFromChannelOpenIdMetadataUrl, emulator: s.ENVBOT_TEAMS_EMULATOR === 'true',
+    loginUrl, loginUrlOverridden: loginUrl !== MICROSOFT_LOGIN,
+    graphUrl: baseUrl('ENVBOT_MICROSOFT_GRAPH_URL', s.ENVBOT_MICROSOFT_GRAPH_URL, MICROSOFT_GRAPH),
+    groupsFromGraph,
+  };
+}
+
 /**
  * Reads settings from `env`, after filling in unset variables from dotenv files (the first file
  * wins over later ones; the real environment wins over every file).
@@ -196,10 +275,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     http: { port: s.PORT },
     logLevel: s.LOG_LEVEL,
     slack: { signingSecret: s.SLACK_SIGNING_SECRET, botToken: s.SLACK_BOT_TOKEN, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
-    teams: {
-      appId: s.MicrosoftAppId, appPassword: s.MicrosoftAppPassword, tenantId: s.MicrosoftAppTenantId, appType: s.MicrosoftAppType,
-      openIdMetadataUrl: s.ToBotFromChannelOpenIdMetadataUrl, emulator: s.ENVBOT_TEAMS_EMULATOR === 'true',
-    },
+    teams: parseTeams(s),
     s3Webhook: {
       topicArns: parseTopicArns(s.ENVBOT_SNS_TOPIC_ARNS),
       testOrigin: parseTestOrigin(s.ENVBOT_SNS_TEST_ORIGIN),

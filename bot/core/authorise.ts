@@ -133,3 +133,11 @@ export function authorise(catalogue: Catalogue, actor: Actor, action: Action, pr
 export function allowedActions(catalogue: Catalogue, actor: Actor, project: string): Set<Action> {
   return new Set(ACTIONS.filter((action) => authorise(catalogue, actor, action, project).ok));
 }
+
+/** Every id of one principal kind envbot.yaml names (groups and per-project permissions), e.g. the Entra ID groups of teams-group:. */
+export function principalIds(catalogue: Catalogue, kind: 'teams-group' | 'slack-group'): string[] {
+  const ids = new Set<string>();
+  const lists = [...Object.values(catalogue.groups), ...Object.values(catalogue.projects).flatMap((p) => Object.values(p.permissions) as (string[] | undefined)[])];
+  for (const list of lists) for (const p of list ?? []) if (p.startsWith(`${kind}:`)) ids.add(p.slice(kind.length + 1).toLowerCase());
+  return [...ids];
+}

@@ -10,15 +10,18 @@ import type { ChatCore } from '../core/chat-core.js';
 import { limitBody, rawBody } from '../http.js';
 import { teamsTurn } from './bot.js';
 import { TeamsChat } from './chat-port.js';
+import { appIdentity } from './credentials.js';
+import { GroupMembership } from './graph.js';
 
 export const TEAMS_MESSAGES_PATH = '/api/messages';
 
 /**
  * botbuilder's public-cloud values (botframework-connector's AuthenticationConstants). Setting any
  * one of these settings makes botbuilder expect all of them, so with ToBotFromChannelOpenIdMetadataUrl
- * set the rest are given as the public cloud has them.
+ * or a login URL of a test set, the rest are given as the public cloud has them.
  */
 const PUBLIC_CLOUD = {
+  ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
   ValidateAuthority: true,
   ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
   ToChannelFromBotOAuthScope: 'https://api.botframework.com',
@@ -43,20 +46,47 @@ export interface TeamsBot {
   authenticated: boolean;
 }
 
-export function createTeamsBot(o: { settings: Settings['teams']; chatCore: ChatCore; log: Logger }): TeamsBot {
+/**
+ * teams-group: principals need Microsoft Graph; without it they match nobody, which start says
+ * loudly when envbot.yaml names any.
+ */
+function groupMembership(s: Settings['teams'], groupIds: string[], identity: ReturnType<typeof appIdentity>, log: Logger): GroupMembership | undefined {
+  if (groupIds.length === 0) return undefined;
+  if (s.groupsFromGraph && identity) {
+    log.info({ groups: groupIds.length, graph: s.graphUrl }, 'Teams: teams-group: principals are checked with Microsoft Graph (checkMemberGroups: User.Read.All and GroupMember.Read.All)');
+    return new GroupMembership({ graphUrl: s.graphUrl, token: () => identity.graphToken(), groupIds, log });
+  }
+  const why = !s.appId
+    ? 'Teams runs without MicrosoftAppId (Bot Framework Emulator), so envbot has no identity to ask Microsoft Graph with'
+    : 'ENVBOT_TEAMS_GROUPS_FROM_GRAPH is not true (grant the app registration Graph\'s User.Read.All and GroupMember.Read.All application permissions, with admin consent, then set it)';
+  log.warn({ groups: groupIds }, `TEAMS-GROUP PRINCIPALS MATCH NOBODY: envbot.yaml names ${groupIds.length} Entra ID group(s) as teams-group:, but ${why}. Members of those groups are refused unless named another way.`);
+  return undefined;
+}
+
+export function createTeamsBot(o: { settings: Settings['teams']; chatCore: ChatCore; log: Logger; groupIds?: string[] }): TeamsBot {
   const s = o.settings;
-  const auth = new ConfigurationBotFrameworkAuthentication({
-    ...(s.appId ? { MicrosoftAppId: s.appId } : {}),
-    ...(s.appPassword ? { MicrosoftAppPassword: s.appPassword } : {}),
-    ...(s.tenantId ? { MicrosoftAppTenantId: s.tenantId } : {}),
-    ...(s.appType ? { MicrosoftAppType: s.appType } : {}),
-    ...(s.openIdMetadataUrl ? { ...PUBLIC_CLOUD, ToBotFromChannelOpenIdMetadataUrl: s.openIdMetadataUrl } : {}),
-  });
+  const identity = appIdentity(s);
+  const cloud = s.openIdMetadataUrl || s.loginUrlOverridden;
+  const auth = new ConfigurationBotFrameworkAuthentication(
+    {
+      ...(s.appId ? { MicrosoftAppId: s.appId } : {}),
+      ...(s.appPassword ? { MicrosoftAppPassword: s.appPassword } : {}),
+      ...(s.tenantId ? { MicrosoftAppTenantId: s.tenantId } : {}),
+      ...(s.appType ? { MicrosoftAppType: s.appType } : {}),
+      ...(cloud ? PUBLIC_CLOUD : {}),
+      ...(s.openIdMetadataUrl ? { ToBotFromChannelOpenIdMetadataUrl: s.openIdMetadataUrl } : {}),
+      ...(s.loginUrlOverridden && identity ? { ToChannelFromBotLoginUrl: identity.botAuthority } : {}),
+    },
+    // With a password or a certificate, envbot's own MSAL client gets the outbound token (so a
+    // certificate works, and a test's login server can be trusted); otherwise botbuilder's default.
+    identity?.botCredentials,
+  );
+  const groups = groupMembership(s, o.groupIds ?? [], identity, o.log);
   const adapter = new EnvbotAdapter(auth);
   adapter.onTurnError = async (turn, err) => {
     o.log.error({ err, type: turn.activity.type }, 'Teams activity failed');
   };
-  const logic = teamsTurn({ chatCore: o.chatCore, log: o.log });
+  const logic = teamsTurn({ chatCore: o.chatCore, log: o.log, ...(groups ? { groups } : {}) });
   const router = Router();
   router.post(TEAMS_MESSAGES_PATH, limitBody(), async (req, res) => {
     let body: unknown;

@@ -11,10 +11,13 @@ import type { Actor, Command, CreateForm, Reply } from '../core/model.js';
 import { parseCommand } from '../core/parse.js';
 import { CARD_CONTENT_TYPE, createFormCard, environmentCard, replyCard, VERB, type AdaptiveCard, type CardMessage, type CardNote } from './cards/index.js';
 import { isPersonal, targetOf } from './conversation.js';
+import type { GroupMembership } from './graph.js';
 
 export interface TeamsBotContext {
   chatCore: ChatCore;
   log: Logger;
+  /** Entra ID group membership (Microsoft Graph), when envbot.yaml names teams-group: principals and Graph is set up. */
+  groups?: GroupMembership;
 }
 
 const ALL: Parameters<typeof environmentCard>[1] = { canReset: true, canDestroy: true, canExtend: true, canReadCredentials: true, canRefresh: true };
@@ -35,11 +38,24 @@ export function commandText(activity: Activity): string {
   return t.replace(/^\/?env(\s+|$)/i, '').trim();
 }
 
-function actorOf(activity: Activity): Actor | undefined {
+const NO_MEMBERSHIP =
+  'envbot could not check your Microsoft Entra ID group membership with Microsoft Graph, so it did nothing. Try again in a few minutes; if it keeps failing, ask the envbot administrator to read its log ("Entra ID group membership could not be checked").';
+
+/**
+ * Who is asking: the AAD object id and, when envbot.yaml names teams-group: principals, the named
+ * groups the user is in. Fails closed: when Graph cannot be asked, nothing reaches the core.
+ */
+async function actorOf(ctx: TeamsBotContext, activity: Activity): Promise<Actor | { unchecked: string } | undefined> {
   const id = activity.from?.aadObjectId;
-  // Entra ID group membership needs Microsoft Graph, which envbot does not call yet: teams-group:
-  // principals match nobody, and the refusal names who may.
-  return id ? { platform: 'teams', userId: id, groups: [], channel: activity.conversation.id } : undefined;
+  if (!id) return undefined;
+  let groups: string[];
+  try {
+    groups = ctx.groups ? await ctx.groups.of(id) : [];
+  } catch (err) {
+    ctx.log.warn({ user: id, why: (err as Error).message }, 'Entra ID group membership could not be checked: request refused');
+    return { unchecked: NO_MEMBERSHIP };
+  }
+  return { platform: 'teams', userId: id, groups, channel: activity.conversation.id };
 }
 
 export function teamsTurn(ctx: TeamsBotContext): (turn: TurnContext) => Promise<void> {
@@ -56,7 +72,9 @@ export function teamsTurn(ctx: TeamsBotContext): (turn: TurnContext) => Promise<
       if (a.type === 'invoke') await invokeResponse(turn, { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'Already done.' });
       return;
     }
-    const actor = actorOf(a);
+    const who = await actorOf(ctx, a);
+    if (who && 'unchecked' in who) return a.type === 'message' ? void (await turn.sendActivity(who.unchecked)) : invokeMessage(turn, who.unchecked);
+    const actor = who;
     if (a.type === 'message') {
       if (!actor) return void (await turn.sendActivity('envbot needs your Microsoft Entra ID (AAD) object id, which this message did not carry: talk to envbot from Microsoft Teams.'));
       const text = commandText(a);

@@ -1,20 +1,24 @@
 // The Teams guard, attacked: envbot with a MicrosoftAppId checks every activity's Bot Framework
 // token against the OpenID metadata and keys the test serves (ToBotFromChannelOpenIdMetadataUrl),
 // before the replay guard and the core. A request the core saw leaves its key in the store's
-// chat_requests; a refused one leaves nothing.
+// chat_requests; a refused one leaves nothing. Outbound, envbot's replies carry the Bot Framework
+// token it got by client credentials from a local Entra ID token endpoint (ENVBOT_MICROSOFT_LOGIN_URL).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn } from '../support/deps.js';
 import { until, type EnvbotProcess } from '../support/slack.js';
+import { EntraRecorder } from '../support/entra.js';
 import { BotFrameworkKeys, ConnectorRecorder, startTeamsEnvbot, messageActivity, personalChat, strangerKey } from '../support/teams.js';
 
 const PM = { aadObjectId: '3f2b8c1e-7a4d-4e9b-9c2a-1d5e6f7a8b9c' };
 const APP_ID = randomUUID();
+const APP_PASSWORD = `pw-${randomUUID()}`;
 
 describe('Teams authentication', () => {
   const keys = new BotFrameworkKeys();
   const connector = new ConnectorRecorder();
+  const entra = new EntraRecorder();
   let storeDb: ScratchDatabase;
   let envbot: EnvbotProcess;
   let deps: ReturnType<typeof depsOn>;
@@ -36,11 +40,15 @@ describe('Teams authentication', () => {
   beforeAll(async () => {
     await keys.start();
     await connector.start();
+    await entra.start();
     storeDb = await scratchPostgres('store_teams_auth', { migrate: true });
     deps = depsOn(storeDb.url, 'teams-auth-test');
     envbot = await startTeamsEnvbot({
       databaseUrl: storeDb.url, taskQueue: `teams-auth-${randomUUID()}`,
-      env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-password', MicrosoftAppType: 'MultiTenant', ToBotFromChannelOpenIdMetadataUrl: keys.metadataUrl },
+      env: {
+        MicrosoftAppId: APP_ID, MicrosoftAppPassword: APP_PASSWORD, MicrosoftAppType: 'MultiTenant', ToBotFromChannelOpenIdMetadataUrl: keys.metadataUrl,
+        ENVBOT_MICROSOFT_LOGIN_URL: entra.origin, NODE_EXTRA_CA_CERTS: entra.caFile,
+      },
     });
   }, 200_000);
 
@@ -49,6 +57,7 @@ describe('Teams authentication', () => {
     await deps?.store.close();
     await storeDb?.drop();
     await connector.stop();
+    await entra.stop();
     await keys.stop();
   }, 60_000);
 
@@ -91,5 +100,22 @@ describe('Teams authentication', () => {
     expect(await post(activity, valid())).toBe(200);
     await until('the replay to be ignored', () => (envbot.output().match(/Teams activity seen before: ignored/g)?.length ?? 0) > before, 5000);
     expect(await seen(activity)).toBe(1);
+  });
+
+  it("replies with the Bot Framework token envbot got for its app id and password from the login server", async () => {
+    const activity = messageActivity(connector.url, PM, chat, 'env help');
+    expect(await post(activity, valid())).toBe(200);
+    const reply = await until('the help reply at the connector', () => connector.to(chat.id, 'POST').find((c) => c.activityId === activity.id || c.body.replyToId === activity.id), 20_000);
+    // The token request: client credentials for this app, its password, the Bot Framework's scope,
+    // from the multi-tenant bots' tenant.
+    const request = entra.issuedFor('https://api.botframework.com/.default');
+    expect(request).toBeDefined();
+    expect(request!.tenant).toBe('botframework.com');
+    expect(request!.form).toMatchObject({ grant_type: 'client_credentials', client_id: APP_ID, client_secret: APP_PASSWORD });
+    expect(reply.authorization).toBe(`Bearer ${request!.issued}`);
+    // Every call envbot made to the connector carried a token the login server issued.
+    const issued = new Set(entra.tokenRequests.map((r) => `Bearer ${r.issued}`));
+    expect(connector.calls.length).toBeGreaterThan(0);
+    for (const call of connector.calls) expect(issued.has(call.authorization ?? '')).toBe(true);
   });
 });

@@ -22,6 +22,8 @@ export interface ConnectorCall {
   conversation: string;
   activityId?: string;
   body: Record<string, unknown>;
+  /** The Authorization header the call carried (envbot's Bot Framework token, when it has an app id). */
+  authorization?: string;
   at: number;
 }
 
@@ -49,7 +51,8 @@ export class ConnectorRecorder {
         }
         const conversation = m[1] ? decodeURIComponent(m[1]) : '';
         const activityId = m[2] ? decodeURIComponent(m[2]) : undefined;
-        this.calls.push({ method: req.method ?? '', path, conversation, ...(activityId ? { activityId } : {}), body, at: Date.now() });
+        const authorization = req.headers.authorization;
+        this.calls.push({ method: req.method ?? '', path, conversation, ...(activityId ? { activityId } : {}), body, ...(authorization ? { authorization } : {}), at: Date.now() });
         if (!m[1] && req.method === 'POST') {
           // createConversation: a one-to-one chat with the member named.
           const id = `a:1-personal-${String((body.members as { id?: string }[] | undefined)?.[0]?.id)}`;
