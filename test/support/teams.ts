@@ -53,7 +53,8 @@ export class ConnectorRecorder {
         if (!m[1] && req.method === 'POST') {
           // createConversation: a one-to-one chat with the member named.
           const id = `a:1-personal-${String((body.members as { id?: string }[] | undefined)?.[0]?.id)}`;
-          res.end(JSON.stringify({ id, activityId: this.store(id, { ...(body.activity as object) }) }));
+          const activity = body.activity && typeof body.activity === 'object' ? body.activity as Record<string, unknown> : undefined;
+          res.end(JSON.stringify({ id, ...(activity ? { activityId: this.store(id, { ...activity }) } : {}) }));
           return;
         }
         if (req.method === 'PUT' && activityId) {
@@ -120,6 +121,16 @@ export function teamChannel(): Conversation {
   return { id: `19:${randomUUID().replace(/-/g, '')}@thread.tacv2`, type: 'channel' };
 }
 
+/** The user's id in the conversation (Teams' 29:… id), as activities from them carry it. */
+export function userIdOf(user: TeamsUser): string {
+  return `29:1${user.aadObjectId.replace(/-/g, '')}`;
+}
+
+/** The one-to-one chat the recorder makes for the user when envbot asks for one (POST /v3/conversations). */
+export function personalChatOf(user: TeamsUser): string {
+  return `a:1-personal-${userIdOf(user)}`;
+}
+
 function base(serviceUrl: string, user: TeamsUser, conversation: Conversation, id = `${Date.now()}${Math.floor(Math.random() * 1000)}`) {
   return {
     id,
@@ -127,7 +138,7 @@ function base(serviceUrl: string, user: TeamsUser, conversation: Conversation, i
     localTimestamp: new Date().toISOString(),
     serviceUrl,
     channelId: 'msteams',
-    from: { id: `29:1${user.aadObjectId.replace(/-/g, '')}`, name: user.name ?? 'Test User', aadObjectId: user.aadObjectId },
+    from: { id: userIdOf(user), name: user.name ?? 'Test User', aadObjectId: user.aadObjectId },
     conversation: { conversationType: conversation.type, tenantId: TENANT, id: conversation.id, ...(conversation.type === 'personal' ? {} : { isGroup: true }) },
     recipient: { id: BOT.id, name: BOT.name },
     locale: 'en-US',
