@@ -198,7 +198,7 @@ function cardOf(v: unknown): EnvironmentCard | undefined {
     : undefined;
 }
 
-/** Universal Actions: the clicked card is replaced by `card` for everyone in the conversation. */
+/** Universal Actions: the clicked card is replaced by `card` for the person who clicked (on that client; others keep the card as it was). */
 function refreshWith(turn: TurnContext, card: CardMessage): Promise<void> {
   const content: AdaptiveCard = card.attachments[0].content;
   return invokeResponse(turn, { statusCode: 200, type: CARD_CONTENT_TYPE, value: content });

@@ -23,6 +23,7 @@ import { BOT, cardAction, cardsOf, ConnectorRecorder, personalChatOf, startTeams
 const PM = { aadObjectId: '3f2b8c1e-7a4d-4e9b-9c2a-1d5e6f7a8b9c', name: 'Pat PM' }; // teams: member of group pm in examples/envbot.yaml
 const NOBODY = { aadObjectId: '00000000-0000-4000-8000-000000000001', name: 'Nobody' };
 const OPS = { aadObjectId: '6b0e2d4f-1c3a-4b5d-8e7f-9a0b1c2d3e4f', name: 'Olu Ops' }; // added to group devops in this test's catalogue: may see credentials
+const UNREACHABLE_OPS = { aadObjectId: '7c1f3e5a-2d4b-4c6e-9f8a-0b1c2d3e4f5a', name: 'Una Ops' }; // devops too, but the connector refuses a chat with her
 
 describe('Teams, end to end', () => {
   const connector = new ConnectorRecorder();
@@ -65,7 +66,8 @@ describe('Teams, end to end', () => {
     const file = join(tmp, 'catalogue', 'envbot.yaml');
     const yaml = await readFile(file, 'utf8');
     expect(yaml).toContain('  devops:\n    - slack:U0OPS000001\n');
-    await writeFile(file, yaml.replace('  devops:\n', `  devops:\n    - teams:${OPS.aadObjectId}\n`));
+    await writeFile(file, yaml.replace('  devops:\n', `  devops:\n    - teams:${OPS.aadObjectId}\n    - teams:${UNREACHABLE_OPS.aadObjectId}\n`));
+    connector.refuseChatsWith.add(userIdOf(UNREACHABLE_OPS));
     storeDb = await scratchPostgres('store_teams', { migrate: true });
     deps = depsOn(storeDb.url, 'teams-test');
     await ensureSharedSecrets(deps.deps);
@@ -170,6 +172,16 @@ describe('Teams, end to end', () => {
     expect(connector.to(channel.id).length).toBe(inChannel);
     expect(connector.calls.filter((c) => carriesAny(c.body, secrets)).every((c) => c.conversation === personalChatOf(OPS))).toBe(true);
     expect(await audits()).toBe(1);
+  });
+
+  it('says only that it could not open a one-to-one chat when the connector refuses one (no secret in the channel)', async () => {
+    const secrets = await secretValues();
+    expect((await post(messageActivity(connector.url, UNREACHABLE_OPS, channel, `secrets ${env}`))).status).toBe(200);
+    const note = await until('the note', () => connector.to(channel.id, 'POST').find((c) => JSON.stringify(c.body).includes('could not open a one-to-one chat with you')));
+    expect(carriesAny(note.body, secrets)).toBe(false);
+    expect(chatsOpenedWith(UNREACHABLE_OPS)).toHaveLength(1);
+    expect(connector.to(personalChatOf(UNREACHABLE_OPS))).toHaveLength(0);
+    expect(connector.to(channel.id).filter((c) => carriesAny(c.body, secrets))).toHaveLength(0);
   });
 
   it('"Show credentials" clicked in a channel: the secrets go to the clicker\'s one-to-one chat, the invoke response only says so; someone else clicking the card made for PM gets only what they may', async () => {

@@ -28,6 +28,11 @@ export interface ConnectorCall {
 /** Answers the Bot Connector API like the Bot Framework would, and records every call. */
 export class ConnectorRecorder {
   readonly calls: ConnectorCall[] = [];
+  /**
+   * Members (29:… ids) a one-to-one chat is refused for, as the connector refuses one with someone who
+   * has not installed the bot (403): the recorder stands in for that refusal.
+   */
+  readonly refuseChatsWith = new Set<string>();
   private readonly conversations = new Map<string, Map<string, Record<string, unknown>>>();
   private server: Server | undefined;
   private next = 0;
@@ -52,6 +57,12 @@ export class ConnectorRecorder {
         this.calls.push({ method: req.method ?? '', path, conversation, ...(activityId ? { activityId } : {}), body, at: Date.now() });
         if (!m[1] && req.method === 'POST') {
           // createConversation: a one-to-one chat with the member named.
+          const member = String((body.members as { id?: string }[] | undefined)?.[0]?.id);
+          if (this.refuseChatsWith.has(member)) {
+            res.statusCode = 403;
+            res.end(JSON.stringify({ error: { code: 'Forbidden', message: 'The bot is not part of the conversation roster.' } }));
+            return;
+          }
           const id = `a:1-personal-${String((body.members as { id?: string }[] | undefined)?.[0]?.id)}`;
           const activity = body.activity && typeof body.activity === 'object' ? body.activity as Record<string, unknown> : undefined;
           res.end(JSON.stringify({ id, ...(activity ? { activityId: this.store(id, { ...activity }) } : {}) }));
