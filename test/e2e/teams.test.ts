@@ -149,8 +149,15 @@ describe('Teams, end to end', () => {
     expect((await post(messageActivity(connector.url, NOBODY, channel, `create projb qa ${other.split('-')[2]}`))).status).toBe(200);
     const refusal = await until('the refusal', () => connector.to(personalChatOf(NOBODY), 'POST').find((c) => /may not create/i.test(JSON.stringify(c.body))));
     expect(JSON.stringify(refusal.body)).toContain('projb');
+    // The same in a group chat: the refusal goes to the one-to-one chat, the group chat gets nothing.
+    const group = { id: `19:${randomUUID().replace(/-/g, '')}@thread.v2`, type: 'groupChat' as const };
+    const refusals = () => connector.to(personalChatOf(NOBODY), 'POST').filter((c) => /may not create/i.test(JSON.stringify(c.body))).length;
+    const before = refusals();
+    expect((await post(messageActivity(connector.url, NOBODY, group, `create projb qa ${other.split('-')[2]}`))).status).toBe(200);
+    await until('the refusal of the group chat\'s request', () => (refusals() > before ? true : undefined));
     await new Promise((r) => setTimeout(r, 500));
     expect(connector.to(channel.id).length).toBe(inChannel);
+    expect(connector.to(group.id)).toHaveLength(0);
     expect(await deps.store.getEnvironment(other)).toBeUndefined();
   });
 
