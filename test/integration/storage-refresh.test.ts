@@ -228,7 +228,7 @@ describe('refreshing storage', () => {
     await h.deps.store.subscribe({ platform: 'slack', channel: 'C0SUBSCRIB01', project: 'projb', createdBy: 'slack:U0PM0000002' });
     await h.deps.store.subscribe({ platform: 'teams', channel: teams.conversationId, project: 'projb', createdBy: 'teams:3f2b8c1e-7a4d-4e9b-9c2a-1d5e6f7a8b9c', conversation: teams });
     await h.deps.store.subscribe({ platform: 'slack', channel: CHANNEL, project: 'projb', createdBy: 'slack:U0PM0000002' });
-    // A channel subscribed to another project only hears nothing of this one.
+    // A channel subscribed to another project hears nothing of this one.
     await h.deps.store.subscribe({ platform: 'slack', channel: 'C0OTHERPRJ1', project: 'proja', createdBy: 'slack:U0PM0000002' });
     const from = h.chat.sent.length;
     const source = storageSources(h.deps.catalogue.catalogue).find((x) => x.prefix === 'projb-docs/')!;
