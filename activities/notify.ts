@@ -27,6 +27,26 @@ export interface NotifyInput {
 /** How long a final state's send is awaited before the activity returns (the outbox goes on); under the chat activities' 20 s timeout. */
 export const FINAL_WAIT_MS = 15_000;
 
+/**
+ * Where news about a project goes (promotions, storage-refresh summaries): the project's channels in
+ * the catalogue, then the channels subscribed to it, each once. A channel that is both keeps the
+ * subscription's conversation reference (a Teams conversation needs one to be posted to).
+ */
+export async function projectTargets(deps: Pick<ActivityDeps, 'store' | 'catalogue'>, project: string): Promise<ChatTarget[]> {
+  const p = deps.catalogue.catalogue.projects[project];
+  const targets = new Map<string, ChatTarget>();
+  const add = (t: ChatTarget) => {
+    const key = `${t.platform}/${t.channel}`;
+    const known = targets.get(key);
+    if (!known) targets.set(key, t);
+    else if (!known.conversation && t.conversation) targets.set(key, { ...known, conversation: t.conversation });
+  };
+  for (const channel of p?.channels.slack ?? []) add({ platform: 'slack', channel });
+  for (const channel of p?.channels.teams ?? []) add({ platform: 'teams', channel });
+  for (const s of await deps.store.chat.subscriptions(project)) add(s);
+  return [...targets.values()];
+}
+
 function environmentOf(message: ChatMessage): string {
   if (message.kind === 'progress') return message.progress.environment;
   if (message.kind === 'alert') return message.alert.environment;

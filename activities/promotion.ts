@@ -10,6 +10,7 @@ import type { ChatTarget, EnvRef } from '../shared/model.js';
 import { environmentName, namesFor } from '../shared/names.js';
 import { compareImages, versionOf, type NewerRule } from '../shared/promotion.js';
 import type { ActivityDeps } from './deps.js';
+import { projectTargets } from './notify.js';
 
 export const PROMOTION_FIELD_MANAGER = 'envbot-promotion';
 
@@ -129,18 +130,7 @@ export function createPromotionActivities(deps: ActivityDeps) {
         }
         if (plan.targets.length || plan.skipped.length) services.push(plan);
       }
-      const seen = new Set<string>();
-      const channels: ChatTarget[] = [];
-      const add = (t: ChatTarget) => {
-        const key = `${t.platform}/${t.channel}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          channels.push(t);
-        }
-      };
-      for (const channel of p.channels.slack) add({ platform: 'slack', channel });
-      for (const channel of p.channels.teams) add({ platform: 'teams', channel });
-      for (const s of await deps.store.chat.subscriptions(project)) add(s);
+      const channels = await projectTargets(deps, project);
       return { services, channels };
     },
 

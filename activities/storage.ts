@@ -33,6 +33,7 @@ import type { EnvRef } from '../shared/model.js';
 import type { LedgerEntry } from '../shared/store/store.js';
 import { awsClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
+import { projectTargets } from './notify.js';
 import { apiError, ENV_LABEL, objectLedgerName, objectLocation, statusOf } from './kubernetes.js';
 
 export interface StorageInput {
@@ -73,7 +74,7 @@ export interface SourceUser {
 export interface SourceUsersResult {
   /** Ready environments with a copy task for a volume filled from the source. */
   users: SourceUser[];
-  /** Each of their projects' channels (the catalogue's), by project. */
+  /** Where each of their projects' summary goes: its channels (the catalogue's) and the channels subscribed to it, each once. */
   channels: Record<string, ChatTarget[]>;
 }
 
@@ -580,12 +581,8 @@ export function createStorageActivities(deps: ActivityDeps) {
           if (!withTask.length) continue;
           users.push({ ref: { environment: record.name, project: name, stage: record.stage, ...(record.suffix ? { suffix: record.suffix } : {}) }, volumes: withTask });
         }
-        if (users.some((u) => u.ref.project === name)) {
-          channels[name] = [
-            ...project.channels.slack.map((channel) => ({ platform: 'slack' as const, channel })),
-            ...project.channels.teams.map((channel) => ({ platform: 'teams' as const, channel })),
-          ];
-        }
+        // The summary goes where the project's other news goes: its channels and its subscribers, each once.
+        if (users.some((u) => u.ref.project === name)) channels[name] = await projectTargets(deps, name);
       }
       deps.log.info({ source: source.raw, environments: users.map((u) => u.ref.environment) }, 'environments using a changed S3 source');
       return { users, channels };

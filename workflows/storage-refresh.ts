@@ -2,7 +2,8 @@
 // environment whose volumes are filled from it copies again. One run per source (its id comes from
 // the source), started or signalled by each change: it waits out the debounce window so that many
 // uploads make one refresh, then re-runs the storage copies of those environments a few at a time,
-// each through the storageCopy workflow, and posts one summary per project channel. Changes that
+// each through the storageCopy workflow, and posts one summary per project in each of its channels
+// and each channel subscribed to it (once in a channel that is both). Changes that
 // come while it copies make another round after it.
 import {
   ActivityFailure,

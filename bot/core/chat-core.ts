@@ -303,7 +303,7 @@ export class ChatCore {
     const news = promotes
       ? `production promotions of ${project} are announced here too (which environments each new version reached, and which were skipped)`
       : `${project} names no production, so no promotion is announced (an envbot admin adds projects.${project}.production to envbot.yaml)`;
-    return { kind: 'subscribed', ephemeral: false, project, subscribed: true, text: `This channel is subscribed to ${project}: its environments' expiry warnings and monitoring alerts come here too; ${news}.` };
+    return { kind: 'subscribed', ephemeral: false, project, subscribed: true, text: `This channel is subscribed to ${project}: its environments' expiry warnings, monitoring alerts and storage-refresh summaries come here too; ${news}.` };
   }
 
   private async unsubscribe(actor: Actor & { platform: 'slack' | 'teams' }, project: string | undefined): Promise<Reply> {

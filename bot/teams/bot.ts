@@ -1,17 +1,20 @@
 // What envbot does with a Teams activity that passed authentication: a replay guard first (by
 // activity id), then messages go to the chat core as commands and Adaptive Card clicks
 // (adaptiveCard/action invokes) as the same commands; the answer is a card. Thin: every decision
-// is the core's.
+// is the core's. A reply for the asker alone (what Slack shows ephemerally) goes to a one-to-one
+// chat with them when asked in a channel or group chat (private.ts); a click's answer is the invoke
+// response, which Teams shows to the person who clicked only, but credentials go to the one-to-one
+// chat from a click too.
 import type { Activity, TurnContext } from 'botbuilder';
 import type { EnvironmentCard } from '../../shared/chat.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ResetTarget } from '../../shared/model.js';
 import type { ChatCore } from '../core/chat-core.js';
 import type { Actor, Command, CreateForm, Reply } from '../core/model.js';
-import { parseCommand } from '../core/parse.js';
 import { CARD_CONTENT_TYPE, createFormCard, environmentCard, replyCard, VERB, type AdaptiveCard, type CardMessage, type CardNote } from './cards/index.js';
 import { isPersonal, targetOf } from './conversation.js';
 import type { GroupMembership } from './graph.js';
+import { isPrivate, NO_PERSONAL_CHAT, sendToPerson } from './private.js';
 
 export interface TeamsBotContext {
   chatCore: ChatCore;
@@ -77,23 +80,22 @@ export function teamsTurn(ctx: TeamsBotContext): (turn: TurnContext) => Promise<
     const actor = who;
     if (a.type === 'message') {
       if (!actor) return void (await turn.sendActivity('envbot needs your Microsoft Entra ID (AAD) object id, which this message did not carry: talk to envbot from Microsoft Teams.'));
-      const text = commandText(a);
-      const parsed = parseCommand(text, 'env');
-      // Teams has no message only one person sees in a channel: credentials are not even looked up there.
-      if (!('error' in parsed) && parsed.name === 'secrets' && !isPersonal(a)) return void (await turn.sendActivity(replyCard(ONLY_IN_CHAT)));
-      await answer(turn, await ctx.chatCore.handleText(actor, text, targetOf(a), 'env'));
+      await answer(ctx, turn, await ctx.chatCore.handleText(actor, commandText(a), targetOf(a), 'env'));
       return;
     }
     await onCardAction(ctx, turn, actor);
   };
 }
 
-const ONLY_IN_CHAT: Reply = { kind: 'error', ephemeral: true, text: 'Credentials are shown only in a one-to-one chat with envbot: open a chat with envbot and ask there.' };
-
-/** Posts a reply in the conversation. `started` posts nothing: the workflow's live card is the answer. */
-async function answer(turn: TurnContext, reply: Reply): Promise<void> {
+/**
+ * Posts a reply: in the conversation, or, for a private one asked in a channel or group chat, in a
+ * one-to-one chat with the asker and nothing of it in the conversation (a short note without its
+ * content when that chat cannot be opened). `started` posts nothing: the workflow's live card is the answer.
+ */
+async function answer(ctx: TeamsBotContext, turn: TurnContext, reply: Reply): Promise<void> {
   if (reply.kind === 'started') return;
-  await turn.sendActivity(replyCard(reply.kind === 'secrets' && !isPersonal(turn.activity) ? ONLY_IN_CHAT : reply));
+  if (!isPrivate(reply)) return void (await turn.sendActivity(replyCard(reply)));
+  if (!(await sendToPerson(turn, replyCard(reply), ctx.log))) await turn.sendActivity(NO_PERSONAL_CHAT);
 }
 
 interface ActionData {
@@ -175,11 +177,13 @@ async function onCardAction(ctx: TeamsBotContext, turn: TurnContext, actor: Acto
     }
     case VERB.credentials:
       if (!env) return invokeMessage(turn, 'That button names no environment.');
-      if (!isPersonal(turn.activity)) return invokeMessage(turn, `Credentials are shown only in a one-to-one chat with envbot: open a chat with envbot and type "env secrets ${env}".`);
+      // Checked for the person who clicked, whoever the card was made for; shown in a one-to-one chat
+      // with them only (the invoke response would be seen by the clicker alone, but only for a while
+      // and on that device).
       reply = await run({ name: 'secrets', environment: env });
       if (reply.kind === 'secrets') {
-        await turn.sendActivity(replyCard(reply));
-        return invokeMessage(turn, `Credentials of ${env} sent in this chat.`);
+        if (!(await sendToPerson(turn, replyCard(reply), ctx.log))) return invokeMessage(turn, NO_PERSONAL_CHAT);
+        return invokeMessage(turn, isPersonal(turn.activity) ? `Credentials of ${env} sent in this chat.` : `Credentials of ${env} sent to your one-to-one chat with envbot.`);
       }
       break;
     case VERB.retry: {
@@ -212,7 +216,7 @@ function cardOf(v: unknown): EnvironmentCard | undefined {
     : undefined;
 }
 
-/** Universal Actions: the clicked card is replaced by `card` for everyone in the conversation. */
+/** Universal Actions: the clicked card is replaced by `card` for the person who clicked (on that client; others keep the card as it was). */
 function refreshWith(turn: TurnContext, card: CardMessage): Promise<void> {
   const content: AdaptiveCard = card.attachments[0].content;
   return invokeResponse(turn, { statusCode: 200, type: CARD_CONTENT_TYPE, value: content });

@@ -4,6 +4,8 @@
 // it is refused for an unknown volume, an environment without storage or not ready, while a copy of
 // the environment runs, and for someone without the `refresh` permission; a failed copy's notice
 // offers a Retry that copies that volume again; a destroy during a refresh stops it and leaves nothing.
+// A change under an S3 source refreshes the environments filled from it, and its summary reaches the
+// project's channels and the channels subscribed to the project (Slack and Teams), once each.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CancelTaskExecutionCommand, DataSyncClient, DescribeTaskCommand, DescribeTaskExecutionCommand } from '@aws-sdk/client-datasync';
@@ -219,7 +221,15 @@ describe('refreshing storage', () => {
     expect(await currentExecution(ref.environment, 'docs')).not.toBe(before);
   }, 90_000);
 
-  it('a change under a source re-runs the copy of the volumes filled from it, through one storageRefresh run', async () => {
+  it('a change under a source re-runs the copy of the volumes filled from it, through one storageRefresh run; its summary reaches the project\'s channels and its subscribers, once each', async () => {
+    // Subscribers: a Slack channel, a Teams channel (with the conversation reference Teams posts by),
+    // and one of projb's own channels (it must not get the summary twice).
+    const teams = { serviceUrl: 'https://smba.trafficmanager.net/emea/', channelId: 'msteams', conversationId: `19:${randomBytes(8).toString('hex')}@thread.tacv2`, conversationType: 'channel' };
+    await h.deps.store.subscribe({ platform: 'slack', channel: 'C0SUBSCRIB01', project: 'projb', createdBy: 'slack:U0PM0000002' });
+    await h.deps.store.subscribe({ platform: 'teams', channel: teams.conversationId, project: 'projb', createdBy: 'teams:3f2b8c1e-7a4d-4e9b-9c2a-1d5e6f7a8b9c', conversation: teams });
+    await h.deps.store.subscribe({ platform: 'slack', channel: CHANNEL, project: 'projb', createdBy: 'slack:U0PM0000002' });
+    // A channel subscribed to another project hears nothing of this one.
+    await h.deps.store.subscribe({ platform: 'slack', channel: 'C0OTHERPRJ1', project: 'proja', createdBy: 'slack:U0PM0000002' });
     const from = h.chat.sent.length;
     const source = storageSources(h.deps.catalogue.catalogue).find((x) => x.prefix === 'projb-docs/')!;
     const before = { media: await currentExecution(ref.environment, 'media'), docs: await currentExecution(ref.environment, 'docs') };
@@ -236,9 +246,12 @@ describe('refreshing storage', () => {
     // docs copied again, media (another source) not.
     expect(await currentExecution(ref.environment, 'docs')).not.toBe(before.docs);
     expect(await currentExecution(ref.environment, 'media')).toBe(before.media);
-    // One summary in each of projb's channels.
+    // One summary in each of projb's channels and each channel subscribed to projb: the same text, once each.
     const summaries = h.chat.sent.slice(from).filter((m) => m.message.kind === 'notice' && m.message.environment === source.raw);
-    expect(summaries.map((m) => m.target.channel).sort()).toEqual(['C0PROJB0001', 'C0PROJB0002']);
+    expect(summaries.map((m) => `${m.target.platform}/${m.target.channel}`).sort()).toEqual(['slack/C0PROJB0001', 'slack/C0PROJB0002', 'slack/C0SUBSCRIB01', `teams/${teams.conversationId}`]);
+    expect(new Set(summaries.map((m) => (m.message as Extract<ChatMessage, { kind: 'notice' }>).text)).size).toBe(1);
+    expect((summaries[0]!.message as Extract<ChatMessage, { kind: 'notice' }>).text).toContain(`${ref.environment}: docs`);
+    expect(summaries.find((m) => m.target.platform === 'teams')!.target.conversation).toEqual(teams);
     await recordHistory(h.client, id, 'storage-refresh-projb-docs');
   }, 90_000);
 

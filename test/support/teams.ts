@@ -30,6 +30,11 @@ export interface ConnectorCall {
 /** Answers the Bot Connector API like the Bot Framework would, and records every call. */
 export class ConnectorRecorder {
   readonly calls: ConnectorCall[] = [];
+  /**
+   * Members (29:… ids) a one-to-one chat is refused for, as the connector refuses one with someone who
+   * has not installed the bot (403): the recorder stands in for that refusal.
+   */
+  readonly refuseChatsWith = new Set<string>();
   private readonly conversations = new Map<string, Map<string, Record<string, unknown>>>();
   private server: Server | undefined;
   private next = 0;
@@ -55,8 +60,15 @@ export class ConnectorRecorder {
         this.calls.push({ method: req.method ?? '', path, conversation, ...(activityId ? { activityId } : {}), body, ...(authorization ? { authorization } : {}), at: Date.now() });
         if (!m[1] && req.method === 'POST') {
           // createConversation: a one-to-one chat with the member named.
+          const member = String((body.members as { id?: string }[] | undefined)?.[0]?.id);
+          if (this.refuseChatsWith.has(member)) {
+            res.statusCode = 403;
+            res.end(JSON.stringify({ error: { code: 'Forbidden', message: 'The bot is not part of the conversation roster.' } }));
+            return;
+          }
           const id = `a:1-personal-${String((body.members as { id?: string }[] | undefined)?.[0]?.id)}`;
-          res.end(JSON.stringify({ id, activityId: this.store(id, { ...(body.activity as object) }) }));
+          const activity = body.activity && typeof body.activity === 'object' ? body.activity as Record<string, unknown> : undefined;
+          res.end(JSON.stringify({ id, ...(activity ? { activityId: this.store(id, { ...activity }) } : {}) }));
           return;
         }
         if (req.method === 'PUT' && activityId) {
@@ -123,6 +135,16 @@ export function teamChannel(): Conversation {
   return { id: `19:${randomUUID().replace(/-/g, '')}@thread.tacv2`, type: 'channel' };
 }
 
+/** The user's id in the conversation (Teams' 29:… id), as activities from them carry it. */
+export function userIdOf(user: TeamsUser): string {
+  return `29:1${user.aadObjectId.replace(/-/g, '')}`;
+}
+
+/** The one-to-one chat the recorder makes for the user when envbot asks for one (POST /v3/conversations). */
+export function personalChatOf(user: TeamsUser): string {
+  return `a:1-personal-${userIdOf(user)}`;
+}
+
 function base(serviceUrl: string, user: TeamsUser, conversation: Conversation, id = `${Date.now()}${Math.floor(Math.random() * 1000)}`) {
   return {
     id,
@@ -130,7 +152,7 @@ function base(serviceUrl: string, user: TeamsUser, conversation: Conversation, i
     localTimestamp: new Date().toISOString(),
     serviceUrl,
     channelId: 'msteams',
-    from: { id: `29:1${user.aadObjectId.replace(/-/g, '')}`, name: user.name ?? 'Test User', aadObjectId: user.aadObjectId },
+    from: { id: userIdOf(user), name: user.name ?? 'Test User', aadObjectId: user.aadObjectId },
     conversation: { conversationType: conversation.type, tenantId: TENANT, id: conversation.id, ...(conversation.type === 'personal' ? {} : { isGroup: true }) },
     recipient: { id: BOT.id, name: BOT.name },
     locale: 'en-US',
