@@ -29,7 +29,7 @@ import { alertmanagerWebhookRouter } from './webhooks/alertmanager.js';
 import { AlertCore } from './core/alerts.js';
 import { Metrics } from '../shared/metrics.js';
 import { temporalLogger } from './temporal-logger.js';
-import { createWorker, NativeConnection } from './worker.js';
+import { createWorker, installTemporalLogger, NativeConnection } from './worker.js';
 
 async function main(): Promise<void> {
   const settings = readSettings(process.env, [servicesEnvFile]);
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
 
   // The engine's client and core, shared by the chat adapters.
   // One connection to Temporal for the worker and the client: creates start eagerly on this worker.
+  installTemporalLogger(temporalLogger(log));
   const temporal = await NativeConnection.connect({ address: settings.temporal.address });
   const { core } = await connectCore(settings, catalogue, store, temporal);
   const chatCore = new ChatCore({ core, store, catalogue, log });
@@ -79,7 +80,6 @@ async function main(): Promise<void> {
       chat,
       metrics,
     },
-    logger: temporalLogger(log),
   });
 
   const { topicArns, testOrigin } = settings.s3Webhook;

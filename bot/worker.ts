@@ -34,12 +34,16 @@ export interface WorkerOptions {
 
 let runtimeInstalled = false;
 
+/** Temporal's logs through `logger`: before the process's first connection, which makes the runtime. */
+export function installTemporalLogger(logger: TemporalLogger): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger });
+  runtimeInstalled = true;
+}
+
 /** Builds (but does not run) a worker connected to the configured Temporal server. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  if (opts.logger && !runtimeInstalled) {
-    Runtime.install({ logger: opts.logger });
-    runtimeInstalled = true;
-  }
+  if (opts.logger) installTemporalLogger(opts.logger);
   const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.settings.temporal.address }));
   const worker = await Worker.create({
     connection,

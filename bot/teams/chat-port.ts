@@ -52,7 +52,6 @@ export class TeamsChat implements ChatPort {
     if (target.messageRef) {
       const wait = (this.lastEdit.get(target.channel) ?? 0) + MIN_EDIT_INTERVAL_MS - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      this.lastEdit.set(target.channel, Date.now());
     }
     let ref: string | undefined;
     try {
@@ -72,6 +71,10 @@ export class TeamsChat implements ChatPort {
         throw new RateLimitedError(seconds * 1000, `the Bot Framework connector rate-limited a ${target.messageRef ? 'update' : 'post'} to ${target.channel}: retry after ${seconds} s`);
       }
       throw err;
+    } finally {
+      // Counted from the end of an edit: the connector receives edits of a conversation at least a
+      // second apart however long each took to reach it (a token fetch, a slow network).
+      if (target.messageRef) this.lastEdit.set(target.channel, Date.now());
     }
     if (!ref) throw new Error(`the Bot Framework connector returned no activity id for a post to ${target.channel}`);
     return ref;
