@@ -16,6 +16,7 @@ import { moto } from './servers/moto.js';
 import { postgres } from './servers/postgres.js';
 import { redis } from './servers/redis.js';
 import { temporal } from './servers/temporal.js';
+import { buildHelm } from './tools/helm.js';
 
 export const servers: Server[] = [temporal, postgres, mariadb, redis, ferretdb, moto, etcd, kubeApiserver, kubeControllerManager, kubeScheduler, kwok];
 
@@ -83,8 +84,13 @@ async function installAll(ctx: Context, list: Server[]): Promise<Map<string, Err
   const failures = new Map<string, Error>();
   // The venv carries the time-skipping test server the tests use even when Temporal itself is reused.
   const venv = pythonVenv(ctx);
-  await Promise.allSettled([venv, ...withInstall.map((s) => s.install!(ctx).catch((err: Error) => void failures.set(s.name, err)))]);
+  const installs = withInstall.map((s) => s.install!(ctx).catch((err: Error) => void failures.set(s.name, err)));
+  // Tools the tests run (not servers): built once, cached, queued behind the servers' Go builds.
+  // A failed helm build leaves the servers alone; the chart's test then says helm is missing.
+  const helm = buildHelm(ctx).catch((err: Error) => ctx.log(`helm could not be built (the chart test will fail): ${err.message}`));
+  await Promise.allSettled([venv, helm, ...installs]);
   await venv;
+  await helm;
   return failures;
 }
 
