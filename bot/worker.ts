@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type Logger as TemporalLogger, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { temporalTls } from '../shared/clients/temporal.js';
 import type { Settings } from '../shared/settings.js';
 
 // Sources under tsx, compiled JavaScript under dist/.
@@ -40,7 +41,8 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     Runtime.install({ logger: opts.logger });
     runtimeInstalled = true;
   }
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.settings.temporal.address }));
+  const tls = temporalTls(opts.settings);
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.settings.temporal.address, ...(tls ? { tls } : {}) }));
   const worker = await Worker.create({
     connection,
     namespace: opts.settings.temporal.namespace,

@@ -18,6 +18,13 @@ const settingsSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('envbot'),
   TEMPORAL_UI_URL: optional,
+  /** mTLS to Temporal (Temporal Cloud or a self-hosted cluster): files holding the client certificate and its key (PEM). */
+  TEMPORAL_TLS_CERT: optional,
+  TEMPORAL_TLS_KEY: optional,
+  /** The CA that signed the server's certificate (PEM file); unset: the system's trusted CAs (Temporal Cloud). */
+  TEMPORAL_TLS_CA: optional,
+  /** The name the server's certificate is checked against, when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: optional,
   DATABASE_URL: z.string({ message: 'DATABASE_URL is not set: point it at the PostgreSQL database envbot keeps its state in (scripts/services/services up writes one to .envbot/services.env)' }).regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
   POSTGRES_URL: optional,
   MYSQL_URL: optional,
@@ -84,6 +91,26 @@ const settingsSchema = z.object({
   ENVBOT_PROMOTION_CHECK_EVERY: z.string().regex(/^\d+\s*(s|m|h|seconds?|minutes?|hours?)$/, 'write a period such as 5m, 10 minutes or 1h').default('5m'),
 });
 
+/** The names of every setting envbot reads (deploy/helm/envbot's test checks the chart sets no other). */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
+/** TLS to Temporal: file paths, read when envbot connects (shared/clients/temporal.ts). */
+export interface TemporalTls {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  serverName?: string;
+}
+
+function parseTemporalTls(s: { TEMPORAL_TLS_CERT?: string; TEMPORAL_TLS_KEY?: string; TEMPORAL_TLS_CA?: string; TEMPORAL_TLS_SERVER_NAME?: string }): TemporalTls | undefined {
+  const { TEMPORAL_TLS_CERT: certFile, TEMPORAL_TLS_KEY: keyFile, TEMPORAL_TLS_CA: caFile, TEMPORAL_TLS_SERVER_NAME: serverName } = s;
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new SettingsError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both (the client certificate and its private key, PEM files) for mTLS, or neither');
+  }
+  if (!certFile && !caFile && !serverName) return undefined;
+  return { ...(certFile ? { certFile, keyFile } : {}), ...(caFile ? { caFile } : {}), ...(serverName ? { serverName } : {}) };
+}
+
 export interface SecretKey {
   id: string;
   key: Buffer;
@@ -91,7 +118,7 @@ export interface SecretKey {
 
 export interface Settings {
   configFile: string | undefined;
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string | undefined };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string | undefined; tls?: TemporalTls };
   databaseUrl: string;
   servers: { postgres?: string; mysql?: string; mongo?: string; redis?: string };
   /** Static credentials only when both keys are set; otherwise the SDK's default credential chain. */
@@ -257,9 +284,13 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
   }
   const s = parsed.data;
+  const tls = parseTemporalTls(s);
   return {
     configFile: s.ENVBOT_CONFIG,
-    temporal: { address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_NAMESPACE, taskQueue: s.TEMPORAL_TASK_QUEUE, uiUrl: s.TEMPORAL_UI_URL },
+    temporal: {
+      address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_NAMESPACE, taskQueue: s.TEMPORAL_TASK_QUEUE, uiUrl: s.TEMPORAL_UI_URL,
+      ...(tls ? { tls } : {}),
+    },
     databaseUrl: s.DATABASE_URL,
     servers: { postgres: s.POSTGRES_URL, mysql: s.MYSQL_URL, mongo: s.MONGO_URL, redis: s.REDIS_URL },
     aws: {
