@@ -38,6 +38,8 @@ const settingsSchema = z.object({
   ENVBOT_SOURCE_CACHE: optional,
   /** `id:base64key[,id:base64key...]`: the first encrypts, all decrypt (rotation). 32-byte AES-256 keys. */
   ENVBOT_SECRET_KEYS: optional,
+  /** What this process runs: `all` (default), `bot` (HTTP: chat and webhooks, no worker) or `worker` (the Temporal worker; HTTP has only /healthz and /metrics). */
+  ENVBOT_ROLE: z.enum(['all', 'bot', 'worker'], { message: 'ENVBOT_ROLE must be all, bot or worker' }).default('all'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SLACK_SIGNING_SECRET: optional,
@@ -128,6 +130,8 @@ export interface Settings {
   sourceCache: string;
   secretKeys: SecretKey[];
   http: { port: number };
+  /** `bot`: chat adapters and webhooks without a worker; `worker`: the worker without them; `all`: both. */
+  role: 'all' | 'bot' | 'worker';
   logLevel: z.output<typeof settingsSchema>['LOG_LEVEL'];
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
   /** Microsoft Teams through the Bot Framework; no appId: unauthenticated, for the Bot Framework Emulator only. */
@@ -304,6 +308,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     sourceCache: s.ENVBOT_SOURCE_CACHE ?? join(tmpdir(), 'envbot-sources'),
     secretKeys: parseKeys(s.ENVBOT_SECRET_KEYS),
     http: { port: s.PORT },
+    role: s.ENVBOT_ROLE,
     logLevel: s.LOG_LEVEL,
     slack: { signingSecret: s.SLACK_SIGNING_SECRET, botToken: s.SLACK_BOT_TOKEN, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
     teams: parseTeams(s),
