@@ -77,11 +77,17 @@ describe('Helm chart deploy/helm/envbot', () => {
         await objects.patch(o, undefined, 'All', 'envbot-helm-test', true, PatchStrategy.ServerSideApply);
         accepted.push(`${o.kind}/${o.metadata.name}`);
       } catch (err) {
-        throw new Error(`the API server refused ${o.kind} ${o.metadata.name}: ${(err as Error).message}`);
+        throw new Error(`the API server refused ${o.kind} ${o.metadata.name}: ${(err as Error).message}`, { cause: err });
       }
     }
     return accepted;
   }
+
+  it('passes helm lint with its defaults (the required values only noted)', async () => {
+    const r = await helmRun(['lint', chart, '--kube-version', KUBE_VERSION]);
+    expect(r.out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(r.ok).toBe(true);
+  });
 
   it('passes helm lint (with the example values, --strict)', async () => {
     const r = await helmRun(['lint', chart, '--strict', '--kube-version', KUBE_VERSION, '-f', join(examples, 'values.yaml'), '--set-file', `catalogue=${catalogue}`]);
