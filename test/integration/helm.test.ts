@@ -8,13 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AuthorizationV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureExampleLoadBalancer } from '../../scripts/services/lib/example-load-balancer.js';
 import { createContext } from '../../scripts/services/lib/context.js';
 import { helmPath } from '../../scripts/services/tools/helm.js';
 import { kubeConfig } from '../../shared/clients/kubernetes.js';
 import { SETTING_NAMES } from '../../shared/settings.js';
+import { uniqueEnv } from '../support/deps.js';
+import { leftovers } from '../support/inspect.js';
+import { provisioningHarness } from '../support/provisioning.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 
 const run = promisify(execFile);
@@ -98,6 +102,8 @@ describe('Helm chart deploy/helm/envbot', () => {
   it('renders one Deployment with the example values, and the API server accepts every object (dry run)', async () => {
     const objs = await render(namespace, '-f', join(examples, 'values.yaml'), '--set', 'serviceMonitor.enabled=true', '--set', 'grafanaDashboard.enabled=true');
     expect(objs.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    // Every namespaced object names the release's namespace (so `helm template | kubectl apply` lands there too).
+    for (const o of objs.filter((x) => !x.kind.startsWith('Cluster'))) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(namespace);
     const accepted = await dryRun(objs);
     expect(accepted).toHaveLength(objs.length);
     // Nothing was stored: a dry run only.
@@ -233,5 +239,38 @@ describe('Helm chart deploy/helm/envbot', () => {
     ])('does not let envbot %s %s/%s', async (verb, group, resource) => {
       expect(await can(verb, group, resource, resource === 'nodes' || resource.startsWith('cluster') || resource === 'namespaces' ? undefined : 'projb-qa')).toBe(false);
     });
+
+    it('is enough for envbot to create projb-qa and destroy it, acting as the ServiceAccount, leaving nothing', async () => {
+      // A token of the chart's ServiceAccount (TokenRequest), and a kubeconfig with it instead of the admin's.
+      const { status } = await core.createNamespacedServiceAccountToken({ name: sa, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+      const cluster = kc.getCurrentCluster()!;
+      const asEnvbot = new KubeConfig();
+      asEnvbot.loadFromOptions({ clusters: [cluster], users: [{ name: sa, token: status!.token }], contexts: [{ name: sa, cluster: cluster.name, user: sa }], currentContext: sa });
+      // The token really is the ServiceAccount's: it may not list Secrets cluster-wide.
+      await expect(asEnvbot.makeApiClient(CoreV1Api).listSecretForAllNamespaces()).rejects.toMatchObject({ code: 403 });
+
+      const h = await provisioningHarness('helm_rbac', { kube: asEnvbot });
+      const admin = { deps: { ...h.deps, kube: kc } };
+      try {
+        await ensureExampleLoadBalancer(h.deps.aws.endpoint!);
+        const ref = uniqueEnv('projb', 'qa');
+        const requester = { id: 'cli:test', platform: 'cli' as const };
+        const created = await h.core.create({ project: 'projb', stage: 'qa', suffix: ref.suffix!, requester });
+        expect(await created.handle.result()).toMatchObject({ status: 'ready' });
+        // What it made in the cluster is there (read with the admin's credentials).
+        const made = await leftovers(admin, ref);
+        const env = ref.environment;
+        expect(made).toEqual(expect.arrayContaining([
+          `kubernetes namespace ${env} (Active)`, `kubernetes Secret/envbot-${env}-credentials`, 'kubernetes Deployment/service1', 'kubernetes Ingress/service1',
+          `kubernetes PersistentVolume/vol-media-${env}`, `kubernetes PersistentVolumeClaim/vol-media-${env}`,
+          'kubernetes ServiceMonitor/envbot-service1', 'kubernetes PrometheusRule/envbot-alerts', 'kubernetes ConfigMap/envbot-dashboard',
+        ]));
+        const destroyed = await h.core.destroy({ environment: ref.environment, requester });
+        expect(await destroyed.handle.result()).toMatchObject({ status: 'destroyed' });
+        expect(await leftovers(admin, ref)).toEqual([]);
+      } finally {
+        await h.stop();
+      }
+    }, 240_000);
   });
 });
