@@ -32,7 +32,7 @@ import { alertmanagerWebhookRouter } from './webhooks/alertmanager.js';
 import { AlertCore } from './core/alerts.js';
 import { Metrics } from '../shared/metrics.js';
 import { temporalLogger } from './temporal-logger.js';
-import { createWorker, NativeConnection } from './worker.js';
+import { createWorker, installRuntime, NativeConnection } from './worker.js';
 
 async function main(): Promise<void> {
   const settings = readSettings(process.env, [servicesEnvFile]);
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const serves = settings.role !== 'worker';
   const works = settings.role !== 'bot';
   const tls = temporalTls(settings);
+  installRuntime(temporalLogger(log));
   const temporal = await NativeConnection.connect({ address: settings.temporal.address, ...(tls ? { tls } : {}) });
   const { core, connection: clientConnection } = await connectCore(settings, catalogue, store, works ? temporal : undefined);
   const chatCore = new ChatCore({ core, store, catalogue, log });

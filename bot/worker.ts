@@ -35,12 +35,19 @@ export interface WorkerOptions {
 
 let runtimeInstalled = false;
 
+/**
+ * Gives Temporal's runtime envbot's logger, once. It must come before the first NativeConnection:
+ * connecting makes the runtime with the default logger, after which install throws.
+ */
+export function installRuntime(logger: TemporalLogger): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger });
+  runtimeInstalled = true;
+}
+
 /** Builds (but does not run) a worker connected to the configured Temporal server. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  if (opts.logger && !runtimeInstalled) {
-    Runtime.install({ logger: opts.logger });
-    runtimeInstalled = true;
-  }
+  if (opts.logger) installRuntime(opts.logger);
   const tls = temporalTls(opts.settings);
   const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.settings.temporal.address, ...(tls ? { tls } : {}) }));
   const worker = await Worker.create({
