@@ -1,5 +1,7 @@
 // envbot's process: settings and catalogue read once, the store migrated, then the Temporal worker
 // and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
+// ENVBOT_ROLE splits them: `bot` serves chat and webhooks without a worker, `worker` runs the worker
+// (which still posts to chat) with only /healthz and /metrics on HTTP.
 import { hostname } from 'node:os';
 import type { Duration } from '@temporalio/common';
 import { loadCatalogue } from '../shared/catalogue/load.js';
@@ -9,6 +11,7 @@ import { EnvbotError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { servicesEnvFile } from '../shared/paths.js';
 import { readSettings } from '../shared/settings.js';
+import { temporalTls } from '../shared/clients/temporal.js';
 import { migrate } from '../shared/store/migrate.js';
 import { Store } from '../shared/store/store.js';
 import { catalogueFile } from './catalogue-file.js';
@@ -29,7 +32,7 @@ import { alertmanagerWebhookRouter } from './webhooks/alertmanager.js';
 import { AlertCore } from './core/alerts.js';
 import { Metrics } from '../shared/metrics.js';
 import { temporalLogger } from './temporal-logger.js';
-import { createWorker, installTemporalLogger, NativeConnection } from './worker.js';
+import { createWorker, installRuntime, NativeConnection } from './worker.js';
 
 async function main(): Promise<void> {
   const settings = readSettings(process.env, [servicesEnvFile]);
@@ -49,9 +52,13 @@ async function main(): Promise<void> {
 
   // The engine's client and core, shared by the chat adapters.
   // One connection to Temporal for the worker and the client: creates start eagerly on this worker.
-  installTemporalLogger(temporalLogger(log));
-  const temporal = await NativeConnection.connect({ address: settings.temporal.address });
-  const { core } = await connectCore(settings, catalogue, store, temporal);
+  // Without a worker (ENVBOT_ROLE=bot) the client has a connection of its own and nothing starts eagerly.
+  const serves = settings.role !== 'worker';
+  const works = settings.role !== 'bot';
+  const tls = temporalTls(settings);
+  installRuntime(temporalLogger(log));
+  const temporal = await NativeConnection.connect({ address: settings.temporal.address, ...(tls ? { tls } : {}) });
+  const { core, connection: clientConnection } = await connectCore(settings, catalogue, store, works ? temporal : undefined);
   const chatCore = new ChatCore({ core, store, catalogue, log });
 
   const adapters = chatAdapters(settings);
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
   }
   const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient, undefined, metrics) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
 
-  const { worker } = await createWorker({
+  const running = works ? await createWorker({
     settings,
     connection: temporal,
     deps: {
@@ -80,22 +87,23 @@ async function main(): Promise<void> {
       chat,
       metrics,
     },
-  });
+    logger: temporalLogger(log),
+  }) : undefined;
 
   const { topicArns, testOrigin } = settings.s3Webhook;
   if (testOrigin) log.warn({ testOrigin }, 'ENVBOT_SNS_TEST_ORIGIN is set: SNS certificates and confirmations are accepted from it (tests only)');
-  const s3 = topicArns.length
+  const s3 = serves && topicArns.length
     ? snsWebhookRouter({ verifier: new SnsVerifier({ topicArns, testOrigin }), catalogue, core, store, log, testOrigin })
     : undefined;
   log.info(s3 ? `S3 change notifications: on, POST /webhooks/s3 accepts topics ${topicArns.join(', ')}` : 'S3 change notifications: off (ENVBOT_SNS_TOPIC_ARNS is not set)');
   const { githubSecret, gitlabToken } = settings.gitWebhook;
-  const git = githubSecret || gitlabToken ? gitWebhookRouter({ secrets: { githubSecret, gitlabToken }, core, store, log, catalogue }) : undefined;
+  const git = serves && (githubSecret || gitlabToken) ? gitWebhookRouter({ secrets: { githubSecret, gitlabToken }, core, store, log, catalogue }) : undefined;
   log.info(
     git
       ? `git push webhooks: on, POST /webhooks/git accepts ${[githubSecret ? 'GitHub (GITHUB_WEBHOOK_SECRET)' : '', gitlabToken ? 'GitLab (GITLAB_WEBHOOK_TOKEN)' : ''].filter(Boolean).join(' and ')}`
       : 'git push webhooks: off (neither GITHUB_WEBHOOK_SECRET nor GITLAB_WEBHOOK_TOKEN is set)',
   );
-  const alertmanager = settings.alertmanager.token
+  const alertmanager = serves && settings.alertmanager.token
     ? alertmanagerWebhookRouter({ token: settings.alertmanager.token, alerts: new AlertCore({ catalogue, store, chat, log }), store, log, onDelivery: (result) => metrics.webhookDeliveries.inc({ webhook: 'alertmanager', result }) })
     : undefined;
   log.info(alertmanager ? 'Alertmanager alerts: on, POST /webhooks/alertmanager (bearer token)' : 'Alertmanager alerts: off (ALERTMANAGER_WEBHOOK_TOKEN is not set)');
@@ -104,20 +112,29 @@ async function main(): Promise<void> {
     checks: {
       store: async () => void (await store.pool.query('SELECT 1')),
       temporal: async () => void (await temporal.healthService.check({})),
-      worker: async () => {
-        if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
-      },
+      ...(running
+        ? {
+            worker: async () => {
+              if (running.worker.getState() !== 'RUNNING') throw new Error(`worker is ${running.worker.getState()}`);
+            },
+          }
+        : {}),
     },
-    routers: [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : []), ...(alertmanager ? [alertmanager] : [])],
+    routers: serves ? [...(slack?.router ? [slack.router] : []), ...(teams ? [teams.router] : []), ...(s3 ? [s3] : []), ...(git ? [git] : []), ...(alertmanager ? [alertmanager] : [])] : [],
   });
-  const schedules = await core.ensurePromotionSchedules(settings.promotionEvery as Duration);
-  log.info(schedules.length ? `production promotion: checked every ${settings.promotionEvery} (Temporal Schedules ${schedules.join(', ')})` : 'production promotion: off (no project names a production)');
+  if (serves) {
+    const schedules = await core.ensurePromotionSchedules(settings.promotionEvery as Duration);
+    log.info(schedules.length ? `production promotion: checked every ${settings.promotionEvery} (Temporal Schedules ${schedules.join(', ')})` : 'production promotion: off (no project names a production)');
+  }
   const server = await listen(app, settings.http.port);
   log.info({ url: `http://127.0.0.1:${settings.http.port}/healthz` }, 'HTTP server listening (/healthz, /metrics)');
-  await slack?.start();
-  for (const a of adapters) log.info(`chat adapter ${a.name}: ${a.on ? 'on' : 'off'} (${a.reason})`);
-  log.info({ temporal: settings.temporal.address, taskQueue: settings.temporal.taskQueue, ui: settings.temporal.uiUrl }, 'worker running; Ctrl-C stops envbot');
+  if (serves) await slack?.start();
+  for (const a of adapters) log.info(`chat adapter ${a.name}: ${a.on ? (serves ? 'on' : 'posts only (ENVBOT_ROLE=worker: requests go to the bot)') : 'off'} (${a.reason})`);
+  log.info({ role: settings.role, temporal: settings.temporal.address, taskQueue: settings.temporal.taskQueue, ui: settings.temporal.uiUrl }, `${works ? 'worker running' : 'no worker (ENVBOT_ROLE=bot)'}; Ctrl-C stops envbot`);
 
+  // Without a worker (ENVBOT_ROLE=bot) the process runs until a signal releases it.
+  let release: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (release = r));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -125,17 +142,19 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     stopping = true;
-    log.info({ signal }, 'stopping: finishing running activities (Ctrl-C again to force)');
-    worker.shutdown();
+    log.info({ signal }, running ? 'stopping: finishing running activities (Ctrl-C again to force)' : 'stopping');
+    if (running) running.worker.shutdown();
+    else release();
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
   try {
-    await worker.run();
+    await (running ? running.worker.run() : stopped);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
-    await slack?.stop();
+    if (serves) await slack?.stop();
+    if (!works) await clientConnection.close();
     await temporal.close();
     await store.close();
     log.info('envbot stopped');

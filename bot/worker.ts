@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type Logger as TemporalLogger, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { temporalTls } from '../shared/clients/temporal.js';
 import type { Settings } from '../shared/settings.js';
 
 // Sources under tsx, compiled JavaScript under dist/.
@@ -34,8 +35,11 @@ export interface WorkerOptions {
 
 let runtimeInstalled = false;
 
-/** Temporal's logs through `logger`: before the process's first connection, which makes the runtime. */
-export function installTemporalLogger(logger: TemporalLogger): void {
+/**
+ * Gives Temporal's runtime envbot's logger, once. It must come before the first NativeConnection:
+ * connecting makes the runtime with the default logger, after which install throws.
+ */
+export function installRuntime(logger: TemporalLogger): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger });
   runtimeInstalled = true;
@@ -43,8 +47,9 @@ export function installTemporalLogger(logger: TemporalLogger): void {
 
 /** Builds (but does not run) a worker connected to the configured Temporal server. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  if (opts.logger) installTemporalLogger(opts.logger);
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.settings.temporal.address }));
+  if (opts.logger) installRuntime(opts.logger);
+  const tls = temporalTls(opts.settings);
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.settings.temporal.address, ...(tls ? { tls } : {}) }));
   const worker = await Worker.create({
     connection,
     namespace: opts.settings.temporal.namespace,

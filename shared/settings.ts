@@ -18,6 +18,13 @@ const settingsSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('envbot'),
   TEMPORAL_UI_URL: optional,
+  /** mTLS to Temporal (Temporal Cloud or a self-hosted cluster): files holding the client certificate and its key (PEM). */
+  TEMPORAL_TLS_CERT: optional,
+  TEMPORAL_TLS_KEY: optional,
+  /** The CA that signed the server's certificate (PEM file); unset: the system's trusted CAs (Temporal Cloud). */
+  TEMPORAL_TLS_CA: optional,
+  /** The name the server's certificate is checked against, when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: optional,
   DATABASE_URL: z.string({ message: 'DATABASE_URL is not set: point it at the PostgreSQL database envbot keeps its state in (scripts/services/services up writes one to .envbot/services.env)' }).regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
   POSTGRES_URL: optional,
   MYSQL_URL: optional,
@@ -31,6 +38,8 @@ const settingsSchema = z.object({
   ENVBOT_SOURCE_CACHE: optional,
   /** `id:base64key[,id:base64key...]`: the first encrypts, all decrypt (rotation). 32-byte AES-256 keys. */
   ENVBOT_SECRET_KEYS: optional,
+  /** What this process runs: `all` (default), `bot` (HTTP: chat and webhooks, no worker) or `worker` (the Temporal worker; HTTP has only /healthz and /metrics). */
+  ENVBOT_ROLE: z.enum(['all', 'bot', 'worker'], { message: 'ENVBOT_ROLE must be all, bot or worker' }).default('all'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SLACK_SIGNING_SECRET: optional,
@@ -84,6 +93,26 @@ const settingsSchema = z.object({
   ENVBOT_PROMOTION_CHECK_EVERY: z.string().regex(/^\d+\s*(s|m|h|seconds?|minutes?|hours?)$/, 'write a period such as 5m, 10 minutes or 1h').default('5m'),
 });
 
+/** The names of every setting envbot reads (deploy/helm/envbot's test checks the chart sets no other). */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
+/** TLS to Temporal: file paths, read when envbot connects (shared/clients/temporal.ts). */
+export interface TemporalTls {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  serverName?: string;
+}
+
+function parseTemporalTls(s: { TEMPORAL_TLS_CERT?: string; TEMPORAL_TLS_KEY?: string; TEMPORAL_TLS_CA?: string; TEMPORAL_TLS_SERVER_NAME?: string }): TemporalTls | undefined {
+  const { TEMPORAL_TLS_CERT: certFile, TEMPORAL_TLS_KEY: keyFile, TEMPORAL_TLS_CA: caFile, TEMPORAL_TLS_SERVER_NAME: serverName } = s;
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new SettingsError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both (the client certificate and its private key, PEM files) for mTLS, or neither');
+  }
+  if (!certFile && !caFile && !serverName) return undefined;
+  return { ...(certFile ? { certFile, keyFile } : {}), ...(caFile ? { caFile } : {}), ...(serverName ? { serverName } : {}) };
+}
+
 export interface SecretKey {
   id: string;
   key: Buffer;
@@ -91,7 +120,7 @@ export interface SecretKey {
 
 export interface Settings {
   configFile: string | undefined;
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string | undefined };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string | undefined; tls?: TemporalTls };
   databaseUrl: string;
   servers: { postgres?: string; mysql?: string; mongo?: string; redis?: string };
   /** Static credentials only when both keys are set; otherwise the SDK's default credential chain. */
@@ -101,6 +130,8 @@ export interface Settings {
   sourceCache: string;
   secretKeys: SecretKey[];
   http: { port: number };
+  /** `bot`: chat adapters and webhooks without a worker; `worker`: the worker without them; `all`: both. */
+  role: 'all' | 'bot' | 'worker';
   logLevel: z.output<typeof settingsSchema>['LOG_LEVEL'];
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
   /** Microsoft Teams through the Bot Framework; no appId: unauthenticated, for the Bot Framework Emulator only. */
@@ -257,9 +288,13 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
   }
   const s = parsed.data;
+  const tls = parseTemporalTls(s);
   return {
     configFile: s.ENVBOT_CONFIG,
-    temporal: { address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_NAMESPACE, taskQueue: s.TEMPORAL_TASK_QUEUE, uiUrl: s.TEMPORAL_UI_URL },
+    temporal: {
+      address: s.TEMPORAL_ADDRESS, namespace: s.TEMPORAL_NAMESPACE, taskQueue: s.TEMPORAL_TASK_QUEUE, uiUrl: s.TEMPORAL_UI_URL,
+      ...(tls ? { tls } : {}),
+    },
     databaseUrl: s.DATABASE_URL,
     servers: { postgres: s.POSTGRES_URL, mysql: s.MYSQL_URL, mongo: s.MONGO_URL, redis: s.REDIS_URL },
     aws: {
@@ -273,6 +308,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     sourceCache: s.ENVBOT_SOURCE_CACHE ?? join(tmpdir(), 'envbot-sources'),
     secretKeys: parseKeys(s.ENVBOT_SECRET_KEYS),
     http: { port: s.PORT },
+    role: s.ENVBOT_ROLE,
     logLevel: s.LOG_LEVEL,
     slack: { signingSecret: s.SLACK_SIGNING_SECRET, botToken: s.SLACK_BOT_TOKEN, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
     teams: parseTeams(s),

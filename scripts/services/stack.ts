@@ -16,6 +16,7 @@ import { moto } from './servers/moto.js';
 import { postgres } from './servers/postgres.js';
 import { redis } from './servers/redis.js';
 import { temporal } from './servers/temporal.js';
+import { buildHelm } from './tools/helm.js';
 
 export const servers: Server[] = [temporal, postgres, mariadb, redis, ferretdb, moto, etcd, kubeApiserver, kubeControllerManager, kubeScheduler, kwok];
 
@@ -77,14 +78,19 @@ async function bringUp(ctx: Context, s: Server): Promise<ServerState> {
  * starts: a readiness wait must not compete with a compile (on two cores, a cold build of
  * kube-apiserver starves everything else for a quarter of an hour). Returns the install failures.
  */
-async function installAll(ctx: Context, list: Server[]): Promise<Map<string, Error>> {
+async function installAll(ctx: Context, list: Server[], tools: boolean): Promise<Map<string, Error>> {
   const waiting = (await Promise.all(list.map(async (s) => ((await s.ready(ctx)) ? undefined : s)))).filter((s) => s !== undefined);
   const withInstall = waiting.filter((s) => s.install);
   const failures = new Map<string, Error>();
   // The venv carries the time-skipping test server the tests use even when Temporal itself is reused.
   const venv = pythonVenv(ctx);
-  await Promise.allSettled([venv, ...withInstall.map((s) => s.install!(ctx).catch((err: Error) => void failures.set(s.name, err)))]);
+  const installs = withInstall.map((s) => s.install!(ctx).catch((err: Error) => void failures.set(s.name, err)));
+  // Tools the tests run (not servers): built once, cached, queued behind the servers' Go builds.
+  // A failed helm build leaves the servers alone; the chart's test then says helm is missing.
+  const helm = (tools ? buildHelm(ctx) : Promise.resolve()).catch((err: Error) => ctx.log(`helm could not be built (the chart test will fail): ${err.message}`));
+  await Promise.allSettled([venv, helm, ...installs]);
   await venv;
+  await helm;
   return failures;
 }
 
@@ -92,7 +98,8 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   const ctx = createContext(opts);
   const list = opts.only ?? servers;
   const t0 = Date.now();
-  const installFailures = await installAll(ctx, list);
+  // The tools (helm) come with a full `up` only, not with a chosen few servers.
+  const installFailures = await installAll(ctx, list, opts.only === undefined);
   const installSeconds = (Date.now() - t0) / 1000;
   if (installSeconds >= 5) ctx.log(`installs done in ${installSeconds.toFixed(0)}s; starting servers`);
   const done = new Map<string, Promise<void>>();

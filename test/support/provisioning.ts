@@ -1,5 +1,6 @@
 // A real worker (real activities on the local servers) and the core, on a task queue of the test's own.
 import { randomUUID } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { EnvbotCore } from '../../bot/core/core.js';
@@ -22,10 +23,12 @@ export interface Harness extends TestDeps {
 }
 
 /** The harness over the example catalogue, or over `opts.catalogue` (built by the test, so it may be one the loader refuses). */
-export async function provisioningHarness(name: string, opts: { runWorker?: boolean; catalogue?: LoadedCatalogue; metrics?: Metrics } = {}): Promise<Harness> {
+export async function provisioningHarness(name: string, opts: { runWorker?: boolean; catalogue?: LoadedCatalogue; metrics?: Metrics; kube?: KubeConfig } = {}): Promise<Harness> {
   const settings = testSettings();
   const t = await testDeps(name, opts.catalogue);
   if (opts.metrics) t.deps.metrics = opts.metrics;
+  // Another identity in the cluster (the Helm chart's ServiceAccount, in its test).
+  if (opts.kube) t.deps.kube = opts.kube;
   await ensureSharedSecrets(t.deps);
   const taskQueue = `${name}-${randomUUID()}`;
   const { worker, connection: native } = await createWorker({ settings, deps: t.deps, taskQueue });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SettingsError } from '../../shared/errors.js';
+import { temporalTls } from '../../shared/clients/temporal.js';
 import { readSettings } from '../../shared/settings.js';
 
 const key = Buffer.alloc(32, 7).toString('base64');
@@ -16,6 +17,23 @@ describe('readSettings', () => {
     expect(s.aws.credentials).toBeUndefined();
     const t = readSettings({ DATABASE_URL: 'postgres://u:p@h/db', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' });
     expect(t.aws.credentials).toEqual({ accessKeyId: 'a', secretAccessKey: 'b' });
+  });
+
+  it('connects to Temporal over mTLS from PEM files when TEMPORAL_TLS_CERT and _KEY are set, and says what is wrong', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'envbot-tls-'));
+    for (const f of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(dir, f), `-----BEGIN ${f}-----\n`);
+    const base = { DATABASE_URL: 'postgres://h/db' };
+    expect(readSettings(base).temporal.tls).toBeUndefined();
+    expect(temporalTls(readSettings(base))).toBeUndefined();
+    const s = readSettings({ ...base, TEMPORAL_TLS_CERT: join(dir, 'tls.crt'), TEMPORAL_TLS_KEY: join(dir, 'tls.key'), TEMPORAL_TLS_CA: join(dir, 'ca.crt'), TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' });
+    const tls = temporalTls(s)!;
+    expect(Buffer.from(tls.clientCertPair!.crt).toString()).toContain('tls.crt');
+    expect(Buffer.from(tls.clientCertPair!.key).toString()).toContain('tls.key');
+    expect(Buffer.from(tls.serverRootCACertificate!).toString()).toContain('ca.crt');
+    expect(tls.serverNameOverride).toBe('temporal.internal');
+    expect(() => readSettings({ ...base, TEMPORAL_TLS_CERT: join(dir, 'tls.crt') })).toThrow(/TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together/);
+    const missing = readSettings({ ...base, TEMPORAL_TLS_CERT: join(dir, 'nope.crt'), TEMPORAL_TLS_KEY: join(dir, 'tls.key') });
+    expect(() => temporalTls(missing)).toThrow(/TEMPORAL_TLS_CERT: cannot read .*nope\.crt \(ENOENT\)/);
   });
 
   it('fills unset variables from dotenv files; the real environment wins', () => {
