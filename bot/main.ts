@@ -2,9 +2,11 @@
 // and the HTTP server run in the foreground until Ctrl-C (or SIGTERM) stops them cleanly.
 import { hostname } from 'node:os';
 import type { Duration } from '@temporalio/common';
+import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
 import { kubeConfig } from '../shared/clients/kubernetes.js';
+import { DatabaseClients } from '../shared/clients/databases.js';
 import { EnvbotError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { servicesEnvFile } from '../shared/paths.js';
@@ -65,22 +67,21 @@ async function main(): Promise<void> {
   }
   const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient, undefined, metrics) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
 
-  const { worker } = await createWorker({
-    settings,
-    connection: temporal,
-    deps: {
-      workerId: `${hostname()}:${process.pid}`,
-      catalogue: loaded,
-      store,
-      log,
-      kube: kubeConfig(settings),
-      aws: awsClientConfig(settings),
-      sourceCache: settings.sourceCache,
-      chat,
-      metrics,
-    },
-    logger: temporalLogger(log),
-  });
+  const workerId = `${hostname()}:${process.pid}`;
+  const deps: ActivityDeps = {
+    workerId,
+    catalogue: loaded,
+    store,
+    log,
+    kube: kubeConfig(settings),
+    aws: awsClientConfig(settings),
+    // One admin client per database server for the worker's life (closed below, after the worker stops).
+    databases: new DatabaseClients(log, `envbot ${workerId}`),
+    sourceCache: settings.sourceCache,
+    chat,
+    metrics,
+  };
+  const { worker } = await createWorker({ settings, connection: temporal, deps, logger: temporalLogger(log) });
 
   const { topicArns, testOrigin } = settings.s3Webhook;
   if (testOrigin) log.warn({ testOrigin }, 'ENVBOT_SNS_TEST_ORIGIN is set: SNS certificates and confirmations are accepted from it (tests only)');
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => server.close(() => r()));
     await slack?.stop();
     await temporal.close();
+    await closeActivityDeps(deps);
     await store.close();
     log.info('envbot stopped');
   }
