@@ -2,21 +2,28 @@
 // requests reuse kept-alive connections instead of opening (and TLS-handshaking) a new one each, as
 // @kubernetes/client-node does on its own, and the API clients are made once per kind.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubeConfig } from '../../shared/clients/kubernetes.js';
 import { testSettings } from '../support/settings.js';
 
-/** New client sockets opened while `fn` runs (Node's net.client.socket channel). */
+/** Requests made while `fn` runs that opened a new connection (not `reusedSocket`), from Node's http.client.response.finish channel. */
 async function socketsOpenedBy(fn: () => Promise<void>): Promise<number> {
   let n = 0;
-  const count = () => void n++;
-  subscribe('net.client.socket', count);
+  let requests = 0;
+  const count = (m: unknown) => {
+    requests++;
+    if (!(m as { request: ClientRequest }).request.reusedSocket) n++;
+  };
+  subscribe('http.client.response.finish', count);
   try {
     await fn();
   } finally {
-    unsubscribe('net.client.socket', count);
+    unsubscribe('http.client.response.finish', count);
   }
+  // The channel must have seen the requests, or a count of 0 proves nothing.
+  expect(requests).toBe(5);
   return n;
 }
 
