@@ -2,6 +2,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LoadedCatalogue } from '../shared/catalogue/load.js';
 import { AwsClients, type AwsClientConfig } from '../shared/clients/aws.js';
+import { DatabaseClients } from '../shared/clients/databases.js';
 import type { ChatPort } from '../shared/chat.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
@@ -19,6 +20,8 @@ export interface ActivityDeps {
   aws: AwsClientConfig;
   /** The AWS clients built from `aws`, one per service (made on first use when not handed in). */
   awsClients?: AwsClients;
+  /** The admin clients of the database servers, one per server (made on first use when not handed in). */
+  databases?: DatabaseClients;
   chat: ChatPort;
   /** The chat outbox every keyed message goes through (one per worker: made with Slack's limits when not handed in). */
   outbox?: Outbox;
@@ -35,4 +38,16 @@ export interface ActivityDeps {
 /** The worker's AWS clients: the ones handed in, or made once from `deps.aws` and kept. */
 export function awsClients(deps: ActivityDeps): AwsClients {
   return (deps.awsClients ??= new AwsClients(deps.aws));
+}
+
+/** The worker's database server clients: the ones handed in, or made once and kept. */
+export function databaseClients(deps: ActivityDeps): DatabaseClients {
+  return (deps.databases ??= new DatabaseClients(deps.log, `envbot ${deps.workerId}`));
+}
+
+/** Closes the clients the worker made for its activities (on shutdown, after the worker stopped). */
+export async function closeActivityDeps(deps: ActivityDeps): Promise<void> {
+  deps.awsClients?.destroy();
+  (deps.kube as Partial<{ destroy(): void }>).destroy?.();
+  await deps.databases?.close();
 }

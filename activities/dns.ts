@@ -183,7 +183,7 @@ export function createDnsActivities(deps: ActivityDeps) {
         else changes.push({ Action: current ? 'UPSERT' : 'CREATE', ResourceRecordSet: wanted });
       }
       // Ledger before the change; another environment recording one of the names meanwhile is a ConflictError here.
-      for (const name of records) await deps.store.recordResource({ environment: r.env.name, kind: KIND, name, location: zoneId });
+      await deps.store.recordResources(records.map((name) => ({ environment: r.env.name, kind: KIND, name, location: zoneId })));
       if (changes.length) {
         try {
           await client.send(new ChangeResourceRecordSetsCommand({

@@ -308,9 +308,7 @@ export function createKubernetesActivities(deps: ActivityDeps) {
     }
     // Every object is checked, then recorded, before any is applied: one of another environment stops the create with nothing touched.
     for (const { object: o } of rendered) await refuseOthers(r, { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
-    for (const { object: o } of rendered) {
-      await deps.store.recordResource({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) });
-    }
+    await deps.store.recordResources(rendered.map(({ object: o }) => ({ environment: r.env.name, kind: 'k8s-object', name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) })));
     const applied: string[] = [];
     for (const { file, service, object } of rendered) {
       const id = `${object.kind}/${object.metadata.name}`;

@@ -197,9 +197,7 @@ export function createLoadBalancerActivities(deps: ActivityDeps) {
       const target = await resolveListener(elb(), lb, r.catalogue.file);
       const { listenerArn } = target;
       const services = serviceRoutes(r);
-      for (const s of services) {
-        for (const route of s.routes) await deps.store.recordResource({ environment, kind: KIND.route, name: routeKey(route), location: listenerArn, details: { service: s.service } });
-      }
+      await deps.store.recordResources(services.flatMap((s) => s.routes.map((route) => ({ environment, kind: KIND.route, name: routeKey(route), location: listenerArn, details: { service: s.service } }))));
       const existing = await rulesOf(listenerArn).catch((err: unknown) => {
         throw awsError(err, `listing the rules of listener ${listenerArn}`);
       });

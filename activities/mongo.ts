@@ -8,7 +8,7 @@ import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { Location } from '../shared/catalogue/schema.js';
 import type { EnvRef } from '../shared/model.js';
 import { databasePassword, databaseUrl } from './credentials.js';
-import type { ActivityDeps } from './deps.js';
+import { databaseClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
 import { sourcePath, withSourceNames } from './sources/index.js';
 import { adminUrlForCreate, adminUrlForDelete, serverLocation, serverOfLocation } from './servers.js';
@@ -99,9 +99,14 @@ function byServer<T extends { server: string }>(items: T[]): Map<string, T[]> {
 
 const location = (server: string) => serverLocation('mongo', server);
 
-/** Runs `fn` with an admin client of the server at `adminUrl`, always closing it. The URL (with its password) is never logged. */
-async function withServer<T>(adminUrl: string, fn: (client: MongoClient) => Promise<T>): Promise<T> {
-  const client = new MongoClient(adminUrl, { appName: 'envbot', serverSelectionTimeoutMS: 15_000 });
+/** Runs `fn` with the worker's admin client of the server at `adminUrl` (kept for the worker's life). The URL (with its password) is never logged. */
+async function withServer<T>(deps: ActivityDeps, adminUrl: string, fn: (client: MongoClient) => Promise<T>): Promise<T> {
+  return fn(await databaseClients(deps).mongo(adminUrl));
+}
+
+/** Runs `fn` with a client logged in as the environment's user (`url`), always closing it; per call on purpose. */
+async function withEnvironmentUser<T>(url: string, fn: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(url, { appName: 'envbot', serverSelectionTimeoutMS: 15_000 });
   try {
     await client.connect();
     return await fn(client);
@@ -378,14 +383,12 @@ export function createMongoActivities(deps: ActivityDeps) {
       const servers = byServer(dbs);
       // Ledger first, on every server: if the activity dies half-way, destroy still finds what may
       // exist; a database another environment holds stops the create before any server is touched.
+      await deps.store.recordResources([...servers].flatMap(([server, list]) => [
+        { environment: r.env.name, kind: USER_KIND, name: user, location: location(server), details: { database: 'admin' } },
+        ...list.map((d) => ({ environment: r.env.name, kind: DATABASE_KIND, name: d.physical, location: location(server), details: { database: d.logical } })),
+      ]));
       for (const [server, list] of servers) {
-        await deps.store.recordResource({ environment: r.env.name, kind: USER_KIND, name: user, location: location(server), details: { database: 'admin' } });
-        for (const d of list) {
-          await deps.store.recordResource({ environment: r.env.name, kind: DATABASE_KIND, name: d.physical, location: location(server), details: { database: d.logical } });
-        }
-      }
-      for (const [server, list] of servers) {
-        await withServer(await adminUrlForCreate(deps, 'mongo', server), async (client) => {
+        await withServer(deps, await adminUrlForCreate(deps, 'mongo', server), async (client) => {
           const ferret = await isFerretDb(client);
           ferretdb ||= ferret;
           if (ferret) {
@@ -438,7 +441,7 @@ export function createMongoActivities(deps: ActivityDeps) {
       for (const [server, list] of byServer(seeded)) {
         const url = databaseUrl(await adminUrlForCreate(deps, 'mongo', server), `servers.mongo.${server}.url`, r.names.mongoUser, password, list[0]!.physical, 'mongo');
         p.check();
-        await withServer(url, async (client) => {
+        await withEnvironmentUser(url, async (client) => {
           // Cancelled: the connection closes, so nothing more is sent; the activity stops at its next step.
           const close = () => void client.close(true).catch(() => undefined);
           p.signal.addEventListener('abort', close, { once: true });
@@ -470,7 +473,7 @@ export function createMongoActivities(deps: ActivityDeps) {
       for (const [server, entries] of servers) {
         const dbs = entries.filter((e) => e.kind === DATABASE_KIND).map((e) => e.name);
         const users = entries.filter((e) => e.kind === USER_KIND).map((e) => e.name);
-        await withServer(await adminUrlForDelete(deps, 'mongo', server), async (client) => {
+        await withServer(deps, await adminUrlForDelete(deps, 'mongo', server), async (client) => {
           for (const db of dbs) {
             await client.db(db).dropDatabase(); // dropping a missing database is a no-op
             dropped.push(db);

@@ -71,9 +71,7 @@ export function createMonitoringActivities(deps: ActivityDeps) {
       if (!r.project.monitoring?.enabled) return { objects: [] };
       await requireKinds(file, r.env.project);
       const rendered = monitoringObjects(r, await workloadsOf(namespace, Object.keys(r.project.services)), file);
-      for (const o of rendered) {
-        await deps.store.recordResource({ environment: r.env.name, kind: MONITORING_KIND, name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) });
-      }
+      await deps.store.recordResources(rendered.map((o) => ({ environment: r.env.name, kind: MONITORING_KIND, name: objectLedgerName(o.apiVersion, o.kind, o.metadata.name), location: objectLocation(namespace) })));
       const applied: string[] = [];
       for (const o of rendered) {
         const id = `${o.kind}/${o.metadata.name}`;

@@ -8,7 +8,7 @@ import { CatalogueError, NotFoundError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
 import type { LedgerEntry } from '../shared/store/store.js';
 import { databasePassword } from './credentials.js';
-import type { ActivityDeps } from './deps.js';
+import { databaseClients, type ActivityDeps } from './deps.js';
 import { resolveEnv } from './environment.js';
 import { sourcePath, withSourceNames } from './sources/index.js';
 import { pulse } from './heartbeat.js';
@@ -182,7 +182,7 @@ export function redisSeedKey(text: string, i: number, line: number, file: string
 /** Deletes an environment's ACL user (gone already counts as done) and closes its ledger entry. */
 async function removeUser(deps: ActivityDeps, e: LedgerEntry): Promise<void> {
   const server = serverOfLocation('redis', e.location)!;
-  const removed = await withRedis(await adminUrlForDelete(deps, 'redis', server), 0, (client) => client.call('ACL', 'DELUSER', e.name));
+  const removed = await databaseClients(deps).redis(await adminUrlForDelete(deps, 'redis', server)).call('ACL', 'DELUSER', e.name);
   await deps.store.markResourceDeleted(e);
   deps.log.info({ environment: e.environment, server, user: e.name, removed: removed === 1 }, 'Redis user deleted');
 }
@@ -200,29 +200,31 @@ export function createRedisActivities(deps: ActivityDeps) {
       const server = r.project.redis.server;
       const adminUrl = await adminUrlForCreate(deps, 'redis', server);
       const location = serverLocation('redis', server);
-      const databases = await withRedis(adminUrl, 0, databaseCount);
+      // Server-wide commands (CONFIG, ACL) go over the worker's shared connection to the server.
+      const admin = databaseClients(deps).redis(adminUrl);
+      const databases = await databaseCount(admin);
       // Throws ResourceExhaustedError (non-retryable) when every index is taken; nothing is claimed then.
       const index = await deps.store.claimRedisIndex(server, r.env.name, databases);
       // The ledger entry comes after the claim: the claim's row is itself the durable record (one per
       // server and environment), so a crash here leaves nothing unknown: a retry gets the same index back
       // and records it, and deleteRedis releases the claim by environment whatever the ledger says.
-      await deps.store.recordResource({ environment: r.env.name, kind: KIND, name: String(index), location, details: { databases } });
-      // The user is recorded before it is made, so destroy removes it even if this attempt dies half-way.
+      // The user is recorded (with the index, in one statement) before it is made, so destroy removes it even if this attempt dies half-way.
       const user = r.names.redisUser;
-      await deps.store.recordResource({ environment: r.env.name, kind: USER_KIND, name: user, location });
+      await deps.store.recordResources([
+        { environment: r.env.name, kind: KIND, name: String(index), location, details: { databases } },
+        { environment: r.env.name, kind: USER_KIND, name: user, location },
+      ]);
       const password = await databasePassword(deps, r, 'redis');
-      await withRedis(adminUrl, 0, async (client) => {
-        try {
-          await client.call('ACL', 'SETUSER', user, ...redisUserRules(password, index));
-        } catch (err) {
-          // An old server (no ACL, no first-argument rules) or an admin URL without ACL rights: no retry helps.
-          if (!/unknown command|ACL SETUSER|NOPERM/i.test((err as Error).message)) throw err;
-          throw new CatalogueError(deps.catalogue.file, [{
-            path: `servers.redis.${server}.url`,
-            problem: `the server refused to make the environment's ACL user (${(err as Error).message}): envbot needs Redis 7 and an admin URL allowed to run ACL SETUSER`,
-          }]);
-        }
-      });
+      try {
+        await admin.call('ACL', 'SETUSER', user, ...redisUserRules(password, index));
+      } catch (err) {
+        // An old server (no ACL, no first-argument rules) or an admin URL without ACL rights: no retry helps.
+        if (!/unknown command|ACL SETUSER|NOPERM/i.test((err as Error).message)) throw err;
+        throw new CatalogueError(deps.catalogue.file, [{
+          path: `servers.redis.${server}.url`,
+          problem: `the server refused to make the environment's ACL user (${(err as Error).message}): envbot needs Redis 7 and an admin URL allowed to run ACL SETUSER`,
+        }]);
+      }
       deps.log.info({ environment: r.env.name, server, index, databases, user }, 'Redis database claimed and its user made');
       return { server, index };
     },

@@ -4,6 +4,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { servicesEnvFile } from '../shared/paths.js';
 import { readSettings, type Settings } from '../shared/settings.js';
 import { chatBench } from './chat.bench.js';
+import { cpuBench } from './cpu.bench.js';
 import { promotionBench } from './promotion.bench.js';
 import { provisioningBench } from './provisioning.bench.js';
 import { rolloutBench } from './rollout.bench.js';
@@ -21,6 +22,7 @@ const benches: [string, Bench][] = [
   ['storage', storageBench],
   ['rollout', rolloutBench],
   ['chat', chatBench],
+  ['cpu', cpuBench],
   ['promotion', promotionBench],
 ];
 const wanted = process.argv.slice(2);

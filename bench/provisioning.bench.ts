@@ -18,7 +18,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
-import type { ActivityDeps } from '../activities/deps.js';
+import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
 import { EnvbotCore } from '../bot/core/core.js';
 import { progressQuery } from '../shared/resources.js';
 import { workflowId } from '../shared/names.js';
@@ -183,6 +183,7 @@ export async function runOnce(
     await running;
     await native.close();
     await connection.close();
+    await closeActivityDeps(deps);
     await store.close();
     await admin.query(`DROP DATABASE ${storeDbName} WITH (FORCE)`);
     await admin.end();

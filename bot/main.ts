@@ -4,9 +4,11 @@
 // (which still posts to chat) with only /healthz and /metrics on HTTP.
 import { hostname } from 'node:os';
 import type { Duration } from '@temporalio/common';
+import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
 import { kubeConfig } from '../shared/clients/kubernetes.js';
+import { DatabaseClients } from '../shared/clients/databases.js';
 import { EnvbotError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { servicesEnvFile } from '../shared/paths.js';
@@ -73,22 +75,23 @@ async function main(): Promise<void> {
   }
   const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient, undefined, metrics) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
 
-  const running = works ? await createWorker({
-    settings,
-    connection: temporal,
-    deps: {
-      workerId: `${hostname()}:${process.pid}`,
-      catalogue: loaded,
-      store,
-      log,
-      kube: kubeConfig(settings),
-      aws: awsClientConfig(settings),
-      sourceCache: settings.sourceCache,
-      chat,
-      metrics,
-    },
-    logger: temporalLogger(log),
-  }) : undefined;
+  const workerId = `${hostname()}:${process.pid}`;
+  const deps: ActivityDeps | undefined = works
+    ? {
+        workerId,
+        catalogue: loaded,
+        store,
+        log,
+        kube: kubeConfig(settings),
+        aws: awsClientConfig(settings),
+        // One admin client per database server for the worker's life (closed below, after the worker stops).
+        databases: new DatabaseClients(log, `envbot ${workerId}`),
+        sourceCache: settings.sourceCache,
+        chat,
+        metrics,
+      }
+    : undefined;
+  const running = deps ? await createWorker({ settings, connection: temporal, deps, logger: temporalLogger(log) }) : undefined;
 
   const { topicArns, testOrigin } = settings.s3Webhook;
   if (testOrigin) log.warn({ testOrigin }, 'ENVBOT_SNS_TEST_ORIGIN is set: SNS certificates and confirmations are accepted from it (tests only)');
@@ -156,6 +159,7 @@ async function main(): Promise<void> {
     if (serves) await slack?.stop();
     if (!works) await clientConnection.close();
     await temporal.close();
+    if (deps) await closeActivityDeps(deps);
     await store.close();
     log.info('envbot stopped');
   }

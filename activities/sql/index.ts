@@ -9,7 +9,7 @@ import type { Location } from '../../shared/catalogue/schema.js';
 import type { EnvRef, SqlEngine } from '../../shared/model.js';
 import type { LedgerEntry } from '../../shared/store/store.js';
 import { databasePassword } from '../credentials.js';
-import type { ActivityDeps } from '../deps.js';
+import { databaseClients, type ActivityDeps } from '../deps.js';
 import { resolveEnv, type ResolvedEnv } from '../environment.js';
 import { sourcePath, withSourceNames } from '../sources/index.js';
 import { pulse } from '../heartbeat.js';
@@ -55,13 +55,18 @@ export interface DeleteSqlResult {
 interface Engine {
   /** Ledger kinds of the engine's resources. */
   kinds: { database: string; user: string };
-  admin(url: string, log: Log): Promise<Admin>;
+  /** Admin work on the server at `url`, over a connection of the worker's pool for it. */
+  admin(deps: ActivityDeps, url: string): Promise<Admin>;
   session(url: string, db: string, user: string, password: string, log: Log): Promise<Session>;
 }
 
 const ENGINES: Record<SqlEngine, Engine> = {
-  mysql: { kinds: { database: 'mysql-database', user: 'mysql-user' }, admin: mysqlAdmin, session: mysqlSession },
-  postgres: { kinds: { database: 'postgres-database', user: 'postgres-user' }, admin: postgresAdmin, session: postgresSession },
+  mysql: { kinds: { database: 'mysql-database', user: 'mysql-user' }, admin: (deps, url) => mysqlAdmin(databaseClients(deps).mysql(url)), session: mysqlSession },
+  postgres: {
+    kinds: { database: 'postgres-database', user: 'postgres-user' },
+    admin: (deps, url) => postgresAdmin(databaseClients(deps).postgres(url), url, deps.log),
+    session: postgresSession,
+  },
 };
 
 interface Target {
@@ -116,17 +121,17 @@ export function createSqlActivities(deps: ActivityDeps) {
       const urls = new Map<string, string>();
       // Ledger first, on every server: a database another environment holds stops the create before
       // any server is touched (ensureDatabase would grant it, or hand its schema, to this user).
-      for (const [server, dbs] of servers) {
-        // The URL is remembered before anything is recorded or made there, so destroy can always reach it.
-        urls.set(server, await adminUrlForCreate(deps, engine, server));
+      // The URLs are remembered before anything is recorded or made there, so destroy can always reach them.
+      for (const server of servers.keys()) urls.set(server, await adminUrlForCreate(deps, engine, server));
+      await deps.store.recordResources([...servers].flatMap(([server, dbs]) => {
         const location = serverLocation(engine, server);
-        await deps.store.recordResource({ environment: r.env.name, kind: kinds.user, name: user, location });
-        for (const db of dbs) {
-          await deps.store.recordResource({ environment: r.env.name, kind: kinds.database, name: db.physical, location, details: { logical: db.logical } });
-        }
-      }
+        return [
+          { environment: r.env.name, kind: kinds.user, name: user, location },
+          ...dbs.map((db) => ({ environment: r.env.name, kind: kinds.database, name: db.physical, location, details: { logical: db.logical } })),
+        ];
+      }));
       for (const [server, dbs] of servers) {
-        const a = await ENGINES[engine].admin(urls.get(server)!, log);
+        const a = await ENGINES[engine].admin(deps, urls.get(server)!);
         try {
           await a.ensureUser(user, password);
           for (const db of dbs) await a.ensureDatabase(db.physical, user);
@@ -197,7 +202,7 @@ export function createSqlActivities(deps: ActivityDeps) {
       for (const [server, found] of groupBy(live, (l) => l.server)) {
         // A PostgreSQL role that still owns a database cannot be dropped: databases first.
         const entries = [kinds.database, kinds.user].flatMap((kind) => found.map((f) => f.entry).filter((e) => e.kind === kind));
-        const a = await ENGINES[engine].admin(await adminUrlForDelete(deps, engine, server), log);
+        const a = await ENGINES[engine].admin(deps, await adminUrlForDelete(deps, engine, server));
         try {
           for (const e of entries) {
             await (e.kind === kinds.database ? a.dropDatabase(e.name) : a.dropUser(e.name));

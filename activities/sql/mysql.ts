@@ -31,8 +31,23 @@ export function mysqlNativeHash(password: string): string {
   return `*${createHash('sha1').update(once).digest('hex').toUpperCase()}`;
 }
 
-export async function mysqlAdmin(url: string, log: Log): Promise<Admin> {
-  const c = await mysqlConnect({ uri: url }, log);
+/**
+ * Admin work on the server behind `pool` (the worker's pool of its admin URL), over one of its
+ * connections, given back by close(); a connection that failed fatally is destroyed instead.
+ */
+export async function mysqlAdmin(pool: mysql.Pool): Promise<Admin> {
+  const conn = await pool.getConnection();
+  let broken = false;
+  const c = {
+    async query(sql: string, values?: unknown[]): Promise<unknown> {
+      try {
+        return await conn.query(sql, values);
+      } catch (err) {
+        if ((err as { fatal?: boolean }).fatal) broken = true;
+        throw err;
+      }
+    },
+  };
   return {
     async ensureUser(user, password) {
       // The server gets the hash, never the password: statements can end up in its general or slow
@@ -58,7 +73,7 @@ export async function mysqlAdmin(url: string, log: Log): Promise<Admin> {
     async dropUser(user) {
       await c.query(`DROP USER IF EXISTS ?@'%'`, [user]);
     },
-    close: () => c.end(),
+    close: async () => (broken ? conn.destroy() : conn.release()),
   };
 }
 

@@ -41,8 +41,26 @@ export function scramVerifier(password: string, iterations = 4096): string {
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
-export async function postgresAdmin(url: string, log: Log): Promise<Admin> {
-  const c = await pgConnect(url, log);
+/**
+ * Admin work on the server behind `pool` (the worker's pool of the admin URL `url`), over one of its
+ * connections, given back by close(); a connection that failed (not a statement the server refused)
+ * is discarded instead.
+ */
+export async function postgresAdmin(pool: pg.Pool, url: string, log: Log): Promise<Admin> {
+  const conn = await pool.connect();
+  let broken: unknown;
+  const c = {
+    async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+      try {
+        return await conn.query<R>(text, values);
+      } catch (err) {
+        if (!(err instanceof pg.DatabaseError)) broken = err;
+        throw err;
+      }
+    },
+  };
+  // PostgreSQL 15 and newer give schema public to pg_database_owner: no connection to the new database is needed.
+  let ownsPublic: boolean | undefined;
   return {
     async ensureUser(user, password) {
       const role = pgIdent(user);
@@ -75,6 +93,8 @@ export async function postgresAdmin(url: string, log: Log): Promise<Admin> {
       await c.query(`REVOKE ALL ON DATABASE ${pgIdent(db)} FROM PUBLIC`);
       // PostgreSQL 14 and older: schema public belongs to the bootstrap superuser; the owner must
       // own it to empty it before seeding (15+: pg_database_owner, so this changes nothing).
+      ownsPublic ??= Number((await c.query<{ v: string }>('SELECT current_setting($1) AS v', ['server_version_num'])).rows[0]?.v) >= 150000;
+      if (ownsPublic) return;
       const inDb = await pgConnect(withDatabase(url, db), log);
       try {
         await inDb.query(`ALTER SCHEMA public OWNER TO ${pgIdent(user)}`).catch((err: unknown) => {
@@ -90,7 +110,7 @@ export async function postgresAdmin(url: string, log: Log): Promise<Admin> {
     async dropUser(user) {
       await c.query(`DROP ROLE IF EXISTS ${pgIdent(user)}`);
     },
-    close: () => c.end(),
+    close: async () => conn.release(broken instanceof Error ? broken : broken !== undefined),
   };
 }
 

@@ -101,6 +101,7 @@ export class Store {
   rememberedServer(...a: Parameters<Secrets['rememberedServer']>) { return this.secrets.rememberedServer(...a); }
 
   recordResource(...a: Parameters<Ledger['record']>) { return this.ledger.record(...a); }
+  recordResources(...a: Parameters<Ledger['recordAll']>) { return this.ledger.recordAll(...a); }
   markResourceDeleted(...a: Parameters<Ledger['markDeleted']>) { return this.ledger.markDeleted(...a); }
   liveResources(...a: Parameters<Ledger['live']>) { return this.ledger.live(...a); }
 

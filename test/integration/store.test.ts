@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, ResourceExhaustedError } from '../../shared/errors.js';
 import { listMigrations, migrate } from '../../shared/store/migrate.js';
-import { Store } from '../../shared/store/store.js';
+import { Store, type LedgerEntry } from '../../shared/store/store.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 
 describe('store', () => {
@@ -266,6 +266,31 @@ describe('store', () => {
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
       expect(outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof ConflictError)).toHaveLength(9);
       const { rows } = await store.pool.query('SELECT environment FROM resources WHERE kind = $1 AND name = $2 AND deleted_at IS NULL', [key.kind, key.name]);
+      expect(rows).toHaveLength(1);
+    });
+
+    it('records several resources in one call: in order, with their details, again as a no-op, and stops at one another environment holds', async () => {
+      const entry = (environment: string, name: string) => ({ environment, kind: 'mongo-database', name, location: 'mongo/batch', details: { database: name } });
+      const batch: LedgerEntry[] = [entry('batch-qa', 'catalog_batch_qa'), entry('batch-qa', 'carts_batch_qa'), { environment: 'batch-qa', kind: 'mongo-user', name: 'batch_qa', location: 'mongo/batch' }];
+      await store.recordResources(batch);
+      await store.recordResources([...batch, batch[0]!]);
+      expect(await store.liveResources('batch-qa')).toEqual(batch.map((e) => expect.objectContaining({ ...e, details: e.details ?? {} })));
+      // One held by another environment: a ConflictError naming it; that environment's row stays as it was.
+      await store.recordResource(entry('other-qa', 'taken_batch_qa'));
+      const attempt = store.recordResources([entry('batch-qa', 'free_batch_qa'), entry('batch-qa', 'taken_batch_qa')]);
+      await expect(attempt).rejects.toThrow(ConflictError);
+      await expect(store.recordResources([entry('batch-qa', 'taken_batch_qa')])).rejects.toThrow(/taken_batch_qa \(mongo-database on mongo\/batch\) belongs to environment other-qa, so batch-qa cannot use it/);
+      expect(await store.ledger.holder(entry('any', 'taken_batch_qa'))).toBe('other-qa');
+      expect((await store.liveResources('batch-qa')).map((e) => e.name)).not.toContain('taken_batch_qa');
+      await store.recordResources([]);
+    });
+
+    it('gives one of many environments recording the same resources at once in batches all of them, and the others a conflict', async () => {
+      const keys = ['a', 'b', 'c'].map((n) => ({ kind: 'mysql-database', name: `raced_batch_${n}`, location: 'mysql/main' }));
+      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.recordResources(keys.map((k) => ({ ...k, environment: `benv-${i}` })))));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof ConflictError)).toHaveLength(7);
+      const { rows } = await store.pool.query<{ environment: string }>('SELECT DISTINCT environment FROM resources WHERE name LIKE $1 AND deleted_at IS NULL', ['raced_batch_%']);
       expect(rows).toHaveLength(1);
     });
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { ActivityDeps } from '../../activities/deps.js';
+import { closeActivityDeps, type ActivityDeps } from '../../activities/deps.js';
 import { Faults } from '../../activities/faults.js';
 import { loadCatalogue, type LoadedCatalogue } from '../../shared/catalogue/load.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
@@ -77,6 +77,7 @@ export async function testDeps(name = 'deps', catalogue?: LoadedCatalogue): Prom
     logs: d.logs,
     storeDb,
     async close() {
+      await closeActivityDeps(d.deps);
       await d.store.close();
       await storeDb.drop();
     },

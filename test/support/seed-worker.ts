@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { loadCatalogue } from '../../shared/catalogue/load.js';
+import { closeActivityDeps } from '../../activities/deps.js';
 import { depsOn } from './deps.js';
 import { testSettings } from './settings.js';
 
@@ -43,3 +44,4 @@ const worker = await Worker.create({
 process.stdout.write('worker ready\n');
 await worker.run();
 await connection.close();
+await closeActivityDeps(deps);

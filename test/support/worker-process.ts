@@ -19,6 +19,7 @@ import { createActivities } from '../../activities/index.js';
 import { createWorker } from '../../bot/worker.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
+import { closeActivityDeps } from '../../activities/deps.js';
 import { depsOn } from './deps.js';
 import { repoRoot, testSettings } from './settings.js';
 
@@ -196,6 +197,9 @@ async function main(): Promise<void> {
     : (await createWorker({ settings, deps, taskQueue: TASK_QUEUE, activities: registered })).worker;
   process.stdout.write('worker ready\n');
   await worker.run();
+  // The worker's database and Kubernetes clients would otherwise keep the process alive after a shutdown.
+  await closeActivityDeps(deps);
+  await made.store.close();
 }
 
 // Run as a program, not when a test imports startWorker.

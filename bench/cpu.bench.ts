@@ -1,0 +1,129 @@
+// CPU per environment: COUNT data-free projb environments (the example's projb with every seed
+// left out) created at once by an in-process worker on the local servers, then destroyed. It prints
+// the machine's busy CPU-seconds per environment (/proc/stat, idle subtracted: everything else
+// running on the machine is counted too), this process's own (the envbot worker and the Temporal
+// client: process.cpuUsage(), which other load affects far less), and the load average, so a busy
+// machine shows in the figures. ENVBOT_CPU_PROFILE=<dir> writes a V8 CPU profile of this process
+// during the creates (inspector), for `node --cpu-prof`-style reading.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { parseDocument } from 'yaml';
+import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
+import { EnvbotCore } from '../bot/core/core.js';
+import { createWorker } from '../bot/worker.js';
+import { loadCatalogue } from '../shared/catalogue/load.js';
+import { awsClientConfig } from '../shared/clients/aws.js';
+import { kubeConfig } from '../shared/clients/kubernetes.js';
+import { projectRoot } from '../shared/paths.js';
+import type { Settings } from '../shared/settings.js';
+import { Store } from '../shared/store/store.js';
+import { scratchPostgres } from '../test/support/databases.js';
+import { ensureSharedSecrets } from '../test/support/shared-secrets.js';
+
+const COUNT = Number(process.env.ENVBOT_CPU_COUNT ?? 16);
+type Print = (line: string) => void;
+
+/** Busy CPU time of the whole machine so far, in seconds (/proc/stat's first line). */
+function machineBusy(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
+}
+
+/** This process's user + system CPU so far, in seconds. */
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** The example catalogue with every database and Redis seed of projb removed (a data-free environment; its storage volume stays, filled after ready by a workflow of its own). */
+function dataFreeCatalogue(dir: string): string {
+  cpSync(join(projectRoot, 'examples'), dir, { recursive: true });
+  const file = join(dir, 'envbot.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  for (const db of ['catalog', 'shop', 'orders']) doc.deleteIn(['projects', 'projb', 'databases', db, 'seed']);
+  doc.deleteIn(['projects', 'projb', 'redis', 'seed']);
+  writeFileSync(file, doc.toString());
+  return file;
+}
+
+export async function cpuBench(settings: Settings, print: Print): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'envbot-cpu-bench-'));
+  const storeDb = await scratchPostgres('bench_cpu_store', { migrate: true });
+  const store = new Store(storeDb.url, settings.secretKeys.length ? settings.secretKeys : [{ id: 'bench', key: randomBytes(32) }]);
+  const deps: ActivityDeps = {
+    workerId: 'cpu-bench',
+    catalogue: loadCatalogue(dataFreeCatalogue(dir), settings.env),
+    store,
+    log: pino({ level: 'silent' }),
+    kube: kubeConfig(settings),
+    aws: awsClientConfig(settings),
+    chat: { send: async (t) => t.messageRef ?? 'bench' },
+  };
+  await ensureSharedSecrets(deps);
+  const taskQueue = `cpu-bench-${randomUUID()}`;
+  const { worker, connection: native } = await createWorker({ settings, deps, taskQueue });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: settings.temporal.address });
+  const client = new Client({ connection });
+  const core = new EnvbotCore({ client, store, catalogue: deps.catalogue.catalogue, taskQueue });
+  const run = randomBytes(2).toString('hex');
+  const requester = { id: 'bench', platform: 'cli' as const };
+  const made: string[] = [];
+  const profileDir = process.env.ENVBOT_CPU_PROFILE;
+  try {
+    const round = async (n: number, tag: string) => {
+      const suffixes = Array.from({ length: n }, (_, i) => `${tag}${run}${i}`);
+      made.push(...suffixes.map((s) => `projb-qa-${s}`));
+      const m0 = machineBusy();
+      const p0 = ownCpu();
+      const t0 = performance.now();
+      const started = await Promise.all(suffixes.map((suffix) => core.create({ project: 'projb', stage: 'qa', suffix, requester })));
+      await Promise.all(started.map((s) => s.handle.result()));
+      return { wall: performance.now() - t0, machine: machineBusy() - m0, own: ownCpu() - p0 };
+    };
+    const destroyAll = async () => {
+      const handles = await Promise.all(made.splice(0).map((environment) => core.destroy({ environment, requester })));
+      await Promise.all(handles.map((h) => h.handle.result()));
+    };
+    // A first create warms the worker (bundle, connections, JIT); it is not counted.
+    await round(1, 'w');
+    await destroyAll();
+    const one = await round(1, 'a');
+    await destroyAll();
+    print(`one data-free projb create alone: ${(one.wall / 1000).toFixed(2)} s, ${one.own.toFixed(2)} CPU-s in the worker process, ${one.machine.toFixed(2)} CPU-s on the machine`);
+    const load = loadavg()[0]!;
+    let session: Session | undefined;
+    if (profileDir) {
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
+    const many = await round(COUNT, 'b');
+    if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(profileDir!, { recursive: true });
+      writeFileSync(join(profileDir!, `worker-${COUNT}-creates.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    }
+    print(`${COUNT} data-free projb creates at once: last ready ${(many.wall / 1000).toFixed(2)} s`);
+    print(`  CPU-seconds per environment, worker process: ${(many.own / COUNT).toFixed(3)}`);
+    print(`  CPU-seconds per environment, whole machine: ${(many.machine / COUNT).toFixed(3)} (load average ${load.toFixed(1)} on ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores before the round: other work on the machine is counted too)`);
+    await destroyAll();
+  } finally {
+    await Promise.allSettled(made.map((environment) => core.destroy({ environment, requester }).then((d) => d.handle.result())));
+    worker.shutdown();
+    await running;
+    await native.close();
+    await connection.close();
+    await closeActivityDeps(deps);
+    await store.close();
+    await storeDb.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
