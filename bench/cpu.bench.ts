@@ -41,7 +41,7 @@ const ownCpu = () => {
 };
 
 /** The example catalogue with every database and Redis seed of projb removed (a data-free environment; its storage volume stays, filled after ready by a workflow of its own). */
-function dataFreeCatalogue(dir: string): string {
+export function dataFreeCatalogue(dir: string): string {
   cpSync(join(projectRoot, 'examples'), dir, { recursive: true });
   const file = join(dir, 'envbot.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));

@@ -6,7 +6,7 @@
 //    bulk path alone (a raw COPY / LOAD DATA of the same file), as a ratio;
 //  - Temporal's share of each: wall time not covered by any running activity.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -18,6 +18,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { dataFreeCatalogue } from './cpu.bench.js';
 import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
 import { EnvbotCore } from '../bot/core/core.js';
 import { progressQuery } from '../shared/resources.js';
@@ -224,10 +225,7 @@ export async function provisioningBench(settings: Settings, print: Print): Promi
   };
   try {
     // Data-free: projb without any seed (its databases, Redis index, services, DNS... all made).
-    const dataFree = variant('data-free', (folder) => {
-      const file = join(folder, 'envbot.yaml');
-      writeFileSync(file, readFileSync(file, 'utf8').replace(/^\s+seed: seeds\/projb\/.*\n/gm, ''));
-    });
+    const dataFree = dataFreeCatalogue(join(dir, 'data-free'));
     const bare = await runOnce(settings, dataFree, 'projb-qa, data-free (no seeds)', print);
     share('data-free', bare);
     const plain = await runOnce(settings, examples, 'projb-qa, example seeds', print);
