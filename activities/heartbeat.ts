@@ -16,10 +16,11 @@ export interface Pulse {
   readonly signal: AbortSignal;
   /**
    * Runs one long call, heartbeating `details()` every few seconds. When the activity is cancelled
-   * meanwhile, `abort` runs (it has the server end the session, so the statement in flight stops
-   * and is rolled back) and, once it has, the call rejects with the cancellation.
+   * meanwhile, `abort` runs with the call in flight (it has the server end the session, so the
+   * statement stops and is rolled back, or waits for the call to finish) and, once it has, the call
+   * rejects with the cancellation.
    */
-  during<T>(details: () => unknown, fn: () => Promise<T>, abort?: () => unknown): Promise<T>;
+  during<T>(details: () => unknown, fn: () => Promise<T>, abort?: (inFlight: Promise<unknown>) => unknown): Promise<T>;
 }
 
 /** The current activity's pulse; take it at the start, so stream and timer callbacks can use it. */
@@ -35,20 +36,21 @@ export function pulse(ctx: Context = Context.current()): Pulse {
     async during(details, fn, abort) {
       check();
       const timer = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS);
+      const call = fn();
+      // Once cancelled, the call's own failure (its session ended under it) is the cancellation.
+      const work = call.catch((err: unknown) => {
+        throw signal.aborted ? signal.reason : err;
+      });
       let onAbort = () => undefined as void;
       const cancelled = new Promise<never>((_, reject) => {
         onAbort = () => {
           // The activity says it stopped only once the server has stopped writing for it.
           void Promise.resolve()
-            .then(abort)
+            .then(() => abort?.(call.catch(() => undefined)))
             .catch(() => undefined)
             .finally(() => reject(signal.reason));
         };
         signal.addEventListener('abort', onAbort, { once: true });
-      });
-      // Once cancelled, the call's own failure (its session ended under it) is the cancellation.
-      const work = fn().catch((err: unknown) => {
-        throw signal.aborted ? signal.reason : err;
       });
       try {
         return await Promise.race([work, cancelled]);

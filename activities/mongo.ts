@@ -240,6 +240,22 @@ const BATCH_BYTES = 1024 * 1024;
 
 type Render = (text: string, line?: number) => string;
 
+/** How long a cancelled seed waits for the write in flight before it closes the connection anyway. */
+const SETTLE_MS = 10_000;
+
+/**
+ * What a cancelled seed does with the call in flight: MongoDB (and FerretDB) finish an operation
+ * whose connection closed, so closing at once would let the activity say it stopped while the server
+ * still writes for it (a CI run saw the last 100 documents land after). It waits for the call to
+ * end (one batch, bounded), then closes the connection so nothing more is sent.
+ */
+const settleThenClose = (db: Db) => async (inFlight: Promise<unknown>) => {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([inFlight, new Promise((r) => (timer = setTimeout(r, SETTLE_MS)))]);
+  clearTimeout(timer);
+  await db.client.close(true);
+};
+
 /** The elements of a seed file's top-level array, each rendered and parsed as Extended JSON, streamed. */
 async function* seedElements(file: string, rend: Render): AsyncGenerator<JsonElement & { value: unknown }> {
   for await (const el of jsonArrayElements(createReadStream(file), file)) {
@@ -264,7 +280,7 @@ async function loadCollection(db: Db, coll: string, file: string, rend: Render, 
     if (!batch.length) return;
     p.check();
     try {
-      await p.during(() => ({ ...details, documents: done }), () => db.collection(coll).insertMany(batch, { ordered: true }));
+      await p.during(() => ({ ...details, documents: done }), () => db.collection(coll).insertMany(batch, { ordered: true }), settleThenClose(db));
     } catch (err) {
       // The refused document: its place in the file, when the server says which of the batch it was.
       const failed = (err as { writeErrors?: { index?: number } | { index?: number }[] }).writeErrors;
@@ -296,7 +312,7 @@ async function runScript(db: Db, file: string, rend: Render, p: Pulse, details: 
     const step = parseScriptStep(el.value, el.index, file, el.line);
     p.check();
     try {
-      await p.during(() => ({ ...details, step: el.index }), () => db.collection(step.collection).updateMany(step.filter, step.update));
+      await p.during(() => ({ ...details, step: el.index }), () => db.collection(step.collection).updateMany(step.filter, step.update), settleThenClose(db));
     } catch (err) {
       throw asSeedError(err, file, `[${el.index}]`, el.line);
     }
@@ -316,7 +332,7 @@ async function seedDatabase(deps: ActivityDeps, r: ResolvedEnv, client: MongoCli
   for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {
     if (c.name === MARKER) continue;
     p.check();
-    await p.during(() => ({ database: d.physical, dropping: c.name }), () => db.dropCollection(c.name));
+    await p.during(() => ({ database: d.physical, dropping: c.name }), () => db.dropCollection(c.name), settleThenClose(db));
     p.beat({ database: d.physical, dropped: c.name });
   }
 
@@ -334,7 +350,7 @@ async function seedDatabase(deps: ActivityDeps, r: ResolvedEnv, client: MongoCli
       const path = `${spec.collection}.${spec.options.name}`;
       p.check();
       try {
-        await p.during(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options));
+        await p.during(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options), settleThenClose(db));
       } catch (err) {
         if (!INDEX_CONFLICTS.has(codeOf(err) ?? -1)) throw asSeedError(err, indexFile, path);
         // The seed changed since an index of this name was made: make it what the file says now.
@@ -342,7 +358,7 @@ async function seedDatabase(deps: ActivityDeps, r: ResolvedEnv, client: MongoCli
           if (codeOf(e) !== INDEX_NOT_FOUND) throw e;
         });
         try {
-          await p.during(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options));
+          await p.during(() => ({ database: d.physical, index: path }), () => coll.createIndex(spec.key, spec.options), settleThenClose(db));
         } catch (e) {
           // Still a conflict: the same keys under another name, or (FerretDB) documents that break a unique index.
           if (INDEX_CONFLICTS.has(codeOf(e) ?? -1)) throw problem(indexFile, path, `the server refused it: ${(e as Error).message}`);
@@ -442,16 +458,11 @@ export function createMongoActivities(deps: ActivityDeps) {
         const url = databaseUrl(await adminUrlForCreate(deps, 'mongo', server), `servers.mongo.${server}.url`, r.names.mongoUser, password, list[0]!.physical, 'mongo');
         p.check();
         await withEnvironmentUser(url, async (client) => {
-          // Cancelled: the connection closes, so nothing more is sent; the activity stops at its next step.
-          const close = () => void client.close(true).catch(() => undefined);
-          p.signal.addEventListener('abort', close, { once: true });
-          try {
-            for (const d of list) {
-              await withSourceNames(deps, () => seedDatabase(deps, r, client, d, p, result));
-              deps.log.info({ environment: r.env.name, server, database: d.physical }, 'MongoDB database seeded');
-            }
-          } finally {
-            p.signal.removeEventListener('abort', close);
+          // Cancelled: the call in flight ends, the connection closes (settleThenClose), and the
+          // activity stops at its next step.
+          for (const d of list) {
+            await withSourceNames(deps, () => seedDatabase(deps, r, client, d, p, result));
+            deps.log.info({ environment: r.env.name, server, database: d.physical }, 'MongoDB database seeded');
           }
         });
       }

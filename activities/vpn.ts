@@ -5,12 +5,7 @@
 // shared: each environment records its use in the ledger, the first adds the rule and the last one
 // out revokes it, under a lock so a create and a destroy never cross. A rule that was there before
 // envbot first needed it is someone else's: envbot uses it and never revokes it.
-import {
-  AuthorizeClientVpnIngressCommand,
-  DescribeClientVpnAuthorizationRulesCommand,
-  RevokeClientVpnIngressCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { awsError, awsErrorName } from '../shared/clients/aws.js';
 import { CatalogueError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
@@ -35,6 +30,9 @@ export interface RevokeVpnResult {
 
 const KIND = 'vpn-authorization';
 
+/** The EC2 SDK is large (about 90 MB resident): loaded only by an environment that has VPN access. */
+const ec2Sdk = () => import('@aws-sdk/client-ec2');
+
 /** Where a use is recorded: the endpoint, in its region. */
 const locationOf = (region: string, endpoint: string) => `client-vpn/${region}/${endpoint}`;
 /** One environment's use of the rule: `<cidr> <group> <environment>`; the rule is every entry sharing the first two. */
@@ -51,6 +49,7 @@ interface UseDetails {
 
 export function createVpnActivities(deps: ActivityDeps) {
   async function currentRule(ec2: EC2Client, d: Pick<UseDetails, 'endpoint' | 'cidr' | 'group'>) {
+    const { DescribeClientVpnAuthorizationRulesCommand } = await ec2Sdk();
     const { AuthorizationRules = [] } = await ec2.send(new DescribeClientVpnAuthorizationRulesCommand({
       ClientVpnEndpointId: d.endpoint,
       Filters: [{ Name: 'destination-cidr', Values: [d.cidr] }, { Name: 'group-id', Values: [d.group] }],
@@ -69,7 +68,7 @@ export function createVpnActivities(deps: ActivityDeps) {
       const region = vpn.region ?? deps.aws.region;
       const d = { endpoint: vpn.clientVpnEndpointId, region, cidr: r.project.vpn.cidr ?? vpn.cidr, group: r.project.vpn.group };
       const location = locationOf(region, d.endpoint);
-      const ec2 = awsClients(deps).ec2(region);
+      const ec2 = await awsClients(deps).ec2(region);
       return deps.store.locks.with(`vpn/${location}/${ruleKey(d.cidr, d.group)}`, async () => {
         const uses = await deps.store.ledger.liveWithPrefix(KIND, location, ruleKey(d.cidr, d.group));
         const own = uses.find((e) => e.environment === environment);
@@ -90,6 +89,7 @@ export function createVpnActivities(deps: ActivityDeps) {
         if (!current) {
           deps.faults?.check('createVpnAccess:rule');
           try {
+            const { AuthorizeClientVpnIngressCommand } = await ec2Sdk();
             await ec2.send(new AuthorizeClientVpnIngressCommand({
               ClientVpnEndpointId: d.endpoint,
               TargetNetworkCidr: d.cidr,
@@ -118,7 +118,8 @@ export function createVpnActivities(deps: ActivityDeps) {
             out.kept.push(what);
           } else {
             try {
-              await awsClients(deps).ec2(d.region).send(new RevokeClientVpnIngressCommand({ ClientVpnEndpointId: d.endpoint, TargetNetworkCidr: d.cidr, AccessGroupId: d.group }));
+              const { RevokeClientVpnIngressCommand } = await ec2Sdk();
+              await (await awsClients(deps).ec2(d.region)).send(new RevokeClientVpnIngressCommand({ ClientVpnEndpointId: d.endpoint, TargetNetworkCidr: d.cidr, AccessGroupId: d.group }));
             } catch (err) {
               const name = awsErrorName(err);
               // Already gone (or its endpoint is): done.

@@ -22,9 +22,6 @@ import { principalIds } from './core/authorise.js';
 import { ChatCore } from './core/chat-core.js';
 import { connectCore } from './core/connect.js';
 import { RoutingChat } from './routing-chat.js';
-import { createSlackApp } from './slack/app.js';
-import { SlackChat } from './slack/chat-port.js';
-import { createTeamsBot } from './teams/adapter.js';
 import { ConsoleChat } from './console-chat.js';
 import { createHttpApp, listen } from './http.js';
 import { SnsVerifier } from './webhooks/sns-signature.js';
@@ -65,15 +62,17 @@ async function main(): Promise<void> {
 
   const adapters = chatAdapters(settings);
   const slackOn = adapters.find((a) => a.name === 'slack')?.on === true;
+  // Each chat adapter's SDK is loaded only when it is on (Bolt and botbuilder are tens of MB resident).
   const slack = slackOn
-    ? await createSlackApp({ settings: { ...settings.slack, botToken: settings.slack.botToken! }, chatCore, store, log, ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}) })
+    ? await (await import('./slack/app.js')).createSlackApp({ settings: { ...settings.slack, botToken: settings.slack.botToken! }, chatCore, store, log, ...(settings.temporal.uiUrl ? { temporalUiUrl: settings.temporal.uiUrl } : {}) })
     : undefined;
   const teamsOn = adapters.find((a) => a.name === 'teams')?.on === true;
-  const teams = teamsOn ? createTeamsBot({ settings: settings.teams, chatCore, log, groupIds: principalIds(catalogue, 'teams-group') }) : undefined;
+  const teams = teamsOn ? (await import('./teams/adapter.js')).createTeamsBot({ settings: settings.teams, chatCore, log, groupIds: principalIds(catalogue, 'teams-group') }) : undefined;
   if (teams && !teams.authenticated) {
     log.warn('TEAMS IS UNAUTHENTICATED: POST /api/messages accepts activities without a Bot Framework token (ENVBOT_TEAMS_EMULATOR=true, no MicrosoftAppId). Anyone who can reach this port can act as any Teams user. Use it only with the Bot Framework Emulator on this machine.');
   }
-  const chat = new RoutingChat({ ...(slack ? { slack: new SlackChat(slack.chatClient, undefined, metrics) } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
+  const slackChat = slack ? new (await import('./slack/chat-port.js')).SlackChat(slack.chatClient, undefined, metrics) : undefined;
+  const chat = new RoutingChat({ ...(slackChat ? { slack: slackChat } : {}), ...(teams ? { teams: teams.chat } : {}) }, new ConsoleChat(log));
 
   const workerId = `${hostname()}:${process.pid}`;
   const deps: ActivityDeps | undefined = works

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type Logger as TemporalLogger, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { HEARTBEAT_MS } from '../activities/heartbeat.js';
 import { temporalTls } from '../shared/clients/temporal.js';
 import type { Settings } from '../shared/settings.js';
 
@@ -45,6 +46,13 @@ export function installRuntime(logger: TemporalLogger): void {
   runtimeInstalled = true;
 }
 
+/**
+ * A cancellation reaches an activity only in the answer to a heartbeat the SDK sends; by default it
+ * sends at most one per 0.8 x the heartbeat timeout (16 s for seeds), so a cancelled seed went on
+ * writing about 15 s. Seeds heartbeat every HEARTBEAT_MS: the SDK sends them as often.
+ */
+export const heartbeatOptions = { maxHeartbeatThrottleInterval: HEARTBEAT_MS } as const;
+
 /** Builds (but does not run) a worker connected to the configured Temporal server. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   if (opts.logger) installRuntime(opts.logger);
@@ -58,6 +66,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     // The SDK sizes its cache from the heap limit: 10 under bin/envbot-server's bounded heap, fewer
     // than the environments one busy worker follows at once (every eviction replays a history).
     maxCachedWorkflows: 100,
+    ...heartbeatOptions,
     activities: opts.activities ?? createActivities(opts.deps),
     ...(opts.deps.metrics ? { interceptors: { activity: [opts.deps.metrics.activityInterceptors()] } } : {}),
   });

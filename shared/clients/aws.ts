@@ -2,7 +2,7 @@
 // (moto locally) when AWS_ENDPOINT_URL is set. One client per service per process, reused by every
 // activity; errors are rethrown with what was being done (awsError).
 import { DataSyncClient } from '@aws-sdk/client-datasync';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -65,9 +65,13 @@ export class AwsClients {
     return this.get('elbv2', () => new ElasticLoadBalancingV2Client({ ...this.config, maxAttempts: MAX_ATTEMPTS }));
   }
 
-  /** EC2, for Client VPN; `region` when the VPN endpoint is in another region than the rest. */
-  ec2(region?: string): EC2Client {
+  /**
+   * EC2, for Client VPN; `region` when the VPN endpoint is in another region than the rest. Its SDK
+   * (about 90 MB resident) is loaded on first use, so envbot without a VPN never carries it.
+   */
+  async ec2(region?: string): Promise<EC2Client> {
     const r = region ?? this.config.region;
+    const { EC2Client } = await import('@aws-sdk/client-ec2');
     return this.get(`ec2/${r}`, () => new EC2Client({ ...this.config, region: r, maxAttempts: MAX_ATTEMPTS }));
   }
 

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
+import { heartbeatOptions } from '../../bot/worker.js';
 import { loadCatalogue } from '../../shared/catalogue/load.js';
 import { closeActivityDeps } from '../../activities/deps.js';
 import { depsOn } from './deps.js';
@@ -38,6 +39,8 @@ const worker = await Worker.create({
   connection,
   namespace: settings.temporal.namespace,
   taskQueue: TASK_QUEUE,
+  // envbot's own: how often a heartbeat (and so a cancellation) gets through.
+  ...heartbeatOptions,
   workflowsPath: fileURLToPath(new URL('./seed-workflow.ts', import.meta.url)),
   activities: { seedMongo: watched('seedMongo', real.seedMongo), seedSql: watched('seedSql', real.seedSql), seedRedis: watched('seedRedis', real.seedRedis) },
 });
