@@ -1,7 +1,7 @@
 # envbot's image: the worker and the HTTP server (Slack, Teams, webhooks, /healthz, /metrics), compiled.
 # Not built in this project's CI (no container runtime there): the commands are the ones `npm start` runs.
 # deploy/helm/envbot runs it (README, "Run envbot in a cluster").
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,7 +13,7 @@ COPY shared ./shared
 # (the same tree npm ci installed, without a second install).
 RUN npm run build && rm -f dist/.tsbuildinfo && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 # git (and ssh for git+ssh://) fetches seeds and templates kept in git repositories.
