@@ -9,7 +9,8 @@ const USAGE = `usage: scripts/services/services <command>
   status   show which servers answer
   env      print .envbot/services.env
 
-Options: --quiet (up: print only failures)`;
+Options: --quiet (up: print only failures)
+         --no-tools (up: the servers only, not the tools the tests run: helm; npm start uses it)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -17,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up': {
       const t0 = Date.now();
-      const res = await up({ quiet });
+      const res = await up({ quiet, tools: !rest.includes('--no-tools') });
       if (!res.ok) {
         for (const s of res.servers.filter((x) => x.state === 'failed')) {
           process.stderr.write(`\n${s.name} could not be started:\n${s.error}\n`);

@@ -35,6 +35,8 @@ export interface UpResult {
 export interface UpOptions extends ContextOptions {
   /** Which servers (default: all); servers named in `after` must be among them. */
   only?: Server[];
+  /** Also build the tools the tests run (helm); default true, with all servers only. */
+  tools?: boolean;
 }
 
 /** Whether envbot started this server (a live pid file) rather than finding it already there. */
@@ -98,8 +100,8 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   const ctx = createContext(opts);
   const list = opts.only ?? servers;
   const t0 = Date.now();
-  // The tools (helm) come with a full `up` only, not with a chosen few servers.
-  const installFailures = await installAll(ctx, list, opts.only === undefined);
+  // The tools (helm) come with a full `up` only, not with a chosen few servers, nor for `npm start`.
+  const installFailures = await installAll(ctx, list, opts.only === undefined && opts.tools !== false);
   const installSeconds = (Date.now() - t0) / 1000;
   if (installSeconds >= 5) ctx.log(`installs done in ${installSeconds.toFixed(0)}s; starting servers`);
   const done = new Map<string, Promise<void>>();
