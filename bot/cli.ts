@@ -6,14 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { pino } from 'pino';
-import { loadCatalogue } from '../shared/catalogue/load.js';
 import { EnvbotError } from '../shared/errors.js';
 import { projectRoot, servicesEnvFile } from '../shared/paths.js';
-import { readSettings } from '../shared/settings.js';
-import { pendingMigrations } from '../shared/store/migrate.js';
-import { Store } from '../shared/store/store.js';
-import { ChatCore } from './core/chat-core.js';
 import { sourcesLine, type Actor, type Command, type EnvironmentSummary, type Reply } from './core/model.js';
 import { COMMAND_USAGE, parseCommand } from './core/parse.js';
 import { catalogueFile } from './catalogue-file.js';
@@ -86,6 +80,15 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
     return positionals.length || values.help ? 0 : 2;
   }
   const command = commandOf(positionals, values);
+  // What a command needs is loaded only now: --version and --help answer without it.
+  const [{ pino }, { loadCatalogue }, { readSettings }, { pendingMigrations }, { Store }, { ChatCore }] = await Promise.all([
+    import('pino'),
+    import('../shared/catalogue/load.js'),
+    import('../shared/settings.js'),
+    import('../shared/store/migrate.js'),
+    import('../shared/store/store.js'),
+    import('./core/chat-core.js'),
+  ]);
   const settings = readSettings(env, [servicesEnvFile]);
   const catalogue = loadCatalogue(catalogueFile(settings), settings.env).catalogue;
   // A store an older envbot made: say so rather than fail on a missing column.
