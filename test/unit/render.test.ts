@@ -57,3 +57,21 @@ describe('template helpers for storage volumes', () => {
     expect(() => render(proja, '{{mountPath "media"}}', {}, 't.hbs')).toThrow(/project proja has no storage volume "media" \(it has none\)/);
   });
 });
+
+describe('one compiled template for every environment', () => {
+  it('renders the same text for two environments with each one\'s names, helpers inside blocks too', () => {
+    const dev = resolveEnv(loaded, { environment: 'projb-dev', project: 'projb', stage: 'dev' });
+    const text = '{{ENV_NAME}} {{host "service2"}} {{database "orders"}}{{#each LIST}} [{{this}} {{volume "media"}}]{{/each}}';
+    const vars = (r: typeof qa) => ({ ENV_NAME: r.env.name, LIST: ['a'] }) as unknown as Record<string, string>;
+    const a = render(qa, text, vars(qa), 't.hbs');
+    const b = render(dev, text, vars(dev), 't.hbs');
+    const c = render(qa, text, vars(qa), 't.hbs');
+    expect(a).toBe(`projb-qa ${qa.names.host('service2')} ${qa.names.postgresDatabase('orders')} [a vol-media-projb-qa]`);
+    expect(b).toBe(`projb-dev ${dev.names.host('service2')} ${dev.names.postgresDatabase('orders')} [a vol-media-projb-dev]`);
+    expect(c).toBe(a);
+  });
+
+  it('still refuses an unknown variable every time the cached text renders', () => {
+    for (let i = 0; i < 2; i++) expect(() => render(qa, '{{NOT_A_VAR}}', {}, 't.hbs')).toThrow(/t\.hbs[\s\S]*NOT_A_VAR/);
+  });
+});
