@@ -2,16 +2,18 @@
 //  - time to ready for projb-qa without any seed (data-free), with the example seeds, and with a
 //    1,000,000-row CSV table added to its MySQL seed, then to its PostgreSQL seed (generated here,
 //    never committed), broken down per step;
-//  - each engine's bulk seeding alone (the big table in that engine only) against the server's own
-//    bulk path alone (a raw COPY / LOAD DATA of the same file), as a ratio of the medians of
-//    ENVBOT_BENCH_ROUNDS (3) rounds of the two, run one after the other;
+//  - each engine's bulk seeding alone (a reseed, as Reset database runs it, of an environment whose
+//    only seeded SQL database holds the big table) against the server's own bulk path alone (a raw
+//    COPY / LOAD DATA of the same file), as a ratio of the medians of ENVBOT_BENCH_ROUNDS (3)
+//    rounds of the two, run one after the other;
 //  - Temporal's share of each: wall time not covered by any running activity.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
+import { parseDocument } from 'yaml';
 import { Client, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import mysql from 'mysql2/promise';
@@ -41,6 +43,8 @@ type Print = (line: string) => void;
 
 interface Interval {
   name: string;
+  /** The input's engine, for the activities that have one (seedSql runs once per SQL engine). */
+  engine?: string;
   start: number;
   end: number;
 }
@@ -109,7 +113,7 @@ async function rawLoadData(settings: Settings, csv: string): Promise<number> {
 }
 
 /** What a bench does between ready and destroy: `t0` is when the create was asked for (performance.now()). */
-export type AfterReady = (o: { environment: string; client: Client; t0: number; wall: number }) => Promise<void>;
+export type AfterReady = (o: { environment: string; client: Client; core: EnvbotCore; t0: number; wall: number; intervals: Interval[] }) => Promise<void>;
 
 export async function runOnce(
   settings: Settings,
@@ -145,7 +149,8 @@ export async function runOnce(
         try {
           return await fn(input);
         } finally {
-          intervals.push({ name, start, end: performance.now() });
+          const engine = (input as { engine?: unknown } | undefined)?.engine;
+          intervals.push({ name, ...(typeof engine === 'string' ? { engine } : {}), start, end: performance.now() });
         }
       },
     ]),
@@ -173,7 +178,7 @@ export async function runOnce(
       if (n !== ROWS) throw new Error(`big_rows holds ${n} rows in ${opts.checkRows}, not ${ROWS}`);
       print(`  checked: big_rows holds ${ROWS.toLocaleString('en')} rows in ${opts.checkRows}`);
     }
-    await opts.afterReady?.({ environment: `projb-qa-${suffix}`, client, t0, wall });
+    await opts.afterReady?.({ environment: `projb-qa-${suffix}`, client, core, t0, wall, intervals });
     const destroyed = await core.destroy({ environment: `projb-qa-${suffix}`, requester: { id: 'bench', platform: 'cli' } });
     await destroyed.handle.result();
     // The destroy stopped the copy's DataSync task; its workflow would notice at its next look, after
@@ -231,37 +236,48 @@ export async function provisioningBench(settings: Settings, print: Print): Promi
     const dataFree = dataFreeCatalogue(join(dir, 'data-free'));
     const bare = await runOnce(settings, dataFree, 'projb-qa, data-free (no seeds)', print);
     share('data-free', bare);
-    // The example seeds ROUNDS times: the median of each engine's step is what the big file is added to.
-    const plains: Awaited<ReturnType<typeof runOnce>>[] = [];
-    for (let i = 1; i <= ROUNDS; i++) plains.push(await runOnce(settings, examples, `projb-qa, example seeds (round ${i} of ${ROUNDS})`, print));
-    share('example seeds', plains[0]!);
+    const plain = await runOnce(settings, examples, 'projb-qa, example seeds', print);
+    share('example seeds', plain);
 
     const csv = join(dir, 'big_rows.csv');
     const t0 = performance.now();
     await writeBigCsv(csv);
     print(`generated ${ROWS.toLocaleString('en')}-row CSV in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    // Each engine alone: the big table in one engine's seed per run (the other seeds its small
-    // example beside it), against that engine's raw bulk loader alone on the same file; ROUNDS
-    // rounds of the two, one after the other, so a busy moment of the machine falls on both alike.
-    for (const [engine, seed, path] of [['mysql', 'seeds/projb/mysql/shop', 'LOAD DATA LOCAL INFILE'], ['postgres', 'seeds/projb/postgres/orders', 'COPY FROM STDIN']] as const) {
-      const catalogue = variant(`big-${engine}`, (folder) => {
+    // Each engine's seeding alone: the environment's SQL databases reseeded (what Reset database
+    // runs: the seedSql activity, through Temporal and the worker) with nothing else running and the
+    // other SQL engine's seed removed, against that engine's raw bulk loader alone on the same file.
+    // The big file's time is the reseed with it less the median reseed without it; ROUNDS rounds
+    // of reseed and raw load, one after the other, so a busy moment of the machine falls on both.
+    for (const [engine, db, seed, path] of [['mysql', 'shop', 'seeds/projb/mysql/shop', 'LOAD DATA LOCAL INFILE'], ['postgres', 'orders', 'seeds/projb/postgres/orders', 'COPY FROM STDIN']] as const) {
+      const other = engine === 'mysql' ? 'orders' : 'shop';
+      const alone = (folder: string) => {
+        const file = join(folder, 'envbot.yaml');
+        const doc = parseDocument(readFileSync(file, 'utf8'));
+        doc.deleteIn(['projects', 'projb', 'databases', other, 'seed']);
+        writeFileSync(file, doc.toString());
+      };
+      const small = variant(`${engine}-alone`, alone);
+      const big = variant(`big-${engine}`, (folder) => {
+        alone(folder);
         writeFileSync(join(folder, seed, 'schema', '015-big-rows.sql'), BIG_TABLE[engine]);
         cpSync(csv, join(folder, seed, 'data', 'big_rows.csv'));
       });
-      const plainMs = median(plains.map((p) => stepMs(p.progress, engine)));
+      const smallMs: number[] = [];
+      await runOnce(settings, small, `projb-qa, ${engine} seeded alone (${db}'s example seed)`, print, { afterReady: reseeds(engine, smallMs) });
       const envbotMs: number[] = [];
       const rawMs: number[] = [];
-      for (let i = 1; i <= ROUNDS; i++) {
-        const bulk = await runOnce(settings, catalogue, `projb-qa, plus ${ROWS.toLocaleString('en')} CSV rows in ${engine} (round ${i} of ${ROUNDS})`, print, { checkRows: engine });
-        // envbot's bulk time: the extra seeding time the big file cost this engine's step.
-        envbotMs.push(stepMs(bulk.progress, engine) - plainMs);
-        rawMs.push(engine === 'postgres' ? await rawCopy(settings, csv) : await rawLoadData(settings, csv));
-        print(`  round ${i}: envbot's big file ${(envbotMs.at(-1)! / 1000).toFixed(2)} s, raw ${path} ${(rawMs.at(-1)! / 1000).toFixed(2)} s`);
-        if (i === 1) share(`with 1M rows in ${engine}`, bulk);
-      }
-      const envbotRate = ROWS / (median(envbotMs) / 1000);
+      const bulk = await runOnce(settings, big, `projb-qa, plus ${ROWS.toLocaleString('en')} CSV rows in ${engine}`, print, {
+        checkRows: engine,
+        afterReady: reseeds(engine, envbotMs, async (i) => {
+          rawMs.push(engine === 'postgres' ? await rawCopy(settings, csv) : await rawLoadData(settings, csv));
+          print(`  round ${i} of ${ROUNDS}: envbot reseeds ${db} in ${(envbotMs[i - 1]! / 1000).toFixed(2)} s (${(smallMs[i - 1]! / 1000).toFixed(2)} s without the big file), raw ${path} ${(rawMs[i - 1]! / 1000).toFixed(2)} s`);
+        }),
+      });
+      share(`with 1M rows in ${engine}`, bulk);
+      const envbotRate = ROWS / ((median(envbotMs) - median(smallMs)) / 1000);
       const rawRate = ROWS / (median(rawMs) / 1000);
-      print(`${engine} alone (medians of ${ROUNDS} rounds): envbot seeds ${Math.round(envbotRate).toLocaleString('en')} rows/s, raw ${path} alone ${Math.round(rawRate).toLocaleString('en')} rows/s; ratio envbot/raw = ${(envbotRate / rawRate).toFixed(2)} (goal >= 0.9)`);
+      print(`${engine} seeding alone (medians of ${ROUNDS} rounds): envbot ${Math.round(envbotRate).toLocaleString('en')} rows/s, raw ${path} alone ${Math.round(rawRate).toLocaleString('en')} rows/s; ratio envbot/raw = ${(envbotRate / rawRate).toFixed(2)} (goal >= 0.9)`);
+      print(`  (in the create itself, beside its other steps, the ${engine} step took ${(stepMs(bulk.progress, engine) / 1000).toFixed(2)} s)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -271,6 +287,21 @@ export async function provisioningBench(settings: Settings, print: Print): Promi
 function stepMs(p: Progress, id: string): number {
   const s = p.steps.find((x) => x.id === id);
   return s?.startedAt && s.endedAt ? Date.parse(s.endedAt) - Date.parse(s.startedAt) : NaN;
+}
+
+/** After ready: ROUNDS reseeds of the environment's SQL databases, the time of each one's seedSql for `engine` into `times`, `between` after each. */
+function reseeds(engine: string, times: number[], between?: (round: number) => Promise<void>): AfterReady {
+  return async ({ environment, core, intervals }) => {
+    for (let i = 1; i <= ROUNDS; i++) {
+      const from = performance.now();
+      const started = await core.resetDatabases({ environment, which: 'sql', requester: { id: 'bench', platform: 'cli' } });
+      await started.handle.result();
+      const seeded = intervals.filter((iv) => iv.name === 'seedSql' && iv.engine === engine && iv.start >= from);
+      if (seeded.length !== 1) throw new Error(`reset ${i} ran seedSql for ${engine} ${seeded.length} times, not once`);
+      times.push(seeded[0]!.end - seeded[0]!.start);
+      await between?.(i);
+    }
+  };
 }
 
 function median(xs: number[]): number {
