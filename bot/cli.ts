@@ -81,7 +81,7 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
   }
   const command = commandOf(positionals, values);
   // What a command needs is loaded only now: --version and --help answer without it.
-  const [{ pino }, { loadCatalogue }, { readSettings }, { pendingMigrations }, { Store }, { ChatCore }] = await Promise.all([
+  const [{ default: pino }, { loadCatalogue }, { readSettings }, { pendingMigrations }, { Store }, { ChatCore }] = await Promise.all([
     import('pino'),
     import('../shared/catalogue/load.js'),
     import('../shared/settings.js'),
