@@ -3,7 +3,7 @@
 // newest state matters: a state superseded before its turn is never sent. A final state (a card, a
 // notice) goes before any pending progress edit. New messages respect an interval per channel (Slack:
 // one a second), edits a budget shared by the workspace (a token bucket: Slack's Tier 3 by default,
-// 50 a minute with bursts), and a platform's "rate limited, retry after N s" pauses what it limits and
+// 50 a minute with bursts, part of it kept for final states so they never wait behind progress), and a platform's "rate limited, retry after N s" pauses what it limits and
 // keeps the message queued. Callers decide whether to wait: workflows do not wait for progress edits.
 import type { ChatMessage } from '../shared/chat.js';
 
@@ -22,12 +22,17 @@ export interface OutboxLimits {
   editsPerMinute: number;
   /** Edits that may go at once after a quiet spell. */
   editBurst: number;
+  /**
+   * Edits of the budget kept for final states: a progress edit waits while no more than this many
+   * are left, so the cards that end operations do not queue behind progress (default 0).
+   */
+  editReserve?: number;
   /** Calls in flight at once. */
   concurrency: number;
 }
 
 /** Slack's published limits: chat.postMessage 1 a second per channel, chat.update Tier 3 (50+ a minute, bursts welcome). */
-export const SLACK_LIMITS: OutboxLimits = { postIntervalMs: 1000, editsPerMinute: 50, editBurst: 10, concurrency: 4 };
+export const SLACK_LIMITS: OutboxLimits = { postIntervalMs: 1000, editsPerMinute: 50, editBurst: 10, editReserve: 5, concurrency: 4 };
 
 export interface OutboxItem {
   /** The message's identity: states under one id replace each other. */
@@ -154,9 +159,11 @@ export class Outbox {
   private readyAt(e: Entry, now: number): number {
     const paused = Math.max(this.pausedUntil, now);
     if (!e.edit) return Math.max(paused, this.nextPost.get(e.channel) ?? 0);
-    if (this.tokens >= 1) return paused;
+    // A final may take the last edit; a progress edit leaves the reserve for finals.
+    const need = e.final ? 1 : 1 + Math.min(this.limits.editReserve ?? 0, this.limits.editBurst - 1);
+    if (this.tokens >= need) return paused;
     const perMs = this.limits.editsPerMinute / 60_000;
-    return Math.max(paused, now + Math.ceil((1 - this.tokens) / perMs));
+    return Math.max(paused, now + Math.ceil((need - this.tokens) / perMs));
   }
 
   private refill(now: number): void {

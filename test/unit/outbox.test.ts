@@ -76,6 +76,22 @@ describe('chat outbox', () => {
     expect(times[5]! - times[2]!).toBeGreaterThanOrEqual(250); // then ~100 ms apiece
   });
 
+  it('keeps part of the edit budget for final cards: progress edits wait, a final goes at once', async () => {
+    const outbox = new Outbox({ postIntervalMs: 0, editsPerMinute: 600, editBurst: 4, editReserve: 2, concurrency: 4 }); // one edit per 100 ms after the burst
+    const r = recorder({ delayMs: 1 });
+    const t0 = Date.now();
+    const progressEdits = Array.from({ length: 4 }, (_, i) => outbox.send(r.item(`p${i}`, 'C1', progress(`e${i}`, 1), true)));
+    await new Promise((done) => setTimeout(done, 20));
+    // Two progress edits took the budget down to the reserve; the other two wait for the refill.
+    expect(r.calls).toHaveLength(2);
+    await outbox.send(r.item('f', 'C1', card('f'), true));
+    expect(Date.now() - t0).toBeLessThan(80); // the final did not wait for a refill
+    await Promise.all(progressEdits);
+    const at = (id: string) => r.calls.find((c) => c.id === id)!.at;
+    expect(Math.max(at('p2'), at('p3'))).toBeGreaterThanOrEqual(150); // they waited for the budget (times from the recorder's start)
+    expect(r.calls.map((c) => c.id).slice(0, 3)).toEqual(['p0', 'p1', 'f']);
+  });
+
   it('waits out Retry-After on 429 and loses no final card', async () => {
     const outbox = new Outbox(fast);
     const r = recorder({ limitFirst: 2 });
