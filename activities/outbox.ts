@@ -3,8 +3,9 @@
 // newest state matters: a state superseded before its turn is never sent. A final state (a card, a
 // notice) goes before any pending progress edit. New messages respect an interval per channel (Slack:
 // one a second), edits a budget shared by the workspace (a token bucket: Slack's Tier 3 by default,
-// 50 a minute with bursts, part of it kept for final states so they never wait behind progress), and a platform's "rate limited, retry after N s" pauses what it limits and
-// keeps the message queued. Callers decide whether to wait: workflows do not wait for progress edits.
+// 50 a minute with bursts, part of it kept for final states so they never wait behind progress),
+// and a platform's "rate limited, retry after N s" pauses what it limits and keeps the message queued.
+// Callers decide whether to wait: workflows do not wait for progress edits.
 import type { ChatMessage } from '../shared/chat.js';
 
 /** A platform's answer "too many requests": the call may be made again after `retryAfterMs`. */

@@ -17,6 +17,7 @@ import { scratchPostgres } from '../test/support/databases.js';
 import { depsOn } from '../test/support/deps.js';
 import { ensureSharedSecrets } from '../test/support/shared-secrets.js';
 import { blockAction, signedHeaders, SlackRecorder, slashCommand, startEnvbot, until, type EnvbotProcess } from '../test/support/slack.js';
+import { pct } from './stats.js';
 
 const COUNT = 16;
 const PM = { id: 'U0PM0000001' };
@@ -31,12 +32,6 @@ function cpu(): { busy: number; total: number } {
   const total = f.reduce((a, b) => a + b, 0);
   return { busy: (total - idle) / 100, total: total / 100 };
 }
-
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 export async function chatBench(settings: Settings, print: Print): Promise<void> {
   const redis = new Redis(settings.servers.redis ?? 'redis://127.0.0.1:6379');

@@ -22,6 +22,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { dataFreeCatalogue } from './cpu.bench.js';
+import { median } from './stats.js';
 import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
 import { EnvbotCore } from '../bot/core/core.js';
 import { progressQuery } from '../shared/resources.js';
@@ -302,10 +303,4 @@ function reseeds(engine: string, times: number[], between?: (round: number) => P
       await between?.(i);
     }
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
