@@ -6,6 +6,7 @@
 // storageCopyStatus). Everything is recorded in the ledger before it is made; deletes read only the
 // ledger, never the catalogue.
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import {
   CancelTaskExecutionCommand,
@@ -104,6 +105,8 @@ const DIRECTORY_MODE = '0775';
 export const CLEANUP_IMAGE = 'public.ecr.aws/docker/library/busybox:1.37';
 /** How long one attempt of a delete waits for that Job (the `undo` preset gives an attempt 5 minutes). */
 const CLEANUP_WAIT_MS = 4 * 60_000;
+/** How long createStorage waits for its claims to be bound (the `quick` preset gives an attempt a minute). */
+const CLAIM_BIND_WAIT_MS = 30_000;
 
 const efsLocation = (fileSystemId: string) => `efs/${fileSystemId}`;
 const fileSystemOf = (location: string) => location.slice('efs/'.length);
@@ -202,6 +205,32 @@ export function createStorageActivities(deps: ActivityDeps) {
       `${what} exists and ${holder ? `belongs to environment ${holder}` : 'was not made by envbot'}, so ${environment} leaves it alone and stops; ` +
         (holder ? `destroy ${holder} first, or remove it` : 'remove it'),
     );
+  }
+
+  /**
+   * Waits until the controller manager has bound each claim to its volume. A Pod that the scheduler
+   * meets before that is set aside as unschedulable ("unbound immediate PersistentVolumeClaims") and
+   * may not be tried again for up to five minutes, so the services come after the binding. Still
+   * unbound after CLAIM_BIND_WAIT_MS: a retryable error (running the step again changes nothing).
+   */
+  async function claimsBound(namespace: string, claims: string[]): Promise<void> {
+    const deadline = Date.now() + CLAIM_BIND_WAIT_MS;
+    for (const name of claims) {
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+        let phase: string | undefined;
+        try {
+          const claim = await objects.read({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace } });
+          phase = (claim as { status?: { phase?: string } }).status?.phase;
+        } catch (err) {
+          throw apiError(err, `reading PersistentVolumeClaim/${name} in namespace ${namespace}`);
+        }
+        if (phase === 'Bound') break;
+        if (Date.now() > deadline) {
+          throw new Error(`PersistentVolumeClaim/${name} in namespace ${namespace} is not bound to its volume after ${CLAIM_BIND_WAIT_MS / 1000} s (phase ${phase ?? 'unknown'}); is the cluster's controller manager running?`);
+        }
+        await sleep(delay);
+      }
+    }
   }
 
   /** Deletes the object an entry names when it carries the environment's label; gone is done. */
@@ -421,6 +450,7 @@ export function createStorageActivities(deps: ActivityDeps) {
         } as NamedObject, claimEntry);
         out.push({ volume, directory, accessPoint: accessPoint.AccessPointId!, persistentVolume: claim, claim });
       }
+      await claimsBound(namespace, out.map((v) => v.claim));
       deps.log.info({ environment, volumes: out }, 'storage volumes created');
       return { volumes: out };
     },

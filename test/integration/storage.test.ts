@@ -197,6 +197,14 @@ describe('storage volumes', () => {
       await run(k8s.deleteNamespace, { ref });
     });
 
+    it('createStorage returns once the claim is bound, so the scheduler never meets the services with an unbound claim', async () => {
+      const s = createStorageActivities(h.deps);
+      await run(s.createStorage, { ref });
+      const claim = await core.readNamespacedPersistentVolumeClaim({ name: `vol-media-${ref.environment}`, namespace: ref.environment });
+      expect(claim.status?.phase).toBe('Bound');
+      await run(s.deleteStorage, { ref });
+    });
+
     it('adopts a DataSync location that a crashed attempt made but did not record, and destroy removes it', async () => {
       const s = createStorageActivities(h.deps);
       await run(s.createStorage, { ref });
