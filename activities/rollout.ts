@@ -96,7 +96,12 @@ export function createRolloutActivities(deps: ActivityDeps) {
   const apps = deps.kube.makeApiClient(AppsV1Api);
   const core = deps.kube.makeApiClient(CoreV1Api);
 
-  async function look(ref: EnvRef): Promise<ServicesResult> {
+  /**
+   * The environment's services as their Deployments and StatefulSets say. With `explain`, what the
+   * Pods and events of each service not yet available say too (two more lists, so only for the
+   * answer the caller gets, not for every look while waiting).
+   */
+  async function look(ref: EnvRef, explain: boolean): Promise<ServicesResult> {
     const r = resolveEnv(deps.catalogue, ref);
     const namespace = r.names.namespace;
     const labelSelector = `${ENV_LABEL}=${r.env.name}`;
@@ -127,7 +132,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
         urls: (r.project.services[service]?.hosts ?? []).map((h) => routeUrl(r.names.route(h, r.project.addressing))),
       };
       services.push(health);
-      if (health.available) continue;
+      if (health.available || !explain) continue;
       const troubles: Trouble[] = [];
       for (const w of list.filter((_, i) => !states[i]!.available)) {
         const name = w.metadata?.name ?? '';
@@ -161,8 +166,9 @@ export function createRolloutActivities(deps: ActivityDeps) {
       deps.faults?.check('environmentServices');
       const until = Date.now() + waitSeconds * 1000;
       for (;;) {
-        const now = await look(ref);
-        if (now.ready || previous === undefined || now.summary !== previous || Date.now() >= until) return now;
+        const now = await look(ref, false);
+        if (now.ready) return now;
+        if (previous === undefined || now.summary !== previous || Date.now() >= until) return look(ref, true);
         await sleep(1000);
       }
     },
