@@ -20,6 +20,12 @@ export interface EnvironmentPlan {
   monitoring?: boolean;
   /** The project's VPN group is authorised on the catalogue's Client VPN endpoint (absent in plans made before that). */
   vpn?: boolean;
+  /**
+   * The rows whose seed has work to do: the database engines with a seed folder, and Redis (its seed
+   * also empties the database). A create runs no other row's seed. Absent in plans made before it:
+   * every row's seed runs, as it did then.
+   */
+  seeded?: string[];
   /** Time to live (14d); none: the environment stays until destroyed. */
   ttl?: string;
   warnBefore: string;
@@ -153,6 +159,11 @@ export function rowsFor(plan: EnvironmentPlan): ResourceRow[] {
 /** Destroy removes in the exact reverse of creation, every row (what to remove comes from the ledger). */
 export function destructionOrder(): ResourceRow[] {
   return creationOrder().reverse();
+}
+
+/** Whether a create of an environment with `plan` runs the row's seed. */
+export function seedsOnCreate(plan: EnvironmentPlan, row: ResourceRow): boolean {
+  return row.seed !== undefined && (plan.seeded === undefined || plan.seeded.includes(row.id));
 }
 
 /** The rows a reset of `which` re-seeds, for an environment with `plan`. */

@@ -23,6 +23,7 @@ import {
   progressQuery,
   ROLLOUT_PATCH,
   rowsFor,
+  seedsOnCreate,
   SOURCES_PATCH,
   type EnvironmentPlan,
   type ResourceRow,
@@ -155,7 +156,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     saga.onUndo(row.id, () => deleteResource(row, ref));
     return step(row.id, async () => {
       const created = await createResource(row, ref);
-      await seedResource(row, ref);
+      if (seedsOnCreate(plan, row)) await seedResource(row, ref);
       report(row, created, result);
     });
   };

@@ -13,6 +13,7 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
     throw new InvalidNameError(`Project ${project} has no stage "${stage}". Its stages: ${stages.join(', ')}.`);
   }
   const engines = new Set(Object.values(p.databases).map((d) => d.engine));
+  const seededEngines = new Set(Object.values(p.databases).filter((d) => d.seed).map((d) => d.engine));
   const effectiveTtl = ttl ?? p.ttl ?? catalogue.defaults.ttl;
   const remote = [...Object.values(p.services).map((s) => s.template), ...Object.values(p.databases).map((d) => d.seed), p.redis?.seed].some((l) => l && l.kind !== 'disk');
   return {
@@ -25,6 +26,7 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
     ...(catalogue.loadBalancer ? { loadBalancer: true } : {}),
     ...(p.vpn && catalogue.vpn ? { vpn: true } : {}),
     ...(p.monitoring?.enabled ? { monitoring: true } : {}),
+    seeded: [...seededEngines, ...(p.redis ? ['redis'] : [])],
     ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
     warnBefore: catalogue.defaults.warnBefore,
     readyTimeout: p.readyTimeout,

@@ -16,6 +16,7 @@ import {
   resetRows,
   resetSteps,
   rowsFor,
+  seedsOnCreate,
   stepTitle,
   tableActivities,
   type EnvironmentPlan,
@@ -100,6 +101,22 @@ describe('the resource table', () => {
     const remote = structuredClone(catalogue);
     remote.projects.projb!.redis!.seed = { kind: 's3', bucket: 'seeds', prefix: 'projb/redis.json', raw: 's3://seeds/projb/redis.json' };
     expect(planFor(remote, 'projb', 'qa').sources).toBe(true);
+  });
+
+  it('seeds on create only the rows the plan says have a seed (every row in plans made before that)', () => {
+    const catalogue = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), SERVERS).catalogue;
+    const seeded = (plan: EnvironmentPlan) => rowsFor(plan).filter((r) => seedsOnCreate(plan, r)).map((r) => r.id);
+    expect(seeded(planFor(catalogue, 'projb', 'qa'))).toEqual(['mongo', 'mysql', 'postgres', 'redis']);
+    // Without seed folders the databases are made empty, with no seed step; Redis's seed still runs (it empties the database).
+    const bare = structuredClone(catalogue);
+    for (const db of Object.values(bare.projects.projb!.databases)) delete db.seed;
+    delete bare.projects.projb!.redis!.seed;
+    expect(seeded(planFor(bare, 'projb', 'qa'))).toEqual(['redis']);
+    // One seeded engine is enough for its row.
+    bare.projects.projb!.databases.shop!.seed = catalogue.projects.projb!.databases.shop!.seed;
+    expect(seeded(planFor(bare, 'projb', 'qa'))).toEqual([catalogue.projects.projb!.databases.shop!.engine, 'redis']);
+    // A plan recorded before `seeded` existed seeds every row, as its run did.
+    expect(seeded(everything)).toEqual(['mongo', 'mysql', 'postgres', 'redis']);
   });
 
   it('marks the rows added since 0.1 with a patch, so workflows recorded before them replay', () => {
