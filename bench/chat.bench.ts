@@ -8,7 +8,6 @@
 // projc is the example's shop: its small example seeds are loaded (MongoDB and MySQL).
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { projectRoot } from '../shared/paths.js';
@@ -17,21 +16,13 @@ import { scratchPostgres } from '../test/support/databases.js';
 import { depsOn } from '../test/support/deps.js';
 import { ensureSharedSecrets } from '../test/support/shared-secrets.js';
 import { blockAction, signedHeaders, SlackRecorder, slashCommand, startEnvbot, until, type EnvbotProcess } from '../test/support/slack.js';
-import { pct } from './stats.js';
+import { machineBusy, pct } from './stats.js';
 
 const COUNT = 16;
 const PM = { id: 'U0PM0000001' };
 const OPS = { id: 'U0OPS000001' };
 const CHANNEL = 'C0PROJC0001';
 type Print = (line: string) => void;
-
-/** Busy and total CPU time of the whole machine so far, in seconds (/proc/stat's first line). */
-function cpu(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3]! + f[4]!;
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: (total - idle) / 100, total: total / 100 };
-}
 
 export async function chatBench(settings: Settings, print: Print): Promise<void> {
   const redis = new Redis(settings.servers.redis ?? 'redis://127.0.0.1:6379');
@@ -70,7 +61,7 @@ export async function chatBench(settings: Settings, print: Print): Promise<void>
       const callsBefore = chatCalls();
       const acks: number[] = [];
       const listAcks: number[] = [];
-      const c0 = cpu();
+      const c0 = machineBusy();
       const t0 = performance.now();
       let provisioned = 0;
       let carded = 0;
@@ -90,10 +81,10 @@ export async function chatBench(settings: Settings, print: Print): Promise<void>
       }, 900_000);
       stop = true;
       await pinger;
-      const c1 = cpu();
+      const c1 = machineBusy();
       // The environments' messages: posts and edits (the lists' ephemeral answers are not counted).
       const calls = chatCalls() - callsBefore;
-      return { provisioned, carded, calls, cpuSeconds: c1.busy - c0.busy, acks, listAcks };
+      return { provisioned, carded, calls, cpuSeconds: c1 - c0, acks, listAcks };
     };
 
     const one = await round(1, 'a');

@@ -24,15 +24,10 @@ import type { Settings } from '../shared/settings.js';
 import { Store } from '../shared/store/store.js';
 import { scratchPostgres } from '../test/support/databases.js';
 import { ensureSharedSecrets } from '../test/support/shared-secrets.js';
+import { cpuByName, machineBusy, processCpu } from './stats.js';
 
 const COUNT = Number(process.env.ENVBOT_CPU_COUNT ?? 16);
 type Print = (line: string) => void;
-
-/** Busy CPU time of the whole machine so far, in seconds (/proc/stat's first line). */
-function machineBusy(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
-}
 
 /** This process's user + system CPU so far, in seconds. */
 const ownCpu = () => {
@@ -81,10 +76,11 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       made.push(...suffixes.map((s) => `projb-qa-${s}`));
       const m0 = machineBusy();
       const p0 = ownCpu();
+      const s0 = processCpu();
       const t0 = performance.now();
       const started = await Promise.all(suffixes.map((suffix) => core.create({ project: 'projb', stage: 'qa', suffix, requester })));
       await Promise.all(started.map((s) => s.handle.result()));
-      return { wall: performance.now() - t0, machine: machineBusy() - m0, own: ownCpu() - p0 };
+      return { wall: performance.now() - t0, machine: machineBusy() - m0, own: ownCpu() - p0, byName: cpuByName(s0, processCpu()) };
     };
     const destroyAll = async () => {
       const handles = await Promise.all(made.splice(0).map((environment) => core.destroy({ environment, requester })));
@@ -97,6 +93,11 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     await destroyAll();
     print(`one data-free projb create alone: ${(one.wall / 1000).toFixed(2)} s, ${one.own.toFixed(2)} CPU-s in the worker process, ${one.machine.toFixed(2)} CPU-s on the machine`);
     const load = loadavg()[0]!;
+    // What the machine spends with nothing to do (the servers' own timers), per second, so the
+    // environments' share can be told from it.
+    const i0 = machineBusy();
+    await new Promise((r) => setTimeout(r, 5000));
+    const idleRate = (machineBusy() - i0) / 5;
     let session: Session | undefined;
     if (profileDir) {
       session = new Session();
@@ -114,9 +115,17 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     print(`${COUNT} data-free projb creates at once: last ready ${(many.wall / 1000).toFixed(2)} s`);
     print(`  CPU-seconds per environment, worker process: ${(many.own / COUNT).toFixed(3)}`);
     print(`  CPU-seconds per environment, whole machine: ${(many.machine / COUNT).toFixed(3)} (load average ${load.toFixed(1)} on ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores before the round: other work on the machine is counted too)`);
+    const background = idleRate * (many.wall / 1000);
+    print(`  of which the machine's idle rate over the same time: ${(background / COUNT).toFixed(3)} (${idleRate.toFixed(3)} CPU-s a second); the rest, the environments' own cost: ${((many.machine - background) / COUNT).toFixed(3)}`);
+    print(`  by process, CPU-seconds per environment: ${many.byName.slice(0, 10).map(([name, s]) => `${name} ${(s / COUNT).toFixed(3)}`).join(', ')}`);
     await destroyAll();
   } finally {
     await Promise.allSettled(made.map((environment) => core.destroy({ environment, requester }).then((d) => d.handle.result())));
+    // The storage copies notice their environment is gone at their next look (30 s on): with the
+    // worker about to go, they would stay open on a task queue no one serves, adding to the server's load.
+    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+      await client.workflow.getHandle(w.workflowId, w.runId).terminate('the CPU benchmark is over').catch(() => undefined);
+    }
     worker.shutdown();
     await running;
     await native.close();

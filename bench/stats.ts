@@ -1,4 +1,5 @@
-// Small statistics the benches print.
+// Small statistics the benches print, and the machine's CPU time they measure.
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The p-th percentile of `xs` (nearest rank; NaN when empty). */
 export function pct(xs: number[], p: number): number {
@@ -11,4 +12,39 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Busy CPU time of the whole machine so far, in seconds (/proc/stat's first line, idle and iowait left out). */
+export function machineBusy(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
+}
+
+/** CPU-seconds (user + system, with reaped children) of every process now running, by pid, with its command name. */
+export type ProcessCpu = Map<string, { name: string; seconds: number }>;
+
+export function processCpu(): ProcessCpu {
+  const out: ProcessCpu = new Map();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      out.set(pid, { name, seconds: (f[11]! + f[12]! + f[13]! + f[14]!) / 100 });
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** CPU-seconds spent between two snapshots, summed by command name, largest first (processes that ended meanwhile are missing). */
+export function cpuByName(before: ProcessCpu, after: ProcessCpu): [string, number][] {
+  const by = new Map<string, number>();
+  for (const [pid, { name, seconds }] of after) {
+    const spent = seconds - (before.get(pid)?.seconds ?? 0);
+    if (spent > 0) by.set(name, (by.get(name) ?? 0) + spent);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]);
 }
