@@ -92,16 +92,19 @@ function selectorOf(w: Workload): string | undefined {
 
 export const summaryOf = (services: ServiceHealth[]): string => services.map((s) => `${s.service} ${s.ready}/${s.desired} ready`).join(', ');
 
+/** A look at the services: the answer, and each service not yet available with its workloads that are not. */
+interface Look {
+  result: ServicesResult;
+  namespace: string;
+  waiting: { health: ServiceHealth; workloads: Workload[] }[];
+}
+
 export function createRolloutActivities(deps: ActivityDeps) {
   const apps = deps.kube.makeApiClient(AppsV1Api);
   const core = deps.kube.makeApiClient(CoreV1Api);
 
-  /**
-   * The environment's services as their Deployments and StatefulSets say. With `explain`, what the
-   * Pods and events of each service not yet available say too (two more lists, so only for the
-   * answer the caller gets, not for every look while waiting).
-   */
-  async function look(ref: EnvRef, explain: boolean): Promise<ServicesResult> {
+  /** The environment's services as their Deployments and StatefulSets say. */
+  async function look(ref: EnvRef): Promise<Look> {
     const r = resolveEnv(deps.catalogue, ref);
     const namespace = r.names.namespace;
     const labelSelector = `${ENV_LABEL}=${r.env.name}`;
@@ -118,9 +121,8 @@ export function createRolloutActivities(deps: ActivityDeps) {
       const service = w.metadata?.labels?.[SERVICE_LABEL] ?? w.metadata?.name ?? '?';
       byService.set(service, [...(byService.get(service) ?? []), w]);
     }
-    let events: CoreV1Event[] | undefined;
     const services: ServiceHealth[] = [];
-    const problems: string[] = [];
+    const waiting: Look['waiting'] = [];
     for (const [service, list] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
       const states = list.map(workloadState);
       const health: ServiceHealth = {
@@ -132,9 +134,22 @@ export function createRolloutActivities(deps: ActivityDeps) {
         urls: (r.project.services[service]?.hosts ?? []).map((h) => routeUrl(r.names.route(h, r.project.addressing))),
       };
       services.push(health);
-      if (health.available || !explain) continue;
+      if (!health.available) waiting.push({ health, workloads: list.filter((_, i) => !states[i]!.available) });
+    }
+    return { result: { ready: services.every((s) => s.available), services, summary: summaryOf(services), problems: [] }, namespace, waiting };
+  }
+
+  /**
+   * What the Pods and events of each service not yet available say (two more lists, so only for
+   * the answer the caller gets, not for every look while waiting).
+   */
+  async function explain({ result, namespace, waiting }: Look): Promise<ServicesResult> {
+    let events: CoreV1Event[] | undefined;
+    const problems: string[] = [];
+    for (const { health, workloads } of waiting) {
+      const { service } = health;
       const troubles: Trouble[] = [];
-      for (const w of list.filter((_, i) => !states[i]!.available)) {
+      for (const w of workloads) {
         const name = w.metadata?.name ?? '';
         const selector = selectorOf(w);
         try {
@@ -153,7 +168,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
       problems.push(...unique.slice(0, PROBLEMS_PER_SERVICE).map((l) => `${service}: ${l}`));
       if (unique.length === 0) problems.push(`${service}: ${health.ready} of ${health.desired} replicas ready, no Pod reports a problem yet`);
     }
-    return { ready: services.every((s) => s.available), services, summary: summaryOf(services), problems };
+    return { ...result, problems };
   }
 
   return {
@@ -166,9 +181,9 @@ export function createRolloutActivities(deps: ActivityDeps) {
       deps.faults?.check('environmentServices');
       const until = Date.now() + waitSeconds * 1000;
       for (;;) {
-        const now = await look(ref, false);
-        if (now.ready) return now;
-        if (previous === undefined || now.summary !== previous || Date.now() >= until) return look(ref, true);
+        const now = await look(ref);
+        if (now.result.ready) return now.result;
+        if (previous === undefined || now.result.summary !== previous || Date.now() >= until) return explain(now);
         await sleep(1000);
       }
     },
