@@ -23,6 +23,7 @@ import { projectRoot } from '../shared/paths.js';
 import type { Settings } from '../shared/settings.js';
 import { Store } from '../shared/store/store.js';
 import { scratchPostgres } from '../test/support/databases.js';
+import { endWorkflowsOn } from '../test/support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../test/support/shared-secrets.js';
 import { cpuByName, machineBusy, processCpu } from './stats.js';
 
@@ -123,9 +124,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     await Promise.allSettled(made.map((environment) => core.destroy({ environment, requester }).then((d) => d.handle.result())));
     // The storage copies notice their environment is gone at their next look (30 s on): with the
     // worker about to go, they would stay open on a task queue no one serves, adding to the server's load.
-    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(w.workflowId, w.runId).terminate('the CPU benchmark is over').catch(() => undefined);
-    }
+    await endWorkflowsOn(client, taskQueue);
     worker.shutdown();
     await running;
     await native.close();

@@ -11,6 +11,7 @@ import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveEnv } from '../../activities/environment.js';
@@ -19,6 +20,7 @@ import { memory, writeBigMongoSeed } from '../support/big-seeds.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn, uniqueEnv } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
+import { endWorkflowsOn } from '../support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 
@@ -77,6 +79,10 @@ describe("envbot's memory, compiled, creating an environment with a large seed",
   }, 600_000);
 
   afterAll(async () => {
+    // The storage copy the create started ends at its next look, after the test: ended here, while envbot runs.
+    const connection = await Connection.connect({ address: settings.temporal.address });
+    await endWorkflowsOn(new Client({ connection }), taskQueue, { workerRunning: envbot?.exitCode === null });
+    await connection.close();
     if (envbot && envbot.exitCode === null) {
       envbot.kill('SIGINT');
       await new Promise((r) => envbot.once('exit', r));

@@ -69,6 +69,7 @@ import type { DestroyEnvironmentResult } from '../../workflows/destroy-environme
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn, uniqueEnv } from '../support/deps.js';
 import { inventory as everything, leftovers, normalised } from '../support/inspect.js';
+import { endWorkflowsOn } from '../support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 import { startWorker, type PausePoint, type WorkerProcess } from '../support/worker-process.js';
@@ -419,6 +420,8 @@ describe('crash matrix: a worker SIGKILLed inside each create, destroy and undo 
       }
     } finally {
       await endOpenRuns(ref);
+      // The storage copy ends at its next look, after the case: ended here, while the rescuer runs.
+      await endWorkflowsOn(client, taskQueue, { workerRunning: rescuer !== undefined });
       rescuer?.shutdown();
       await running;
       out.ms.total = Date.now() - started;
@@ -472,6 +475,7 @@ describe('crash matrix: a worker SIGKILLed inside each create, destroy and undo 
           undo: { failed: createShape(failedRef, failed), left: await leftovers({ deps: deps() }, failedRef), state: (await made.store.getEnvironment(failedRef.environment))?.state },
         };
       } finally {
+        await endWorkflowsOn(client, taskQueue);
         worker.shutdown();
         await running;
         await clean.store.close();

@@ -11,6 +11,7 @@ import type { Requester } from '../../shared/model.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn, uniqueEnv } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
+import { endWorkflowsOn } from '../support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { testSettings } from '../support/settings.js';
 import { channelView, startWorker, type WorkerProcess } from '../support/worker-process.js';
@@ -43,7 +44,8 @@ describe('two workers on one task queue, one killed while eight environments are
   it('the survivor makes all eight ready, each resource once and one card each', async () => {
     const taskQueue = `two-workers-${randomUUID()}`;
     const { deps, store } = depsOn(storeDb.url, 'two-workers-test');
-    const core = new EnvbotCore({ client: new Client({ connection }), store, catalogue: deps.catalogue.catalogue, taskQueue });
+    const client = new Client({ connection });
+    const core = new EnvbotCore({ client, store, catalogue: deps.catalogue.catalogue, taskQueue });
     const env = { TASK_QUEUE: taskQueue, STORE_URL: storeDb.url, CHAT_LOG: chatLog };
     try {
       // The doomed worker holds every seed it takes (heartbeating), so the kill lands inside one.
@@ -87,6 +89,8 @@ describe('two workers on one task queue, one killed while eight environments are
       await Promise.all(destroyed.map((d) => d.handle.result()));
       for (const ref of refs) expect(await leftovers({ deps }, ref), ref.environment).toEqual([]);
     } finally {
+      // The storage copies end at their next look, after the test: ended here, while the survivor runs.
+      await endWorkflowsOn(client, taskQueue);
       await store.close();
     }
   }, 900_000);

@@ -13,6 +13,7 @@ import type { Requester } from '../../shared/model.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
 import { depsOn, uniqueEnv } from '../support/deps.js';
 import { leftovers } from '../support/inspect.js';
+import { endWorkflowsOn } from '../support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../support/shared-secrets.js';
 import { repoRoot, testSettings } from '../support/settings.js';
 
@@ -60,7 +61,8 @@ describe('a worker killed mid-seeding', () => {
   it('is replaced by a new worker that finishes the environment without duplicates', async () => {
     const taskQueue = `crash-${randomUUID()}`;
     const { deps, store } = depsOn(storeDb.url, 'crash-test');
-    const core = new EnvbotCore({ client: new Client({ connection }), store, catalogue: deps.catalogue.catalogue, taskQueue });
+    const client = new Client({ connection });
+    const core = new EnvbotCore({ client, store, catalogue: deps.catalogue.catalogue, taskQueue });
     const ref = uniqueEnv('projb', 'qa');
     try {
       const first = startWorker({ TASK_QUEUE: taskQueue, STORE_URL: storeDb.url, SEED_PAUSE_MS: '120000' });
@@ -98,6 +100,8 @@ describe('a worker killed mid-seeding', () => {
       await destroyed.handle.result();
       expect(await leftovers({ deps }, ref)).toEqual([]);
     } finally {
+      // The storage copy ends at its next look, after the test: ended here, while the second worker runs.
+      await endWorkflowsOn(client, taskQueue);
       await store.close();
     }
   }, 300_000);
