@@ -21,8 +21,9 @@ import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
 import { awsClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
-import { resolveListener, serviceRoutes } from './loadbalancer.js';
+import { resolveListener, routesOf } from './loadbalancer.js';
 import { routeUrl } from '../shared/names.js';
+import { LEDGER_KINDS } from '../shared/store/ledger.js';
 
 export interface DnsInput {
   ref: EnvRef;
@@ -42,7 +43,7 @@ export interface DeleteDnsResult {
   deleted: string[];
 }
 
-const KIND = 'dns-record';
+const KIND = LEDGER_KINDS.dnsRecord;
 /** The private zone envbot made, when it had to: shared by every environment, so no environment's destroy removes it. */
 const ZONE_KIND = 'dns-zone';
 const ZONE_OWNER = 'envbot';
@@ -54,7 +55,7 @@ const zoneIdOf = (id: string) => id.replace(/^\/hostedzone\//, '');
 
 /** Every host name of the environment, in the project's addressing style. */
 function hostsOf(r: ResolvedEnv): string[] {
-  return [...new Set(serviceRoutes(r).flatMap((s) => s.routes.map((x) => x.host)))];
+  return [...new Set(routesOf(r).flatMap((s) => s.routes.map((x) => x.host)))];
 }
 
 /** The types of record envbot writes: a CNAME, or an alias to the load balancer. */
@@ -202,7 +203,7 @@ export function createDnsActivities(deps: ActivityDeps) {
           throw awsError(err, `writing ${changes.length} DNS record change(s) in zone ${zoneId}`);
         }
       }
-      const urls = serviceRoutes(r).flatMap((s) => s.routes.map(routeUrl));
+      const urls = routesOf(r).flatMap((s) => s.routes.map(routeUrl));
       deps.log.info({ environment: r.env.name, zoneId, records, changed: changes.length }, 'DNS records created');
       return { zoneId, records, urls };
     },

@@ -24,7 +24,7 @@ import type { Catalogue } from '../shared/catalogue/schema.js';
 import { awsError, awsErrorName } from '../shared/clients/aws.js';
 import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
-import { routeKey, type Route } from '../shared/names.js';
+import { routeKey, serviceRoutes, type Route } from '../shared/names.js';
 import { awsClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
 import { ENV_LABEL } from './kubernetes.js';
@@ -110,9 +110,7 @@ export async function resolveListener(elb: ElasticLoadBalancingV2Client, lb: Non
 }
 
 /** Each service's routes, in the project's addressing style. */
-export function serviceRoutes(r: ResolvedEnv): { service: string; routes: Route[] }[] {
-  return Object.entries(r.project.services).map(([service, s]) => ({ service, routes: s.hosts.map((h) => r.names.route(h, r.project.addressing)) }));
-}
+export const routesOf = (r: ResolvedEnv): { service: string; routes: Route[] }[] => serviceRoutes(r.names, r.project.services, r.project.addressing);
 
 /** The rule conditions of a service's routes: its hosts, and in the path style its paths (`/service1`, `/service1/*`). */
 function conditionsOf(routes: Route[]): RuleCondition[] {
@@ -196,7 +194,7 @@ export function createLoadBalancerActivities(deps: ActivityDeps) {
       const environment = r.env.name;
       const target = await resolveListener(elb(), lb, r.catalogue.file);
       const { listenerArn } = target;
-      const services = serviceRoutes(r);
+      const services = routesOf(r);
       await deps.store.recordResources(services.flatMap((s) => s.routes.map((route) => ({ environment, kind: KIND.route, name: routeKey(route), location: listenerArn, details: { service: s.service } }))));
       const existing = await rulesOf(listenerArn).catch((err: unknown) => {
         throw awsError(err, `listing the rules of listener ${listenerArn}`);

@@ -7,6 +7,7 @@ import { BSON, MongoClient, MongoServerError, type Db, type Document, type Index
 import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { Location } from '../shared/catalogue/schema.js';
 import type { EnvRef } from '../shared/model.js';
+import { LEDGER_KINDS } from '../shared/store/ledger.js';
 import { databasePassword, databaseUrl } from './credentials.js';
 import { databaseClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
@@ -41,7 +42,7 @@ export interface DeleteMongoResult {
 }
 
 const USER_KIND = 'mongo-user';
-const DATABASE_KIND = 'mongo-database';
+const DATABASE_KIND = LEDGER_KINDS.database.mongo;
 /** The collection createMongo writes so an empty database exists (MongoDB makes databases on first write). */
 const MARKER = '_envbot';
 

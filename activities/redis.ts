@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { Redis } from 'ioredis';
 import { CatalogueError, NotFoundError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
+import { LEDGER_KINDS } from '../shared/store/ledger.js';
 import type { LedgerEntry } from '../shared/store/store.js';
 import { databasePassword } from './credentials.js';
 import { databaseClients, type ActivityDeps } from './deps.js';
@@ -36,7 +37,7 @@ export interface DeleteRedisResult {
   index?: number;
 }
 
-const KIND = 'redis-database';
+const KIND = LEDGER_KINDS.redisDatabase;
 const USER_KIND = 'redis-user';
 
 /**

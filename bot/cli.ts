@@ -134,9 +134,13 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
         return 0;
       case 'status': {
         const e = reply.environment;
-        out.result({ ...e, progress: reply.progress });
+        const c = reply.card;
+        out.result({ ...e, progress: reply.progress, ...(c ? { urls: c.urls, databases: c.databases, ...(c.redisIndex !== undefined ? { redisIndex: c.redisIndex } : {}) } : {}) });
         if (!out.json) {
           out.line(`${e.name}: ${e.state}${e.expiresAt ? `, expires ${e.expiresAt}` : ''}${e.lastError ? `\nlast error: ${e.lastError}` : ''}`);
+          if (c?.urls.length) out.line(`urls: ${c.urls.join(' ')}`);
+          if (c?.databases.length) out.line(`databases: ${c.databases.map((d) => `${d.engine} ${d.name}`).join(', ')}`);
+          if (c?.redisIndex !== undefined) out.line(`redis: database ${c.redisIndex}`);
           if (e.sources?.length) out.line(`sources: ${sourcesLine(e.sources)}`);
           if (reply.progress?.steps.length) {
             const { stepLine } = await import('./cli-follow.js');

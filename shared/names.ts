@@ -204,6 +204,14 @@ export function namesFor(env: EnvironmentName, baseDomain: string) {
 
 export type Names = ReturnType<typeof namesFor>;
 
+/**
+ * Each service's routes, in the project's addressing style: what the DNS records, the load-balancer
+ * rules and the card's URLs are made of.
+ */
+export function serviceRoutes(names: Names, services: Readonly<Record<string, { hosts: readonly string[] }>>, addressing: AddressingStyle): { service: string; routes: Route[] }[] {
+  return Object.entries(services).map(([service, s]) => ({ service, routes: s.hosts.map((h) => names.route(h, addressing)) }));
+}
+
 export type Operation = 'create' | 'destroy' | 'reset' | 'lifecycle' | 'storage-copy' | 'track';
 
 /** Workflow ids are business keys: one running operation of a kind per environment. */

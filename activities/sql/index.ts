@@ -7,6 +7,7 @@
 import { isAbsolute, relative } from 'node:path';
 import type { Location } from '../../shared/catalogue/schema.js';
 import type { EnvRef, SqlEngine } from '../../shared/model.js';
+import { LEDGER_KINDS } from '../../shared/store/ledger.js';
 import type { LedgerEntry } from '../../shared/store/store.js';
 import { databasePassword } from '../credentials.js';
 import { databaseClients, type ActivityDeps } from '../deps.js';
@@ -61,9 +62,9 @@ interface Engine {
 }
 
 const ENGINES: Record<SqlEngine, Engine> = {
-  mysql: { kinds: { database: 'mysql-database', user: 'mysql-user' }, admin: (deps, url) => mysqlAdmin(databaseClients(deps).mysql(url)), session: mysqlSession },
+  mysql: { kinds: { database: LEDGER_KINDS.database.mysql, user: 'mysql-user' }, admin: (deps, url) => mysqlAdmin(databaseClients(deps).mysql(url)), session: mysqlSession },
   postgres: {
-    kinds: { database: 'postgres-database', user: 'postgres-user' },
+    kinds: { database: LEDGER_KINDS.database.postgres, user: 'postgres-user' },
     admin: (deps, url) => postgresAdmin(databaseClients(deps).postgres(url), url, deps.log),
     session: postgresSession,
   },

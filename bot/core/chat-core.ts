@@ -15,6 +15,7 @@ import { helpReply, parseCommand } from './parse.js';
 import { ttlProblem } from './expiry.js';
 import { findEnvironment, isBusy, listEnvironments } from './lookup.js';
 import { planFor } from './plan.js';
+import { statusCard } from './status-card.js';
 import { branchChoiceProblem, runsOf } from './tracking.js';
 import { trackedSource } from '../../shared/catalogue/tracked.js';
 
@@ -203,7 +204,8 @@ export class ChatCore {
         if (refused) return refused;
         const progress = isBusy(record) ? await (await this.engine()).progress(record) : undefined;
         const runs = runsOf(this.o.catalogue.projects[record.project], await this.o.store.deployments.of(record.name));
-        return { kind: 'status', ephemeral: true, environment: summary(record), ...(progress ? { progress } : {}), ...(runs.length ? { runs } : {}) };
+        const card = statusCard(record, this.o.catalogue, await this.o.store.liveResources(record.name));
+        return { kind: 'status', ephemeral: true, environment: summary(record), ...(progress ? { progress } : {}), ...(card ? { card } : {}), ...(runs.length ? { runs } : {}) };
       }
       case 'destroy': {
         const record = await this.record(c.environment);

@@ -10,6 +10,16 @@ export interface LedgerEntry {
   details?: Record<string, unknown>;
 }
 
+/**
+ * The kinds of entry an environment's status reads back to show what it has (its URLs, databases and
+ * Redis index); the activities that make those resources record them under these kinds.
+ */
+export const LEDGER_KINDS = {
+  dnsRecord: 'dns-record',
+  redisDatabase: 'redis-database',
+  database: { mongo: 'mongo-database', mysql: 'mysql-database', postgres: 'postgres-database' },
+} as const;
+
 const keyOf = (e: Pick<LedgerEntry, 'kind' | 'location' | 'name'>) => JSON.stringify([e.kind, e.location, e.name]);
 
 function heldBy(e: LedgerEntry, holder: string): ConflictError {

@@ -88,6 +88,22 @@ describe('envbot CLI', () => {
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: env, state: 'ready', project: 'projc' })]);
     const status = await cli('status', env);
     expect(status.stdout).toMatch(new RegExp(`^${env}: ready, expires `));
+    expect(status.stdout).toContain(`urls: https://shop.${env}.example.com https://admin.${env}.example.com https://api.${env}.example.com`);
+    expect(status.stdout).toMatch(/databases: mongo carts_projc_dev_\w+, mysql store_projc_dev_\w+\nredis: database \d+/);
+  });
+
+  it('status --json names the URLs, databases and Redis index the environment has on the servers', async () => {
+    const status = await cli('status', env, '--json');
+    expect(status.code).toBe(0);
+    const shown = JSON.parse(status.stdout) as { urls: string[]; databases: { engine: string; name: string }[]; redisIndex: number };
+    const found = await leftovers({ deps }, { environment: env, project: 'projc', stage: 'dev', suffix });
+    // Each host shown has its record in Route 53, and each record there is shown.
+    const hosts = shown.urls.map((u) => new URL(u).host);
+    expect(hosts.sort()).toEqual(found.filter((f) => f.startsWith('dns record ')).map((f) => f.slice('dns record '.length).replace(/\.$/, '')).sort());
+    expect(hosts).toHaveLength(3);
+    expect(shown.databases.map((d) => d.engine)).toEqual(['mongo', 'mysql']);
+    for (const d of shown.databases) expect(found).toContain(`${d.engine} database ${d.name}`);
+    expect(found).toContain(`redis index ${shown.redisIndex}`);
   });
 
   it('list and status of a ready environment answer from the store, without loading the engine', async () => {
@@ -128,6 +144,9 @@ describe('envbot CLI', () => {
     const run = await cli('destroy', env, '--json');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ environment: env, status: 'destroyed' });
+    // Nothing of it is left to show.
+    const after = await cli('status', env, '--json');
+    expect(after.stdout).not.toMatch(/"urls"|"databases"|"redisIndex"/);
     expect(await leftovers({ deps }, { environment: env, project: 'projc', stage: 'dev', suffix })).toEqual([]);
   });
 

@@ -175,6 +175,17 @@ describe('Slack, end to end', () => {
     expect(await deps.store.getEnvironment(target)).toBeUndefined();
   });
 
+  it('answers /env status to the asker alone, with the URLs and databases the environment has', async () => {
+    const inChannel = recorder.of('chat.postMessage', CHANNEL).length;
+    const res = await post(slashCommand(`status ${env}`, NOBODY, CHANNEL, `${recorder.url}response`));
+    expect(res.status).toBe(200);
+    const reply = await until('the status', () => recorder.of('chat.postEphemeral', CHANNEL).find((x) => x.body.user === NOBODY.id && JSON.stringify(x.body).includes(`${env}: ready`)));
+    const shown = JSON.stringify(reply.body.blocks);
+    expect(shown).toContain(`https://service1.${env}.example.com`);
+    expect(shown).toContain(`orders_projb_qa_${env.split('-')[2]}`);
+    expect(recorder.of('chat.postMessage', CHANNEL)).toHaveLength(inChannel);
+  });
+
   it('starts nothing new for a replayed request', async () => {
     const body = slashCommand(`extend ${env} 3d`, PM, CHANNEL, `${recorder.url}response`);
     const headers = signedHeaders(body);

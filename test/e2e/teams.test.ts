@@ -136,7 +136,10 @@ describe('Teams, end to end', () => {
     const res = await post(messageActivity(connector.url, NOBODY, channel, `status ${env}`));
     expect(res.status).toBe(200);
     const mine = personalChatOf(NOBODY);
-    await until('the status reply', () => connector.to(mine, 'POST').find((c) => JSON.stringify(c.body).includes(`${env}: ready`)));
+    const reply = await until('the status reply', () => connector.to(mine, 'POST').find((c) => JSON.stringify(c.body).includes(`${env}: ready`)));
+    // What the environment has: its URLs and databases, as the ledger holds them.
+    expect(JSON.stringify(reply.body)).toContain(`https://service1.${env}.example.com`);
+    expect(JSON.stringify(reply.body)).toContain(`orders_projb_qa_${env.split('-')[2]}`);
     // The chat was asked of the connector as the Bot Framework documents it: the bot, that one member, the tenant, not a group.
     const [opened] = chatsOpenedWith(NOBODY);
     expect(opened!.body).toMatchObject({ isGroup: false, bot: { id: BOT.id }, members: [{ id: userIdOf(NOBODY) }], tenantId: TENANT, channelData: { tenant: { id: TENANT } } });
