@@ -15,10 +15,25 @@ import { catalogueFile } from './catalogue-file.js';
 /** The chat commands that make sense from a terminal. */
 const CLI_COMMANDS: readonly Command['name'][] = ['create', 'list', 'status', 'destroy', 'reset-db', 'extend', 'refresh'];
 
+/**
+ * Where a terminal differs from chat: there is no form (a create needs its project and stage) and no
+ * question (typing the command is the confirmation).
+ */
+const CLI_WORDING: Partial<Record<Command['name'], { usage?: string; description?: string }>> = {
+  create: { usage: 'create <project> <stage> [suffix] [--ttl 14d]', description: 'Build an environment.' },
+  destroy: { description: 'Destroy an environment and its data (typing the command is the confirmation).' },
+  'reset-db': { description: "Re-seed an environment's databases (all of them unless you name one; typing the command is the confirmation)." },
+};
+
 const USAGE = [
   'usage: envbot <command> [options]',
   '',
-  ...COMMAND_USAGE.filter((c) => CLI_COMMANDS.some((name) => c.usage === name || c.usage.startsWith(`${name} `))).map((c) => `  ${c.usage.padEnd(46)} ${c.description}`),
+  ...COMMAND_USAGE.flatMap((c) => {
+    const name = CLI_COMMANDS.find((n) => c.usage === n || c.usage.startsWith(`${n} `));
+    if (!name) return [];
+    const own = CLI_WORDING[name];
+    return [`  ${(own?.usage ?? c.usage).padEnd(46)} ${own?.description ?? c.description}`];
+  }),
   '',
   'options: --suffix S (create)  --no-wait (return once started)  --json (machine-readable output)  --version',
 ].join('\n');

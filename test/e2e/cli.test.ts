@@ -150,6 +150,16 @@ describe('envbot CLI', () => {
     expect(await leftovers({ deps }, { environment: env, project: 'projc', stage: 'dev', suffix })).toEqual([]);
   });
 
+  it('--help lists what the terminal runs, as it runs there: no form, and no question before a destroy or reset', async () => {
+    const run = await cli('--help');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n').filter((l) => l.startsWith('  '));
+    expect(lines.map((l) => l.trim().split(' ')[0])).toEqual(['create', 'list', 'status', 'destroy', 'reset-db', 'extend', 'refresh']);
+    expect(run.stdout).not.toMatch(/asks first|opens a form/);
+    expect(lines.find((l) => l.trim().startsWith('create'))).toMatch(/create <project> <stage>/);
+    expect(lines.filter((l) => l.includes('typing the command is the confirmation'))).toHaveLength(2);
+  });
+
   it('--version prints the package version', async () => {
     const run = await cli('--version');
     expect(run.code).toBe(0);
