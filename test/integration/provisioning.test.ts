@@ -201,7 +201,11 @@ describe('provisioning engine', () => {
 
   it('sends progress to chat, editing one message, and ends with the card', async () => {
     const mine = h.chat.sent.filter((m) => JSON.stringify(m.message).includes(qa.environment));
-    expect(mine.length).toBeGreaterThan(2);
+    // The outbox drops progress states superseded before their turn, so on a busy machine the
+    // message may go straight from its first progress to the card: two sends, both on one message.
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    expect(mine[0]!.message.kind).toBe('progress');
+    expect(mine.slice(0, -1).every((m) => m.message.kind === 'progress')).toBe(true);
     expect(new Set(mine.map((m) => m.ref)).size).toBe(1);
     expect(mine.at(-1)!.message).toMatchObject({ kind: 'card', card: { status: 'ready', urls: expect.arrayContaining([`https://service1.${qa.environment}.example.com`]) } });
   });
