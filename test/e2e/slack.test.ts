@@ -110,9 +110,12 @@ describe('Slack, end to end', () => {
     const posts = recorder.of('chat.postMessage', CHANNEL).filter((c) => JSON.stringify(c.body).includes(env));
     expect(posts).toHaveLength(1);
     const updates = recorder.of('chat.update', CHANNEL).filter((c) => c.body.ts === card.body.ts);
-    // At least a progress edit and the card, the card last; edits within the outbox's budget (Slack's
-    // Tier 3: a burst of 10, then 50 a minute; test/unit/outbox.test.ts checks the pacing itself).
-    expect(updates.length).toBeGreaterThanOrEqual(2);
+    // The card is an edit of the one message, the last; progress edits between them may be dropped
+    // by the outbox when superseded (how many depends on the machine's speed); edits within the
+    // outbox's budget (Slack's Tier 3: a burst of 10, then 50 a minute; test/unit/outbox.test.ts
+    // checks the pacing itself).
+    expect(updates.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(posts[0]!.body)).not.toContain(`https://service1.${env}.example.com`);
     expect(updates.at(-1)).toBe(card);
     for (const u of updates) expect(updates.filter((o) => o.at <= u.at && o.at > u.at - 60_000).length).toBeLessThanOrEqual(10 + Math.ceil(((u.at - updates[0]!.at) / 60_000) * 50));
     expect(typeof card.body.text).toBe('string');

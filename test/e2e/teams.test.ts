@@ -106,7 +106,7 @@ describe('Teams, end to end', () => {
     const posts = connector.to(chat.id, 'POST').filter((c) => JSON.stringify(c.body).includes(`Creating ${env}`));
     expect(posts).toHaveLength(1);
     const puts = connector.to(chat.id, 'PUT').filter((c) => c.activityId === cardId);
-    expect(puts.length).toBeGreaterThanOrEqual(2);
+    expect(puts.length).toBeGreaterThanOrEqual(1); // superseded progress may be dropped, the card never
     for (let i = 1; i < puts.length; i++) expect(puts[i]!.at - puts[i - 1]!.at).toBeGreaterThanOrEqual(950);
     expect(JSON.stringify(cardsOf(posts[0]!.body))).toMatch(/steps done/);
     const card = cardsOf(activity)[0]!;
