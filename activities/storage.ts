@@ -24,7 +24,7 @@ import {
   type TagListEntry,
 } from '@aws-sdk/client-datasync';
 import { CreateAccessPointCommand, DeleteAccessPointCommand, DescribeAccessPointsCommand, type AccessPointDescription } from '@aws-sdk/client-efs';
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import type { VolumeCopy } from '../shared/chat.js';
 import type { ChatTarget } from '../shared/model.js';
 import { volumesUsing, type StorageSource } from '../shared/storage-sources.js';
@@ -35,7 +35,7 @@ import type { LedgerEntry } from '../shared/store/store.js';
 import { awsClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
 import { projectTargets } from './notify.js';
-import { apiError, ENV_LABEL, objectLedgerName, objectLocation, statusOf } from './kubernetes.js';
+import { apiError, ENV_LABEL, FIELD_MANAGER, objectLedgerName, objectLocation, statusOf } from './kubernetes.js';
 
 export interface StorageInput {
   ref: EnvRef;
@@ -107,6 +107,10 @@ export const CLEANUP_IMAGE = 'public.ecr.aws/docker/library/busybox:1.37';
 const CLEANUP_WAIT_MS = 4 * 60_000;
 /** How long createStorage waits for its claims to be bound (the `quick` preset gives an attempt a minute). */
 const CLAIM_BIND_WAIT_MS = 30_000;
+/** A claim still pending this long is touched (and again at this interval) so the controller looks at it again. */
+const CLAIM_NUDGE_MS = 300;
+/** The annotation a claim is touched with: when envbot last asked for it to be bound. */
+const BIND_REQUESTED = 'envbot.io/bind-requested';
 
 const efsLocation = (fileSystemId: string) => `efs/${fileSystemId}`;
 const fileSystemOf = (location: string) => location.slice('efs/'.length);
@@ -212,21 +216,37 @@ export function createStorageActivities(deps: ActivityDeps) {
    * meets before that is set aside as unschedulable ("unbound immediate PersistentVolumeClaims") and
    * may not be tried again for up to five minutes, so the services come after the binding. Still
    * unbound after CLAIM_BIND_WAIT_MS: a retryable error (running the step again changes nothing).
+   *
+   * The controller binds a claim naming its volume when it handles the claim, if it has handled the
+   * volume by then; if not, the claim waits for the controller's periodic pass (every 15 s by
+   * default). Measured on the local cluster: 5 of 8 claims created right after their volume waited
+   * 14-15 s. A claim still pending after CLAIM_NUDGE_MS is annotated, an update the controller
+   * handles at once (the same 8: all bound within 0.7 s).
    */
   async function claimsBound(namespace: string, claims: string[]): Promise<void> {
-    const deadline = Date.now() + CLAIM_BIND_WAIT_MS;
+    const started = Date.now();
+    const deadline = started + CLAIM_BIND_WAIT_MS;
     for (const name of claims) {
+      const header = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace } };
+      let nudgeAt = started + CLAIM_NUDGE_MS;
       for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
         let phase: string | undefined;
         try {
-          const claim = await objects.read({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace } });
+          const claim = await objects.read(header);
           phase = (claim as { status?: { phase?: string } }).status?.phase;
         } catch (err) {
           throw apiError(err, `reading PersistentVolumeClaim/${name} in namespace ${namespace}`);
         }
         if (phase === 'Bound') break;
-        if (Date.now() > deadline) {
+        const now = Date.now();
+        if (now > deadline) {
           throw new Error(`PersistentVolumeClaim/${name} in namespace ${namespace} is not bound to its volume after ${CLAIM_BIND_WAIT_MS / 1000} s (phase ${phase ?? 'unknown'}); is the cluster's controller manager running?`);
+        }
+        if (now >= nudgeAt) {
+          nudgeAt = now + Math.max(CLAIM_NUDGE_MS, delay);
+          await objects
+            .patch({ ...header, metadata: { ...header.metadata, annotations: { [BIND_REQUESTED]: new Date(now).toISOString() } } }, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch)
+            .catch((err: unknown) => deps.log.warn({ err: apiError(err, `annotating PersistentVolumeClaim/${name} in namespace ${namespace}`) }, 'could not touch a pending claim; waiting for the controller'));
         }
         await sleep(delay);
       }

@@ -224,7 +224,7 @@ describe('Helm chart deploy/helm/envbot', () => {
       ['patch', 'apps', 'deployments'], ['create', 'apps', 'deployments'], ['delete', 'apps', 'deployments'],
       ['patch', '', 'services'], ['create', '', 'services'], ['patch', '', 'configmaps'], ['create', 'networking.k8s.io', 'ingresses'],
       // activities/storage.ts
-      ['create', '', 'persistentvolumes'], ['delete', '', 'persistentvolumes'], ['create', '', 'persistentvolumeclaims'], ['create', 'batch', 'jobs'], ['get', 'batch', 'jobs'],
+      ['create', '', 'persistentvolumes'], ['delete', '', 'persistentvolumes'], ['create', '', 'persistentvolumeclaims'], ['patch', '', 'persistentvolumeclaims'], ['create', 'batch', 'jobs'], ['get', 'batch', 'jobs'],
       // activities/rollout.ts and monitoring.ts
       ['list', 'apps', 'deployments'], ['list', 'apps', 'statefulsets'], ['list', '', 'pods'], ['list', '', 'events'],
       ['patch', 'monitoring.coreos.com', 'servicemonitors'], ['create', 'monitoring.coreos.com', 'prometheusrules'], ['delete', 'monitoring.coreos.com', 'prometheusrules'],
@@ -236,6 +236,7 @@ describe('Helm chart deploy/helm/envbot', () => {
       ['list', '', 'secrets'], ['watch', '', 'secrets'], ['create', 'rbac.authorization.k8s.io', 'clusterroles'], ['create', 'rbac.authorization.k8s.io', 'rolebindings'],
       ['impersonate', '', 'users'], ['create', '', 'serviceaccounts/token'], ['create', '', 'pods/exec'], ['delete', '', 'nodes'], ['create', 'admissionregistration.k8s.io', 'validatingwebhookconfigurations'],
       ['create', 'apiextensions.k8s.io', 'customresourcedefinitions'], ['list', '', 'namespaces'],
+      ['patch', '', 'persistentvolumes'], ['list', '', 'persistentvolumeclaims'],
     ])('does not let envbot %s %s/%s', async (verb, group, resource) => {
       expect(await can(verb, group, resource, resource === 'nodes' || resource.startsWith('cluster') || resource === 'namespaces' ? undefined : 'projb-qa')).toBe(false);
     });

@@ -205,6 +205,29 @@ describe('storage volumes', () => {
       await run(s.deleteStorage, { ref });
     });
 
+    it('a claim the controller passed over (its volume not seen yet) is bound at once, not at the controller\'s next 15 s pass', async () => {
+      // The claim is there before its volume, as when the controller handles a claim before the volume
+      // made just before it: the controller leaves it Pending ("volume not found") until its periodic
+      // pass. createStorage annotates a claim still pending, an update the controller handles at once.
+      const name = `vol-media-${ref.environment}`;
+      const labels = { ...resolveEnv(h.deps.catalogue, ref).names.labels, 'envbot.io/volume': 'media' };
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace: ref.environment,
+        body: { metadata: { name, labels }, spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: name, resources: { requests: { storage: '5Gi' } } } },
+      });
+      await new Promise((r) => setTimeout(r, 500)); // the controller has handled the claim, with no volume
+      expect((await core.readNamespacedPersistentVolumeClaim({ name, namespace: ref.environment })).status?.phase).toBe('Pending');
+      const s = createStorageActivities(h.deps);
+      const t0 = Date.now();
+      await run(s.createStorage, { ref });
+      const took = Date.now() - t0;
+      const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace: ref.environment });
+      expect(claim.status?.phase).toBe('Bound');
+      expect(claim.metadata?.annotations?.['envbot.io/bind-requested']).toBeDefined();
+      expect(took).toBeLessThan(5000);
+      await run(s.deleteStorage, { ref });
+    });
+
     it('adopts a DataSync location that a crashed attempt made but did not record, and destroy removes it', async () => {
       const s = createStorageActivities(h.deps);
       await run(s.createStorage, { ref });
