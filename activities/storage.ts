@@ -246,7 +246,14 @@ export function createStorageActivities(deps: ActivityDeps) {
           nudgeAt = now + Math.max(CLAIM_NUDGE_MS, delay);
           await objects
             .patch({ ...header, metadata: { ...header.metadata, annotations: { [BIND_REQUESTED]: new Date(now).toISOString() } } }, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch)
-            .catch((err: unknown) => deps.log.warn({ err: apiError(err, `annotating PersistentVolumeClaim/${name} in namespace ${namespace}`) }, 'could not touch a pending claim; waiting for the controller'));
+            .catch((err: unknown) => {
+              // Said once per claim: a role without patch on claims (a chart older than this) only waits longer.
+              nudgeAt = Infinity;
+              deps.log.warn(
+                { err: apiError(err, `annotating PersistentVolumeClaim/${name} in namespace ${namespace}`) },
+                "could not annotate a pending claim (envbot's role needs patch on persistentvolumeclaims); waiting for the controller's periodic pass instead",
+              );
+            });
         }
         await sleep(delay);
       }
