@@ -16,7 +16,7 @@ import {
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-datasync';
 import { DescribeAccessPointsCommand, EFSClient, type AccessPointDescription } from '@aws-sdk/client-efs';
-import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -229,6 +229,47 @@ describe('storage volumes', () => {
       if (took >= 1000) expect(claim.metadata?.annotations?.['envbot.io/bind-requested']).toBeDefined();
       await run(s.deleteStorage, { ref });
     });
+
+    it('with a role that may not patch claims, a passed-over claim is said once (with what the role needs) and still waited for until bound', async () => {
+      // A ServiceAccount with what createStorage needs but patch on claims (a chart older than the annotation).
+      const rbac = h.deps.kube.makeApiClient(RbacAuthorizationV1Api);
+      const sa = `nopatch-${ref.suffix}`;
+      await core.createNamespacedServiceAccount({ namespace: ref.environment, body: { metadata: { name: sa } } });
+      await rbac.createClusterRole({ body: { metadata: { name: sa }, rules: [{ apiGroups: [''], resources: ['persistentvolumes', 'persistentvolumeclaims'], verbs: ['get', 'create', 'delete'] }] } });
+      await rbac.createClusterRoleBinding({ body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ref.environment }] } });
+      try {
+        const { status } = await core.createNamespacedServiceAccountToken({ name: sa, namespace: ref.environment, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+        const cluster = h.deps.kube.getCurrentCluster()!;
+        const limited = new KubeConfig();
+        limited.loadFromOptions({ clusters: [cluster], users: [{ name: sa, token: status!.token }], contexts: [{ name: sa, cluster: cluster.name, user: sa }], currentContext: sa });
+        const name = `vol-media-${ref.environment}`;
+        const labels = { ...resolveEnv(h.deps.catalogue, ref).names.labels, 'envbot.io/volume': 'media' };
+        await core.createNamespacedPersistentVolumeClaim({
+          namespace: ref.environment,
+          body: { metadata: { name, labels }, spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: name, resources: { requests: { storage: '5Gi' } } } },
+        });
+        await new Promise((r) => setTimeout(r, 500));
+        const logsFrom = h.logs.length;
+        const s = createStorageActivities({ ...h.deps, kube: limited });
+        const t0 = Date.now();
+        await run(s.createStorage, { ref });
+        const took = Date.now() - t0;
+        const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace: ref.environment });
+        expect(claim.status?.phase).toBe('Bound');
+        expect(claim.metadata?.annotations?.['envbot.io/bind-requested']).toBeUndefined();
+        const said = h.logs.slice(logsFrom).filter((l) => l.includes('could not annotate a pending claim'));
+        // Said once when the claim was still pending at the touch; not at all when the controller's own pass came first.
+        if (took >= 1000) {
+          expect(said).toHaveLength(1);
+          expect(said[0]).toContain("envbot's role needs patch on persistentvolumeclaims");
+          expect(said[0]).toContain(name);
+        }
+        await run(createStorageActivities(h.deps).deleteStorage, { ref });
+      } finally {
+        await rbac.deleteClusterRoleBinding({ name: sa });
+        await rbac.deleteClusterRole({ name: sa });
+      }
+    }, 60_000);
 
     it('adopts a DataSync location that a crashed attempt made but did not record, and destroy removes it', async () => {
       const s = createStorageActivities(h.deps);
