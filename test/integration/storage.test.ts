@@ -197,6 +197,19 @@ describe('storage volumes', () => {
       await run(k8s.deleteNamespace, { ref });
     });
 
+    /** The media claim made before its volume, left Pending by the controller ("volume not found"); its name. */
+    async function passedOverClaim(): Promise<string> {
+      const name = `vol-media-${ref.environment}`;
+      const labels = { ...resolveEnv(h.deps.catalogue, ref).names.labels, 'envbot.io/volume': 'media' };
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace: ref.environment,
+        body: { metadata: { name, labels }, spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: name, resources: { requests: { storage: '5Gi' } } } },
+      });
+      await new Promise((r) => setTimeout(r, 500)); // the controller has handled the claim, with no volume
+      expect((await core.readNamespacedPersistentVolumeClaim({ name, namespace: ref.environment })).status?.phase).toBe('Pending');
+      return name;
+    }
+
     it('createStorage returns once the claim is bound, so the scheduler never meets the services with an unbound claim', async () => {
       const s = createStorageActivities(h.deps);
       await run(s.createStorage, { ref });
@@ -209,14 +222,7 @@ describe('storage volumes', () => {
       // The claim is there before its volume, as when the controller handles a claim before the volume
       // made just before it: the controller leaves it Pending ("volume not found") until its periodic
       // pass. createStorage annotates a claim still pending, an update the controller handles at once.
-      const name = `vol-media-${ref.environment}`;
-      const labels = { ...resolveEnv(h.deps.catalogue, ref).names.labels, 'envbot.io/volume': 'media' };
-      await core.createNamespacedPersistentVolumeClaim({
-        namespace: ref.environment,
-        body: { metadata: { name, labels }, spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: name, resources: { requests: { storage: '5Gi' } } } },
-      });
-      await new Promise((r) => setTimeout(r, 500)); // the controller has handled the claim, with no volume
-      expect((await core.readNamespacedPersistentVolumeClaim({ name, namespace: ref.environment })).status?.phase).toBe('Pending');
+      const name = await passedOverClaim();
       const s = createStorageActivities(h.deps);
       const t0 = Date.now();
       await run(s.createStorage, { ref });
@@ -242,13 +248,7 @@ describe('storage volumes', () => {
         const cluster = h.deps.kube.getCurrentCluster()!;
         const limited = new KubeConfig();
         limited.loadFromOptions({ clusters: [cluster], users: [{ name: sa, token: status!.token }], contexts: [{ name: sa, cluster: cluster.name, user: sa }], currentContext: sa });
-        const name = `vol-media-${ref.environment}`;
-        const labels = { ...resolveEnv(h.deps.catalogue, ref).names.labels, 'envbot.io/volume': 'media' };
-        await core.createNamespacedPersistentVolumeClaim({
-          namespace: ref.environment,
-          body: { metadata: { name, labels }, spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: name, resources: { requests: { storage: '5Gi' } } } },
-        });
-        await new Promise((r) => setTimeout(r, 500));
+        const name = await passedOverClaim();
         const logsFrom = h.logs.length;
         const s = createStorageActivities({ ...h.deps, kube: limited });
         const t0 = Date.now();
