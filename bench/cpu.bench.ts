@@ -7,6 +7,7 @@
 // during the creates (inspector), for `node --cpu-prof`-style reading.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import https from 'node:https';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,10 +26,26 @@ import { Store } from '../shared/store/store.js';
 import { scratchPostgres } from '../test/support/databases.js';
 import { endWorkflowsOn } from '../test/support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../test/support/shared-secrets.js';
-import { cpuByName, machineBusy, processCpu } from './stats.js';
+import { countsAdded, cpuByName, kubeRequestCounts, machineBusy, processCpu } from './stats.js';
 
 const COUNT = Number(process.env.ENVBOT_CPU_COUNT ?? 16);
 type Print = (line: string) => void;
+
+/** GET `path` from the Kubernetes API server of `kc`, as text. */
+async function kubeGet(kc: ActivityDeps['kube'], path: string): Promise<string> {
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const url = new URL(path, kc.getCurrentCluster()!.server);
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, options, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${path}: ${res.statusCode} ${body.slice(0, 200)}`))));
+      })
+      .on('error', reject);
+  });
+}
 
 /** This process's user + system CPU so far, in seconds. */
 const ownCpu = () => {
@@ -78,10 +95,17 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const m0 = machineBusy();
       const p0 = ownCpu();
       const s0 = processCpu();
+      const k0 = await kubeRequestCounts((p) => kubeGet(deps.kube, p));
       const t0 = performance.now();
       const started = await Promise.all(suffixes.map((suffix) => core.create({ project: 'projb', stage: 'qa', suffix, requester })));
       await Promise.all(started.map((s) => s.handle.result()));
-      return { wall: performance.now() - t0, machine: machineBusy() - m0, own: ownCpu() - p0, byName: cpuByName(s0, processCpu()) };
+      const wall = performance.now() - t0;
+      const machine = machineBusy() - m0;
+      const own = ownCpu() - p0;
+      const byName = cpuByName(s0, processCpu());
+      const kube = countsAdded(k0, await kubeRequestCounts((p) => kubeGet(deps.kube, p)));
+      const history = await client.workflow.getHandle(started[0]!.handle.workflowId).fetchHistory();
+      return { wall, machine, own, byName, kube, events: history.events ?? [] };
     };
     const destroyAll = async () => {
       const handles = await Promise.all(made.splice(0).map((environment) => core.destroy({ environment, requester })));
@@ -106,7 +130,9 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    (globalThis as unknown as { kreq?: Map<string, number> }).kreq?.clear();
     const many = await round(COUNT, 'b');
+    console.log([...((globalThis as unknown as { kreq?: Map<string, number> }).kreq ?? [])].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${(n / COUNT).toFixed(2)} ${k}`).join('\n'));
     if (session) {
       const { profile } = await session.post('Profiler.stop');
       mkdirSync(profileDir!, { recursive: true });
@@ -119,6 +145,15 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     const background = idleRate * (many.wall / 1000);
     print(`  of which the machine's idle rate over the same time: ${(background / COUNT).toFixed(3)} (${idleRate.toFixed(3)} CPU-s a second); the rest, the environments' own cost: ${((many.machine - background) / COUNT).toFixed(3)}`);
     print(`  by process, CPU-seconds per environment: ${many.byName.slice(0, 10).map(([name, s]) => `${name} ${(s / COUNT).toFixed(3)}`).join(', ')}`);
+    const kubeTotal = many.kube.reduce((a, [, n]) => a + n, 0);
+    print(`  Kubernetes API requests per environment (every client of the API server: envbot, controllers, scheduler, kwok): ${(kubeTotal / COUNT).toFixed(1)}; ${many.kube.slice(0, 12).map(([k, n]) => `${k} ${(n / COUNT).toFixed(1)}`).join(', ')}`);
+    const eventTypes = new Map<string, number>();
+    for (const e of many.events) {
+      // The event's kind, from the one attributes field it has set (e.g. activityTaskScheduledEventAttributes).
+      const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k] != null)?.replace(/EventAttributes$/, '') ?? String(e.eventType);
+      eventTypes.set(kind, (eventTypes.get(kind) ?? 0) + 1);
+    }
+    print(`  one create's workflow history: ${many.events.length} events; ${[...eventTypes].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ')}`);
     await destroyAll();
   } finally {
     await Promise.allSettled(made.map((environment) => core.destroy({ environment, requester }).then((d) => d.handle.result())));

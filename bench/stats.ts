@@ -48,3 +48,21 @@ export function cpuByName(before: ProcessCpu, after: ProcessCpu): [string, numbe
   }
   return [...by].sort((a, b) => b[1] - a[1]);
 }
+
+/** Requests the Kubernetes API server has answered so far (its `apiserver_request_total`, every client), by "VERB resource[/subresource]". */
+export async function kubeRequestCounts(get: (path: string) => Promise<string>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const line of (await get('/metrics')).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (!labels.resource) continue;
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** What was added between two counts, largest first. */
+export function countsAdded(before: Map<string, number>, after: Map<string, number>): [string, number][] {
+  return [...after].map(([k, n]): [string, number] => [k, n - (before.get(k) ?? 0)]).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+}
