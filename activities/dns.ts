@@ -21,7 +21,7 @@ import { CatalogueError, ConflictError } from '../shared/errors.js';
 import type { EnvRef } from '../shared/model.js';
 import { awsClients, type ActivityDeps } from './deps.js';
 import { resolveEnv, type ResolvedEnv } from './environment.js';
-import { resolveListener, routesOf } from './loadbalancer.js';
+import { cachedListener, routesOf } from './loadbalancer.js';
 import { routeUrl } from '../shared/names.js';
 import { LEDGER_KINDS } from '../shared/store/ledger.js';
 
@@ -134,7 +134,7 @@ export function createDnsActivities(deps: ActivityDeps) {
   async function wantedRecord(r: ResolvedEnv): Promise<(name: string) => ResourceRecordSet> {
     const lb = r.catalogue.catalogue.loadBalancer;
     if (!lb) return (name) => ({ Name: name, Type: 'CNAME', TTL, ResourceRecords: [{ Value: r.catalogue.catalogue.dns.target }] });
-    const target = await resolveListener(awsClients(deps).elbv2(), lb, r.catalogue.file);
+    const target = await cachedListener(awsClients(deps).elbv2(), lb, r.catalogue.file);
     return (name) => ({ Name: name, Type: 'A', AliasTarget: { DNSName: target.dnsName, HostedZoneId: target.canonicalHostedZoneId, EvaluateTargetHealth: false } });
   }
 

@@ -16,6 +16,7 @@ import {
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
+  type LoadBalancer,
   type Rule,
   type RuleCondition,
   type Tag,
@@ -78,6 +79,8 @@ export async function resolveListener(elb: ElasticLoadBalancingV2Client, lb: Non
   };
   let listenerArn = lb.listenerArn;
   let loadBalancerArn: string | undefined;
+  // Looked up by name, the load balancer's description is at hand; through a listener ARN, it is asked for below.
+  let found: LoadBalancer | undefined;
   try {
     if (listenerArn) {
       const { Listeners = [] } = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })).catch((err: unknown) => {
@@ -90,7 +93,8 @@ export async function resolveListener(elb: ElasticLoadBalancingV2Client, lb: Non
         if (matches(err, 'LoadBalancerNotFound')) return refuse('loadBalancer.name', `no load balancer named "${lb.name}"`);
         throw err;
       });
-      loadBalancerArn = LoadBalancers[0]?.LoadBalancerArn;
+      found = LoadBalancers[0];
+      loadBalancerArn = found?.LoadBalancerArn;
       const { Listeners = [] } = await elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn }));
       const port = lb.port ?? (Listeners.length === 1 ? Listeners[0]!.Port : undefined);
       const listener = Listeners.find((l) => l.Port === port);
@@ -99,14 +103,42 @@ export async function resolveListener(elb: ElasticLoadBalancingV2Client, lb: Non
       }
       listenerArn = listener.ListenerArn;
     }
-    const { LoadBalancers = [] } = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn!] }));
-    const found = LoadBalancers[0];
+    found ??= (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn!] }))).LoadBalancers?.[0];
     if (!found?.DNSName || !found.VpcId) throw new Error(`load balancer ${loadBalancerArn} has no DNS name or VPC`);
     if (lb.vpcId && lb.vpcId !== found.VpcId) refuse('loadBalancer.vpcId', `the load balancer is in ${found.VpcId}, not ${lb.vpcId}; correct vpcId or leave it out`);
     return { listenerArn: listenerArn!, loadBalancerArn: loadBalancerArn!, vpcId: found.VpcId, dnsName: found.DNSName, canonicalHostedZoneId: found.CanonicalHostedZoneId ?? '' };
   } catch (err) {
     throw awsError(err, `finding the load balancer listener of ${file}`);
   }
+}
+
+/**
+ * How long a worker keeps a listener it resolved: the load balancer is long-lived infrastructure that
+ * every create asks about twice (its rules and its DNS aliases, two ELBv2 calls each time). A failed
+ * call that names the listener or its VPC drops it at once (forgetListener), so the retry looks again.
+ */
+export const LISTENER_TTL_MS = 60_000;
+const listeners = new WeakMap<ElasticLoadBalancingV2Client, Map<string, { at: number; target: Promise<ListenerTarget> }>>();
+
+/** resolveListener, kept per client and catalogue entry for LISTENER_TTL_MS (a failed lookup is not kept). */
+export function cachedListener(elb: ElasticLoadBalancingV2Client, lb: NonNullable<Catalogue['loadBalancer']>, file: string): Promise<ListenerTarget> {
+  let kept = listeners.get(elb);
+  if (!kept) listeners.set(elb, (kept = new Map()));
+  const key = JSON.stringify([lb.listenerArn, lb.name, lb.port, lb.vpcId]);
+  const hit = kept.get(key);
+  if (hit && Date.now() - hit.at < LISTENER_TTL_MS) return hit.target;
+  const target = resolveListener(elb, lb, file);
+  const entry = { at: Date.now(), target };
+  kept.set(key, entry);
+  target.catch(() => {
+    if (kept.get(key) === entry) kept.delete(key);
+  });
+  return target;
+}
+
+/** Drops every listener kept for `elb`: after a failed call that named the listener or its VPC, the retry looks again. */
+export function forgetListener(elb: ElasticLoadBalancingV2Client): void {
+  listeners.delete(elb);
 }
 
 /** Each service's routes, in the project's addressing style. */
@@ -192,11 +224,12 @@ export function createLoadBalancerActivities(deps: ActivityDeps) {
       const lb = r.catalogue.catalogue.loadBalancer;
       if (!lb) throw new CatalogueError(r.catalogue.file, [{ path: 'loadBalancer', problem: 'no load balancer in the catalogue, but the plan has load-balancer rules' }]);
       const environment = r.env.name;
-      const target = await resolveListener(elb(), lb, r.catalogue.file);
+      const target = await cachedListener(elb(), lb, r.catalogue.file);
       const { listenerArn } = target;
       const services = routesOf(r);
       await deps.store.recordResources(services.flatMap((s) => s.routes.map((route) => ({ environment, kind: KIND.route, name: routeKey(route), location: listenerArn, details: { service: s.service } }))));
       const existing = await rulesOf(listenerArn).catch((err: unknown) => {
+        forgetListener(elb());
         throw awsError(err, `listing the rules of listener ${listenerArn}`);
       });
       const candidates = existing.filter((rule) => !rule.IsDefault && services.some((s) => overlaps(rule, s.routes)));
@@ -238,6 +271,7 @@ export function createLoadBalancerActivities(deps: ActivityDeps) {
               Tags: objectTags(`tg:${tgName}`),
             }))).TargetGroups?.[0]?.TargetGroupArn;
           } catch (err) {
+            forgetListener(elb()); // made in the listener's VPC
             if (err instanceof ConflictError) await deps.store.markResourceDeleted({ environment, kind: KIND.targetGroup, name: tgName, location: region });
             throw awsError(err, `creating target group ${tgName}`);
           }
@@ -265,6 +299,7 @@ export function createLoadBalancerActivities(deps: ActivityDeps) {
               Tags: objectTags(owner),
             }))).Rules?.[0]?.RuleArn;
           } catch (err) {
+            forgetListener(elb());
             if (matches(err, 'PriorityInUse')) {
               // A rule made since the listing above took it: give it back; the retry lists the rules again and passes it over.
               await deps.store.allocations.release(rulePool(listenerArn), owner);

@@ -8,6 +8,8 @@ import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Cli
 import {
   CreateRuleCommand,
   CreateTargetGroupCommand,
+  DeleteListenerCommand,
+  DeleteLoadBalancerCommand,
   DeleteRuleCommand,
   DeleteTargetGroupCommand,
   DescribeLoadBalancersCommand,
@@ -20,6 +22,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsActivities } from '../../activities/dns.js';
+import { awsClients } from '../../activities/deps.js';
 import { createLoadBalancerActivities, rulePool } from '../../activities/loadbalancer.js';
 import { loadCatalogue, type LoadedCatalogue } from '../../shared/catalogue/load.js';
 import { ConflictError } from '../../shared/errors.js';
@@ -260,5 +263,47 @@ describe('load balancer rules (ELBv2 and Route 53 on moto)', () => {
       await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: taken }));
     }
     expect(await leftovers(t, other)).toEqual([]);
+  });
+
+  it('a worker looks the listener up once for many creates, and again after a call on it failed (the listener was replaced)', async () => {
+    const name = `envbot-cache-${uniqueEnv('projb', 'qa').suffix}`;
+    const first = await ensureExampleLoadBalancer(t.deps.aws.endpoint!, { name, port: 8080 });
+    const catalogue = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), testSettings().env);
+    catalogue.catalogue.loadBalancer = { ...catalogue.catalogue.loadBalancer!, name, port: 8080 };
+    const c = await testDeps('lb_cache', catalogue);
+    // What the worker's own ELBv2 client sends, by command.
+    const sent: string[] = [];
+    awsClients(c.deps).elbv2().middlewareStack.add((next, context) => (args) => {
+      sent.push(String(context.commandName));
+      return next(args);
+    }, { step: 'initialize' });
+    const count = (command: string) => sent.filter((x) => x === command).length;
+    const refs = [uniqueEnv('projb', 'qa'), uniqueEnv('projb', 'qa'), uniqueEnv('projb', 'qa')] as const;
+    try {
+      await create(c, refs[0]);
+      await run(createLoadBalancerActivities(c.deps).createLoadBalancerRules, { ref: refs[1] });
+      // Two rule sets and one set of aliases, one look at the load balancer and its listeners.
+      expect([count('DescribeLoadBalancersCommand'), count('DescribeListenersCommand')]).toEqual([1, 1]);
+      expect((await elb.send(new DescribeRulesCommand({ ListenerArn: first }))).Rules?.filter((r) => !r.IsDefault)).toHaveLength(4);
+
+      // The listener is replaced (its rules go with it): the kept one fails the next create once.
+      await elb.send(new DeleteListenerCommand({ ListenerArn: first }));
+      const second = await ensureExampleLoadBalancer(t.deps.aws.endpoint!, { name, port: 8080 });
+      expect(second).not.toBe(first);
+      await expect(run(createLoadBalancerActivities(c.deps).createLoadBalancerRules, { ref: refs[2] })).rejects.toThrow(/listener/i);
+      const retried = await run(createLoadBalancerActivities(c.deps).createLoadBalancerRules, { ref: refs[2] });
+      expect(retried.listenerArn).toBe(second);
+      expect((await elb.send(new DescribeRulesCommand({ ListenerArn: second }))).Rules?.filter((r) => !r.IsDefault)).toHaveLength(2);
+      expect(count('DescribeLoadBalancersCommand')).toBe(2);
+      // The environments whose rules went with the old listener are destroyed all the same.
+      for (const ref of refs) await destroy(c, ref);
+      for (const ref of refs) expect(await leftovers(c, ref)).toEqual([]);
+    } finally {
+      for (const ref of refs) await destroy(c, ref).catch(() => undefined);
+      const lb = (await elb.send(new DescribeLoadBalancersCommand({ Names: [name] }))).LoadBalancers![0]!.LoadBalancerArn!;
+      await elb.send(new DeleteListenerCommand({ ListenerArn: await ensureExampleLoadBalancer(t.deps.aws.endpoint!, { name, port: 8080 }) }));
+      await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb }));
+      await c.close();
+    }
   });
 });
