@@ -190,7 +190,7 @@ async function removeUser(deps: ActivityDeps, e: LedgerEntry): Promise<void> {
 
 export function createRedisActivities(deps: ActivityDeps) {
   return {
-    /** Claims the lowest free database index on the project's Redis server (the one it holds, on a retry). */
+    /** Claims the lowest free database index on the project's Redis server (the one it holds, on a retry), empties it and makes the environment's user. */
     async createRedis({ ref }: RedisInput): Promise<CreateRedisResult> {
       deps.faults?.check('createRedis');
       const r = resolveEnv(deps.catalogue, ref);
@@ -215,6 +215,9 @@ export function createRedisActivities(deps: ActivityDeps) {
         { environment: r.env.name, kind: KIND, name: String(index), location, details: { databases } },
         { environment: r.env.name, kind: USER_KIND, name: user, location },
       ]);
+      // Emptied before its user exists: keys someone left in the index while it was free are gone, so
+      // a project without a seed starts empty with no seed step (plan.seeded leaves Redis out then).
+      await withRedis(adminUrl, index, (client) => client.flushdb());
       const password = await databasePassword(deps, r, 'redis');
       try {
         await admin.call('ACL', 'SETUSER', user, ...redisUserRules(password, index));

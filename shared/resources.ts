@@ -21,9 +21,10 @@ export interface EnvironmentPlan {
   /** The project's VPN group is authorised on the catalogue's Client VPN endpoint (absent in plans made before that). */
   vpn?: boolean;
   /**
-   * The rows whose seed has work to do: the database engines with a seed folder, and Redis (its seed
-   * also empties the database). A create runs no other row's seed. Absent in plans made before it:
-   * every row's seed runs, as it did then.
+   * The rows whose seed has work to do: the database engines with a seed folder, and Redis with a
+   * seed file (createRedis empties the database it claims, so a seedless one needs no seed step; plans
+   * made before that list Redis always). A create runs no other row's seed. Absent in plans made
+   * before it: every row's seed runs, as it did then.
    */
   seeded?: string[];
   /** Time to live (14d); none: the environment stays until destroyed. */

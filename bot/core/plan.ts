@@ -26,7 +26,7 @@ export function planFor(catalogue: Catalogue, project: string, stage: string, tt
     ...(catalogue.loadBalancer ? { loadBalancer: true } : {}),
     ...(p.vpn && catalogue.vpn ? { vpn: true } : {}),
     ...(p.monitoring?.enabled ? { monitoring: true } : {}),
-    seeded: [...seededEngines, ...(p.redis ? ['redis'] : [])],
+    seeded: [...seededEngines, ...(p.redis?.seed ? ['redis'] : [])],
     ...(effectiveTtl ? { ttl: effectiveTtl } : {}),
     warnBefore: catalogue.defaults.warnBefore,
     readyTimeout: p.readyTimeout,

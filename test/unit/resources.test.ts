@@ -107,13 +107,15 @@ describe('the resource table', () => {
     const catalogue = loadCatalogue(join(repoRoot, 'examples', 'envbot.yaml'), SERVERS).catalogue;
     const seeded = (plan: EnvironmentPlan) => rowsFor(plan).filter((r) => seedsOnCreate(plan, r)).map((r) => r.id);
     expect(seeded(planFor(catalogue, 'projb', 'qa'))).toEqual(['mongo', 'mysql', 'postgres', 'redis']);
-    // Without seed folders the databases are made empty, with no seed step; Redis's seed still runs (it empties the database).
+    // Without seed folders or a Redis seed file, the databases are made empty (createRedis empties the index it claims), with no seed step.
     const bare = structuredClone(catalogue);
     for (const db of Object.values(bare.projects.projb!.databases)) delete db.seed;
     delete bare.projects.projb!.redis!.seed;
-    expect(seeded(planFor(bare, 'projb', 'qa'))).toEqual(['redis']);
+    expect(seeded(planFor(bare, 'projb', 'qa'))).toEqual([]);
     // One seeded engine is enough for its row.
     bare.projects.projb!.databases.shop!.seed = catalogue.projects.projb!.databases.shop!.seed;
+    expect(seeded(planFor(bare, 'projb', 'qa'))).toEqual([catalogue.projects.projb!.databases.shop!.engine]);
+    bare.projects.projb!.redis!.seed = catalogue.projects.projb!.redis!.seed;
     expect(seeded(planFor(bare, 'projb', 'qa'))).toEqual([catalogue.projects.projb!.databases.shop!.engine, 'redis']);
     // A plan recorded before `seeded` existed seeds every row, as its run did.
     expect(seeded(everything)).toEqual(['mongo', 'mysql', 'postgres', 'redis']);
