@@ -31,6 +31,9 @@ export interface ServicesResult {
 
 type Workload = (V1Deployment | V1StatefulSet) & { kind: 'Deployment' | 'StatefulSet' };
 
+/** How long environmentServices waits before it answers with a change (every service available: at once). */
+export const SETTLE_MS = 3000;
+
 /** At most this many lines of Pod trouble per service in a failed create's message. */
 const PROBLEMS_PER_SERVICE = 4;
 
@@ -173,17 +176,23 @@ export function createRolloutActivities(deps: ActivityDeps) {
 
   return {
     /**
-     * How the environment's services are doing. With `previous`, waits up to `waitSeconds` (10 by
-     * default) for the summary to change or every service to be available, so the workflow's loop
-     * asks a few times a minute rather than many.
+     * How the environment's services are doing. Waits up to `waitSeconds` (10 by default) for every
+     * service to be available, answering earlier when the summary is no longer `previous` (none
+     * yet: any) and at least SETTLE_MS have passed, so the workflow's loop asks every few seconds
+     * while replicas come up, not once per replica. What the Pods and events say (two more lists per
+     * service) is read only for an answer given as the wait runs out: the one a failed create reports.
      */
     async environmentServices({ ref, previous, waitSeconds = 10 }: ServicesInput): Promise<ServicesResult> {
       deps.faults?.check('environmentServices');
-      const until = Date.now() + waitSeconds * 1000;
+      const started = Date.now();
+      const until = started + waitSeconds * 1000;
       for (;;) {
         const now = await look(ref);
         if (now.result.ready) return now.result;
-        if (previous === undefined || now.result.summary !== previous || Date.now() >= until) return explain(now);
+        const t = Date.now();
+        if (t >= until) return explain(now);
+        // Near the end of the wait, the caller's deadline may be passing too: the answer says why.
+        if (now.result.summary !== previous && t >= started + SETTLE_MS) return t >= until - 1000 ? explain(now) : now.result;
         await sleep(1000);
       }
     },

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { WorkflowHandle } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRolloutActivities, SETTLE_MS, type ServicesResult } from '../../activities/rollout.js';
+import { ENV_LABEL, SERVICE_LABEL } from '../../activities/kubernetes.js';
 import { loadCatalogue, type LoadedCatalogue } from '../../shared/catalogue/load.js';
 import type { EnvRef, Progress, Requester } from '../../shared/model.js';
 import { PROGRESS_QUERY } from '../../shared/resources.js';
@@ -141,4 +146,33 @@ describe('ready means reachable', () => {
     await expect(core.readNamespace({ name: ref.environment })).rejects.toMatchObject({ code: 404 });
     expect(await leftovers(h, ref)).toEqual([]);
   }, 300_000);
+
+  it('answers a wait with a change only after settling, and reads what the Pods say only as the wait runs out', async () => {
+    // The activity alone, on a namespace the test makes: api's image cannot be pulled, so it stays 0/2.
+    const ref = uniqueEnv('broken', 'qa');
+    const namespace = ref.environment;
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    try {
+      const deployment = parseAllDocuments(DEPLOYMENT.replaceAll('{{SERVICE}}', 'api').replace('{{IMAGE}}', UNPULLABLE).replace('{{PORT}}', '8080'))[0]!.toJS();
+      deployment.metadata.labels = { [ENV_LABEL]: ref.environment, [SERVICE_LABEL]: 'api' };
+      await apps.createNamespacedDeployment({ namespace, body: deployment });
+      const services = createRolloutActivities(h.deps).environmentServices;
+      const ask = async (input: { previous?: string; waitSeconds: number }) => {
+        const t0 = Date.now();
+        const seen = (await new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(services, { ref, ...input })) as ServicesResult;
+        return { seen, ms: Date.now() - t0 };
+      };
+      // Nothing seen yet: the first answer comes once settled, without the Pods' story (two more lists).
+      const first = await ask({ waitSeconds: 10 });
+      expect(first.seen).toMatchObject({ ready: false, summary: 'api 0/2 ready', problems: [] });
+      expect(first.ms).toBeGreaterThanOrEqual(SETTLE_MS);
+      expect(first.ms).toBeLessThan(SETTLE_MS + 2500);
+      // No change: the whole wait, then the answer says why.
+      const last = await ask({ previous: first.seen.summary, waitSeconds: 5 });
+      expect(last.ms).toBeGreaterThanOrEqual(5000);
+      expect(last.seen.problems.join('\n')).toContain('ErrImagePull');
+    } finally {
+      await core.deleteNamespace({ name: namespace });
+    }
+  }, 60_000);
 });
