@@ -95,6 +95,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const m0 = machineBusy();
       const p0 = ownCpu();
       const s0 = processCpu();
+      const th0 = processCpu('/proc/self/task');
       const k0 = await kubeRequestCounts((p) => kubeGet(deps.kube, p));
       const t0 = performance.now();
       const started = await Promise.all(suffixes.map((suffix) => core.create({ project: 'projb', stage: 'qa', suffix, requester })));
@@ -103,9 +104,10 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const machine = machineBusy() - m0;
       const own = ownCpu() - p0;
       const byName = cpuByName(s0, processCpu());
+      const byThread = cpuByName(th0, processCpu('/proc/self/task'));
       const kube = countsAdded(k0, await kubeRequestCounts((p) => kubeGet(deps.kube, p)));
       const history = await client.workflow.getHandle(started[0]!.handle.workflowId).fetchHistory();
-      return { wall, machine, own, byName, kube, events: history.events ?? [] };
+      return { wall, machine, own, byName, byThread, kube, events: history.events ?? [] };
     };
     const destroyAll = async () => {
       const handles = await Promise.all(made.splice(0).map((environment) => core.destroy({ environment, requester })));
@@ -145,6 +147,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     const background = idleRate * (many.wall / 1000);
     print(`  of which the machine's idle rate over the same time: ${(background / COUNT).toFixed(3)} (${idleRate.toFixed(3)} CPU-s a second); the rest, the environments' own cost: ${((many.machine - background) / COUNT).toFixed(3)}`);
     print(`  by process, CPU-seconds per environment: ${many.byName.slice(0, 10).map(([name, s]) => `${name} ${(s / COUNT).toFixed(3)}`).join(', ')}`);
+    print(`  the worker process by thread (JavaScript on MainThread; Temporal's core on tokio threads; V8Worker: garbage collection and compiling), CPU-seconds per environment: ${many.byThread.map(([name, s]) => `${name} ${(s / COUNT).toFixed(3)}`).join(', ')}`);
     const kubeTotal = many.kube.reduce((a, [, n]) => a + n, 0);
     print(`  Kubernetes API requests per environment (every client of the API server: envbot, controllers, scheduler, kwok): ${(kubeTotal / COUNT).toFixed(1)}; ${many.kube.slice(0, 12).map(([k, n]) => `${k} ${(n / COUNT).toFixed(1)}`).join(', ')}`);
     const eventTypes = new Map<string, number>();

@@ -20,15 +20,15 @@ export function machineBusy(): number {
   return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
 }
 
-/** CPU-seconds (user + system, with reaped children) of every process now running, by pid, with its command name. */
+/** CPU-seconds (user + system, with reaped children) of every process now running, by pid, with its command name; of this process's threads with `/proc/self/task`. */
 export type ProcessCpu = Map<string, { name: string; seconds: number }>;
 
-export function processCpu(): ProcessCpu {
+export function processCpu(dir = '/proc'): ProcessCpu {
   const out: ProcessCpu = new Map();
-  for (const pid of readdirSync('/proc')) {
+  for (const pid of readdirSync(dir)) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const stat = readFileSync(`${dir}/${pid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
       out.set(pid, { name, seconds: (f[11]! + f[12]! + f[13]! + f[14]!) / 100 });
