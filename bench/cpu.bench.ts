@@ -1,7 +1,7 @@
 // CPU per environment: COUNT data-free projb environments (the example's projb with every seed
 // left out) created at once by an in-process worker on the local servers, then destroyed. It prints
-// the machine's busy CPU-seconds per environment (/proc/stat, idle subtracted: everything else
-// running on the machine is counted too), this process's own (the envbot worker and the Temporal
+// the machine's busy CPU-seconds per environment (/proc/stat, idle and the hypervisor's steal left
+// out: everything else running on the machine is counted too), this process's own (the envbot worker and the Temporal
 // client: process.cpuUsage(), which other load affects far less), and the load average, so a busy
 // machine shows in the figures. ENVBOT_CPU_PROFILE=<dir> writes a V8 CPU profile of this process
 // during the creates (inspector), for `node --cpu-prof`-style reading.
@@ -26,7 +26,7 @@ import { Store } from '../shared/store/store.js';
 import { scratchPostgres } from '../test/support/databases.js';
 import { endWorkflowsOn } from '../test/support/leftover-workflows.js';
 import { ensureSharedSecrets } from '../test/support/shared-secrets.js';
-import { countsAdded, cpuByName, kubeRequestCounts, machineBusy, processCpu } from './stats.js';
+import { countsAdded, cpuByName, kubeRequestCounts, machineBusy, machineSteal, processCpu } from './stats.js';
 
 const COUNT = Number(process.env.ENVBOT_CPU_COUNT ?? 16);
 type Print = (line: string) => void;
@@ -93,6 +93,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const suffixes = Array.from({ length: n }, (_, i) => `${tag}${run}${i}`);
       made.push(...suffixes.map((s) => `projb-qa-${s}`));
       const m0 = machineBusy();
+      const st0 = machineSteal();
       const p0 = ownCpu();
       const s0 = processCpu();
       const th0 = processCpu('/proc/self/task');
@@ -102,12 +103,13 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       await Promise.all(started.map((s) => s.handle.result()));
       const wall = performance.now() - t0;
       const machine = machineBusy() - m0;
+      const steal = machineSteal() - st0;
       const own = ownCpu() - p0;
       const byName = cpuByName(s0, processCpu());
       const byThread = cpuByName(th0, processCpu('/proc/self/task'));
       const kube = countsAdded(k0, await kubeRequestCounts((p) => kubeGet(deps.kube, p)));
       const history = await client.workflow.getHandle(started[0]!.handle.workflowId).fetchHistory();
-      return { wall, machine, own, byName, byThread, kube, events: history.events ?? [] };
+      return { wall, machine, steal, own, byName, byThread, kube, events: history.events ?? [] };
     };
     const destroyAll = async () => {
       const handles = await Promise.all(made.splice(0).map((environment) => core.destroy({ environment, requester })));
@@ -120,6 +122,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     await destroyAll();
     print(`one data-free projb create alone: ${(one.wall / 1000).toFixed(2)} s, ${one.own.toFixed(2)} CPU-s in the worker process, ${one.machine.toFixed(2)} CPU-s on the machine`);
     const load = loadavg()[0]!;
+    const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 1;
     // What the machine spends with nothing to do (the servers' own timers), per second, so the
     // environments' share can be told from it.
     const i0 = machineBusy();
@@ -143,9 +146,10 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     }
     print(`${COUNT} data-free projb creates at once: last ready ${(many.wall / 1000).toFixed(2)} s`);
     print(`  CPU-seconds per environment, worker process: ${(many.own / COUNT).toFixed(3)}`);
-    print(`  CPU-seconds per environment, whole machine: ${(many.machine / COUNT).toFixed(3)} (load average ${load.toFixed(1)} on ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores before the round: other work on the machine is counted too)`);
+    print(`  CPU-seconds per environment, whole machine: ${(many.machine / COUNT).toFixed(3)} (load average ${load.toFixed(1)} on ${cores} cores before the round: other work on the machine is counted too)`);
     const background = idleRate * (many.wall / 1000);
     print(`  of which the machine's idle rate over the same time: ${(background / COUNT).toFixed(3)} (${idleRate.toFixed(3)} CPU-s a second); the rest, the environments' own cost: ${((many.machine - background) / COUNT).toFixed(3)}`);
+    print(`  not counted: ${(many.steal / COUNT).toFixed(3)} CPU-s per environment the hypervisor gave to other machines meanwhile (steal: ${((100 * many.steal) / (cores * many.wall / 1000)).toFixed(1)} % of the cores' time; a busy host slows everything here)`);
     print(`  by process, CPU-seconds per environment: ${many.byName.slice(0, 10).map(([name, s]) => `${name} ${(s / COUNT).toFixed(3)}`).join(', ')}`);
     print(`  the worker process by thread (JavaScript on MainThread; Temporal's core on tokio threads; V8Worker: garbage collection and compiling), CPU-seconds per environment: ${many.byThread.map(([name, s]) => `${name} ${(s / COUNT).toFixed(3)}`).join(', ')}`);
     const kubeTotal = many.kube.reduce((a, [, n]) => a + n, 0);

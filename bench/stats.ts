@@ -14,10 +14,22 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Busy CPU time of the whole machine so far, in seconds (/proc/stat's first line, idle and iowait left out). */
+/** The machine's CPU time so far by /proc/stat's first line: user nice system idle iowait irq softirq steal guest guest_nice, in ticks. */
+const cpuTicks = (): number[] => readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+
+/**
+ * Busy CPU time of the whole machine so far, in seconds: user, nice, system, irq and softirq. Left
+ * out: idle and iowait; steal (time the hypervisor gave to other machines, not work done here); guest
+ * time (already counted in user).
+ */
 export function machineBusy(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = cpuTicks();
+  return (user + nice + system + irq + softirq) / 100;
+}
+
+/** Time the hypervisor took from this machine's CPUs so far (steal), in seconds. */
+export function machineSteal(): number {
+  return (cpuTicks()[7] ?? 0) / 100;
 }
 
 /** CPU-seconds (user + system, with reaped children) of every process now running, by pid, with its command name; of this process's threads with `/proc/self/task`. */
