@@ -30,6 +30,15 @@ describe('harness stop()', () => {
     });
   };
 
+  /** Waits (up to 10 s) until visibility lists `workflowId` as running on `taskQueue`. */
+  const listedRunning = async (taskQueue: string, workflowId: string) => {
+    for (let i = 0; i < 100; i++) {
+      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === workflowId) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${workflowId} was not listed as running within 10 s`);
+  };
+
   it('cancels a storage copy still running, which ends as a stopped copy while the worker runs', async () => {
     const h = await provisioningHarness('harness_stop');
     const handle = await startCopy(h.taskQueue);
@@ -48,6 +57,9 @@ describe('harness stop()', () => {
     h.worker.shutdown();
     await ran;
     const handle = await startCopy(h.taskQueue);
+    // stop() finds what runs through Temporal's visibility, which lists a workflow started a moment
+    // ago only once its record is written (a run left by a test is older): wait for that first.
+    await listedRunning(h.taskQueue, handle.workflowId);
     await h.stop();
     expect((await handle.describe()).status.name).toBe('TERMINATED');
   }, 60_000);
