@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StorageCopyResult } from '../../workflows/storage-copy.js';
 import { uniqueEnv } from '../support/deps.js';
+import { runningOn } from '../support/leftover-workflows.js';
 import { provisioningHarness } from '../support/provisioning.js';
 import { testSettings } from '../support/settings.js';
 
@@ -33,7 +34,7 @@ describe('harness stop()', () => {
   /** Waits (up to 10 s) until visibility lists `workflowId` as running on `taskQueue`. */
   const listedRunning = async (taskQueue: string, workflowId: string) => {
     for (let i = 0; i < 100; i++) {
-      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) if (w.workflowId === workflowId) return;
+      if ((await runningOn(client, taskQueue)).some((w) => w.workflowId === workflowId)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`${workflowId} was not listed as running within 10 s`);

@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 const GRACE_MS = 10_000;
 
 /** The ids of the workflows running on `taskQueue`, as Temporal's visibility lists them. */
-async function runningOn(client: Client, taskQueue: string): Promise<{ workflowId: string; runId: string }[]> {
+export async function runningOn(client: Client, taskQueue: string): Promise<{ workflowId: string; runId: string }[]> {
   const out: { workflowId: string; runId: string }[] = [];
   for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) out.push({ workflowId: w.workflowId, runId: w.runId });
   return out;
