@@ -129,6 +129,16 @@ interface AccessPointDetails {
 }
 
 /**
+ * Fields of a PersistentVolume's ledger entry: the access point it mounts, so later steps (the copy's
+ * destination, the delete) need not look for it among every access point of the file system. Entries
+ * made before envbot recorded it have none; those steps then look for it as before.
+ */
+interface VolumeDetails {
+  accessPointId?: string;
+  accessPointArn?: string;
+}
+
+/**
  * An idempotency token from this activity's workflow run and step (a retry sends the same one, a new
  * create another), at most 64 characters as EFS asks.
  */
@@ -178,6 +188,14 @@ export function createStorageActivities(deps: ActivityDeps) {
       throw awsError(err, `listing the access points of EFS file system ${fileSystemId}`);
     }
     return undefined;
+  }
+
+  /** The access point the volume's PersistentVolume entry names, else the one found on the file system. */
+  async function accessPointOf(live: LedgerEntry[], claim: string, fileSystemId: string, directory: string, environment: string): Promise<{ id: string; arn: string } | undefined> {
+    const d = live.find((e) => e.kind === KIND.persistentVolume && e.name === claim)?.details as VolumeDetails | undefined;
+    if (d?.accessPointId && d.accessPointArn) return { id: d.accessPointId, arn: d.accessPointArn };
+    const found = await findAccessPoint(fileSystemId, directory, environment);
+    return found?.AccessPointId && found.AccessPointArn ? { id: found.AccessPointId, arn: found.AccessPointArn } : undefined;
   }
 
   /**
@@ -432,8 +450,10 @@ export function createStorageActivities(deps: ActivityDeps) {
         const directory = r.names.storageDirectory(volume);
         const claim = r.names.volume(volume);
         const details: AccessPointDetails = { volume, claim, cleanupJob: r.names.storageCleanupJob(volume), namespace, uid: v.uid, gid: v.gid, onDestroy: v.onDestroy };
-        await deps.store.recordResource({ environment, kind: KIND.accessPoint, name: directory, location: efsLocation(storage.fileSystemId), details: { ...details } });
-        let accessPoint = await findAccessPoint(storage.fileSystemId, directory, environment);
+        const fresh = await deps.store.recordResource({ environment, kind: KIND.accessPoint, name: directory, location: efsLocation(storage.fileSystemId), details: { ...details } });
+        // Recorded just now: no attempt has made it, so there is nothing to look for (among every
+        // access point of the file system, a list that grows with its environments). A retry looks.
+        let accessPoint = fresh ? undefined : await findAccessPoint(storage.fileSystemId, directory, environment);
         if (!accessPoint) {
           try {
             accessPoint = await efs().send(new CreateAccessPointCommand({
@@ -448,7 +468,8 @@ export function createStorageActivities(deps: ActivityDeps) {
           }
         }
         const labels = { ...r.names.labels, 'envbot.io/volume': volume };
-        const pvEntry = { environment, kind: KIND.persistentVolume, name: claim, location: CLUSTER_LOCATION };
+        const mounts: VolumeDetails = { accessPointId: accessPoint.AccessPointId!, accessPointArn: accessPoint.AccessPointArn! };
+        const pvEntry = { environment, kind: KIND.persistentVolume, name: claim, location: CLUSTER_LOCATION, details: { ...mounts } };
         await deps.store.recordResource(pvEntry);
         await createObject(environment, {
           apiVersion: 'v1',
@@ -499,19 +520,19 @@ export function createStorageActivities(deps: ActivityDeps) {
           await deps.store.markResourceDeleted(claim);
           deleted.push(`PersistentVolumeClaim ${claim.name}`);
         }
+        // Read before the PersistentVolume's entry is closed: it names the access point.
+        const found = await accessPointOf(live, d.claim, fileSystemOf(ap.location), ap.name, environment);
         const pv = live.find((e) => e.kind === KIND.persistentVolume && e.name === d.claim);
         if (pv) {
           await deleteObject(environment, { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv.name } });
           await deps.store.markResourceDeleted(pv);
           deleted.push(`PersistentVolume ${pv.name}`);
         }
-        const fileSystemId = fileSystemOf(ap.location);
-        const found = await findAccessPoint(fileSystemId, ap.name, environment);
         if (found) {
           try {
-            await efs().send(new DeleteAccessPointCommand({ AccessPointId: found.AccessPointId! }));
+            await efs().send(new DeleteAccessPointCommand({ AccessPointId: found.id }));
           } catch (err) {
-            if (awsErrorName(err) !== 'AccessPointNotFound') throw awsError(err, `deleting EFS access point ${found.AccessPointId} (${ap.name})`);
+            if (awsErrorName(err) !== 'AccessPointNotFound') throw awsError(err, `deleting EFS access point ${found.id} (${ap.name})`);
           }
         }
         await deps.store.markResourceDeleted(ap);
@@ -531,14 +552,15 @@ export function createStorageActivities(deps: ActivityDeps) {
       const r = resolveEnv(deps.catalogue, ref);
       const storage = storageOf(r);
       const environment = r.env.name;
+      const live = await deps.store.liveResources(environment);
       const out: VolumeCopy[] = [];
       for (const [volume, v] of Object.entries(r.project.storage)) {
         if (v.source.kind !== 's3') throw new Error(`volume ${volume}: ${v.source.raw} is not an S3 location`);
         const { bucket, prefix } = v.source;
         const directory = r.names.storageDirectory(volume);
-        const accessPoint = await findAccessPoint(storage.fileSystemId, directory, environment);
-        if (!accessPoint?.AccessPointArn) throw new Error(`the access point of ${directory} is missing; the "Storage volumes" step makes it`);
-        const partition = accessPoint.AccessPointArn.split(':')[1] ?? 'aws';
+        const accessPoint = await accessPointOf(live, r.names.volume(volume), storage.fileSystemId, directory, environment);
+        if (!accessPoint) throw new Error(`the access point of ${directory} is missing; the "Storage volumes" step makes it`);
+        const partition = accessPoint.arn.split(':')[1] ?? 'aws';
         const name = r.names.storageCopyTask(volume);
         const one = (part: 'source' | 'destination' | 'task', what: string) => ({ environment, volume, part, name, what });
         const source = await dataSyncObject(one('source', `the DataSync location for ${v.source.raw}`), async (Tags) =>
@@ -550,8 +572,8 @@ export function createStorageActivities(deps: ActivityDeps) {
           }))).LocationArn);
         const destination = await dataSyncObject(one('destination', `the DataSync location for ${directory}`), async (Tags) =>
           (await dataSync().send(new CreateLocationEfsCommand({
-            EfsFilesystemArn: accessPoint.AccessPointArn!.replace(/:access-point\/[^:]+$/, `:file-system/${storage.fileSystemId}`),
-            AccessPointArn: accessPoint.AccessPointArn,
+            EfsFilesystemArn: accessPoint.arn.replace(/:access-point\/[^:]+$/, `:file-system/${storage.fileSystemId}`),
+            AccessPointArn: accessPoint.arn,
             // The access point's root directory: DataSync writes as its user, like the Pods do.
             Subdirectory: '/',
             InTransitEncryption: 'TLS1_2',

@@ -11,10 +11,11 @@ import https from 'node:https';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EFSClient } from '@aws-sdk/client-efs';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { parseDocument } from 'yaml';
-import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
+import { awsClients, closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
 import { EnvbotCore } from '../bot/core/core.js';
 import { createWorker } from '../bot/worker.js';
 import { loadCatalogue } from '../shared/catalogue/load.js';
@@ -78,6 +79,16 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     chat: { send: async (t) => t.messageRef ?? 'bench' },
   };
   await ensureSharedSecrets(deps);
+  // Every call the worker's AWS clients send, by command (retries of a call are not counted again).
+  const awsCalls = new Map<string, number>();
+  const aws = awsClients(deps);
+  const count = (command: string) => awsCalls.set(command, (awsCalls.get(command) ?? 0) + 1);
+  for (const c of [aws.route53(), aws.efs(), aws.dataSync(), aws.elbv2(), aws.s3(), aws.secretsManager()]) {
+    (c.middlewareStack as Pick<EFSClient['middlewareStack'], 'add'>).add((next, context) => (args) => {
+      count(String(context.commandName));
+      return next(args);
+    }, { step: 'initialize' });
+  }
   const taskQueue = `cpu-bench-${randomUUID()}`;
   const { worker, connection: native } = await createWorker({ settings, deps, taskQueue });
   const running = worker.run();
@@ -98,6 +109,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const s0 = processCpu();
       const th0 = processCpu('/proc/self/task');
       const k0 = await kubeRequestCounts((p) => kubeGet(deps.kube, p));
+      const a0 = new Map(awsCalls);
       const t0 = performance.now();
       const started = await Promise.all(suffixes.map((suffix) => core.create({ project: 'projb', stage: 'qa', suffix, requester })));
       await Promise.all(started.map((s) => s.handle.result()));
@@ -108,8 +120,9 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const byName = cpuByName(s0, processCpu());
       const byThread = cpuByName(th0, processCpu('/proc/self/task'));
       const kube = countsAdded(k0, await kubeRequestCounts((p) => kubeGet(deps.kube, p)));
+      const awsSent = countsAdded(a0, awsCalls);
       const history = await client.workflow.getHandle(started[0]!.handle.workflowId).fetchHistory();
-      return { wall, machine, steal, own, byName, byThread, kube, events: history.events ?? [] };
+      return { wall, machine, steal, own, byName, byThread, kube, awsSent, events: history.events ?? [] };
     };
     const destroyAll = async () => {
       const handles = await Promise.all(made.splice(0).map((environment) => core.destroy({ environment, requester })));
@@ -135,9 +148,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
-    (globalThis as unknown as { kreq?: Map<string, number> }).kreq?.clear();
     const many = await round(COUNT, 'b');
-    console.log([...((globalThis as unknown as { kreq?: Map<string, number> }).kreq ?? [])].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${(n / COUNT).toFixed(2)} ${k}`).join('\n'));
     if (session) {
       const { profile } = await session.post('Profiler.stop');
       mkdirSync(profileDir!, { recursive: true });
@@ -154,6 +165,8 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     print(`  the worker process by thread (JavaScript on MainThread; Temporal's core on tokio threads; V8Worker: garbage collection and compiling), CPU-seconds per environment: ${many.byThread.map(([name, s]) => `${name} ${(s / COUNT).toFixed(3)}`).join(', ')}`);
     const kubeTotal = many.kube.reduce((a, [, n]) => a + n, 0);
     print(`  Kubernetes API requests per environment (every client of the API server: envbot, controllers, scheduler, kwok): ${(kubeTotal / COUNT).toFixed(1)}; ${many.kube.slice(0, 12).map(([k, n]) => `${k} ${(n / COUNT).toFixed(1)}`).join(', ')}`);
+    const awsTotal = many.awsSent.reduce((a, [, n]) => a + n, 0);
+    print(`  AWS calls per environment (the worker's clients: moto here): ${(awsTotal / COUNT).toFixed(1)}; ${many.awsSent.map(([k, n]) => `${k.replace(/Command$/, '')} ${(n / COUNT).toFixed(1)}`).join(', ')}`);
     const eventTypes = new Map<string, number>();
     for (const e of many.events) {
       // The event's kind, from the one attributes field it has set (e.g. activityTaskScheduledEventAttributes).

@@ -40,9 +40,10 @@ export class Ledger {
    * Records a resource before it is made. A physical resource (kind, location, name) has one live
    * entry, whichever environment holds it: recording it again for the same environment is a no-op,
    * and recording one another environment holds is a ConflictError naming that environment, so the
-   * caller stops before touching the server.
+   * caller stops before touching the server. True when this call made the entry (no live one was
+   * there), so the resource cannot exist yet unless something outside envbot made it.
    */
-  async record(e: LedgerEntry): Promise<void> {
+  async record(e: LedgerEntry): Promise<boolean> {
     // Two tries: the holder may release it between the insert and the look-up.
     for (let attempt = 0; attempt < 2; attempt++) {
       const { rowCount } = await this.pool.query(
@@ -50,9 +51,9 @@ export class Ledger {
          ON CONFLICT (kind, location, name) WHERE deleted_at IS NULL DO NOTHING`,
         [e.environment, e.kind, e.name, e.location, e.details ?? {}],
       );
-      if (rowCount) return;
+      if (rowCount) return true;
       const holder = await this.holder(e);
-      if (holder === e.environment) return;
+      if (holder === e.environment) return false;
       if (holder !== undefined) throw heldBy(e, holder);
     }
     throw releasedMeanwhile(e);

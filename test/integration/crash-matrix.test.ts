@@ -102,7 +102,7 @@ const PAUSE: Record<string, { at: string; state: string }> = {
   deleteNamespace: { at: 'before:resources#1', state: 'the namespace is deleted and gone, its ledger entry still open' },
   applyCredentials: { at: 'after:resources#1', state: 'the Secret is in the ledger, not applied' },
   deleteCredentials: { at: 'before:resources#1', state: 'the Secret is deleted, its ledger entry still open' },
-  createStorage: { at: 'before:resources#2', state: 'the EFS access point is made; the PersistentVolume and the claim are neither recorded nor made' },
+  createStorage: { at: 'before:resources#2', state: 'the EFS access point is made, but the PersistentVolume\'s entry that names it is not written; the PersistentVolume and the claim are neither recorded nor made' },
   deleteStorage: { at: 'before:resources#1', state: 'the claim is deleted, its ledger entry still open; the PersistentVolume and the access point remain' },
   createStorageCopy: { at: 'before:resources#2', state: 'the S3 source location exists in DataSync but its ARN is not in the ledger; destination and task are not made' },
   deleteStorageCopy: { at: 'before:resources#1', state: 'the copy task is deleted, its ledger entry still open; the two locations remain' },

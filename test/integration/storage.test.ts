@@ -15,13 +15,14 @@ import {
   ListLocationsCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-datasync';
-import { DescribeAccessPointsCommand, EFSClient, type AccessPointDescription } from '@aws-sdk/client-efs';
+import { CreateAccessPointCommand, DescribeAccessPointsCommand, EFSClient, type AccessPointDescription } from '@aws-sdk/client-efs';
 import { BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { awsClients } from '../../activities/deps.js';
 import { resolveEnv } from '../../activities/environment.js';
 import { createKubernetesActivities } from '../../activities/kubernetes.js';
 import { createStorageActivities } from '../../activities/storage.js';
@@ -270,6 +271,70 @@ describe('storage volumes', () => {
         await rbac.deleteClusterRole({ name: sa });
       }
     }, 60_000);
+
+    it('finds its access point through the ledger: a create, its copy and their deletes never list the file system\'s access points', async () => {
+      // A list of every access point of the file system grows with its environments; the PersistentVolume's entry names the one.
+      const s = createStorageActivities(h.deps);
+      const sent: string[] = [];
+      const counter = `efs-calls-${ref.suffix}`;
+      const client = awsClients(h.deps).efs();
+      client.middlewareStack.add((next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      }, { step: 'initialize', name: counter });
+      try {
+        const made = await run(s.createStorage, { ref });
+        await run(s.createStorageCopy, { ref });
+        const destination = (await h.deps.store.liveResources(ref.environment)).find((e) => e.kind === 'datasync-arn' && e.details?.object === `${ref.environment}/media/destination`)!.name;
+        expect((await dataSync.send(new DescribeLocationEfsCommand({ LocationArn: destination }))).AccessPointArn).toBe((await accessPointOf(ref))!.AccessPointArn);
+        expect(made.volumes[0]!.accessPoint).toBe((await accessPointOf(ref))!.AccessPointId);
+        await run(s.deleteStorageCopy, { ref });
+        await run(s.deleteStorage, { ref });
+      } finally {
+        client.middlewareStack.remove(counter);
+      }
+      expect(sent).toEqual(['CreateAccessPointCommand', 'DeleteAccessPointCommand']);
+      expect(await accessPointOf(ref)).toBeUndefined();
+    });
+
+    it('an access point an attempt made but did not record is deleted by the undo, and adopted (not made twice) by a retry', async () => {
+      const s = createStorageActivities(h.deps);
+      const r = resolveEnv(h.deps.catalogue, ref);
+      const v = r.project.storage.media!;
+      const directory = r.names.storageDirectory('media');
+      /** What the first attempt did before it died: the access point recorded and made, the PersistentVolume's entry (naming it) not written. */
+      const halfDone = async (): Promise<string> => {
+        await h.deps.store.recordResource({
+          environment: ref.environment,
+          kind: 'efs-access-point',
+          name: directory,
+          location: `efs/${fileSystemId()}`,
+          details: { volume: 'media', claim: r.names.volume('media'), cleanupJob: r.names.storageCleanupJob('media'), namespace: r.names.namespace, uid: v.uid, gid: v.gid, onDestroy: v.onDestroy },
+        });
+        const made = await efs.send(new CreateAccessPointCommand({
+          FileSystemId: fileSystemId(),
+          PosixUser: { Uid: v.uid, Gid: v.gid },
+          RootDirectory: { Path: directory, CreationInfo: { OwnerUid: v.uid, OwnerGid: v.gid, Permissions: '0775' } },
+          Tags: [{ Key: 'envbot.io/environment', Value: ref.environment }, { Key: 'envbot.io/object', Value: 'media' }],
+        }));
+        return made.AccessPointId!;
+      };
+      const onDirectory = async () => (await efs.send(new DescribeAccessPointsCommand({ FileSystemId: fileSystemId() }))).AccessPoints!.filter((a) => a.RootDirectory?.Path === directory).map((a) => a.AccessPointId);
+
+      const undone = await halfDone();
+      await run(s.deleteStorage, { ref });
+      expect(await onDirectory()).not.toContain(undone);
+
+      const adopted = await halfDone();
+      const made = await run(s.createStorage, { ref });
+      expect(await onDirectory()).toEqual([adopted]);
+      expect(made.volumes[0]!.accessPoint).toBe(adopted);
+      const pv = await core.readPersistentVolume({ name: r.names.volume('media') });
+      expect(pv.spec?.csi?.volumeHandle).toBe(`${fileSystemId()}::${adopted}`);
+      await run(s.deleteStorage, { ref });
+      expect(await onDirectory()).toEqual([]);
+      expect((await leftovers(h, ref)).filter((x) => !x.startsWith('kubernetes namespace') && !x.startsWith('ledger k8s-namespace'))).toEqual([]);
+    });
 
     it('adopts a DataSync location that a crashed attempt made but did not record, and destroy removes it', async () => {
       const s = createStorageActivities(h.deps);
