@@ -36,10 +36,12 @@ export function generateValue(spec: GeneratedSpec): string {
   return out;
 }
 
+const notStored = (r: ResolvedEnv, name: string) => new NotFoundError(`secret "${name}" of ${r.env.name} is not in envbot's store (the secrets step has not run)`);
+
 /** A generated secret's value; missing means the secrets step has not run for this environment. */
 export async function generatedSecret(deps: ActivityDeps, r: ResolvedEnv, name: string): Promise<string> {
   const value = await deps.store.getSecret(r.env.name, name);
-  if (value === undefined) throw new NotFoundError(`secret "${name}" of ${r.env.name} is not in envbot's store (the secrets step has not run)`);
+  if (value === undefined) throw notStored(r, name);
   return value;
 }
 
@@ -114,12 +116,19 @@ export async function environmentCredentials(deps: ActivityDeps, r: ResolvedEnv)
     }
     data.set(key, value);
   };
-  for (const spec of generatedSpecs(r)) put(spec.name, await generatedSecret(deps, r, spec.name), `projects.${r.env.project}.secrets.generated.${spec.name}`);
+  const specs = generatedSpecs(r);
+  const generated = await deps.store.getSecrets(r.env.name, specs.map((spec) => spec.name));
+  const stored = (name: string): string => {
+    const value = generated.get(name);
+    if (value === undefined) throw notStored(r, name);
+    return value;
+  };
+  for (const spec of specs) put(spec.name, stored(spec.name), `projects.${r.env.project}.secrets.generated.${spec.name}`);
   for (const name of Object.keys(r.project.secrets.shared)) put(name, await sharedSecret(deps, r, name), `projects.${r.env.project}.secrets.shared.${name}`);
   for (const [db, spec] of Object.entries(r.project.databases)) {
     const where = `servers.${spec.engine}.${spec.server}.url`;
     const admin = serverUrl(r, spec.engine, spec.server);
-    const password = await databasePassword(deps, r, spec.engine);
+    const password = stored(DATABASE_PASSWORDS[spec.engine]);
     const url =
       spec.engine === 'mongo'
         ? databaseUrl(admin, where, r.names.mongoUser, password, r.names.mongoDatabase(db), 'mongo')
@@ -133,7 +142,7 @@ export async function environmentCredentials(deps: ActivityDeps, r: ResolvedEnv)
     const index = await deps.store.redisIndexOf(server, r.env.name);
     // No index claimed yet (the Redis step has not run): the key is left out rather than guessed.
     if (index !== undefined) {
-      const url = redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, r.names.redisUser, await databasePassword(deps, r, 'redis'), index);
+      const url = redisUrl(serverUrl(r, 'redis', server), `servers.redis.${server}.url`, r.names.redisUser, stored(DATABASE_PASSWORDS.redis), index);
       put('redis-url', url, `projects.${r.env.project}.redis`);
     }
   }

@@ -494,10 +494,10 @@ export function createKubernetesActivities(deps: ActivityDeps) {
       const runs: ServiceRun[] = [];
       for (const [service, { branch, commit }] of renderings) {
         const image = workloadImage(rendered.filter((o) => o.service === service).map((o) => o.object));
-        await deps.store.deployments.record({ environment: r.env.name, service, branch, commit, image, why: 'create', who });
         const tracked = trackedSource(r.project.services[service]!);
         runs.push({ service, branch, commit, image, ...(tracked ? { defaultBranch: tracked.defaultBranch } : {}) });
       }
+      await deps.store.deployments.record(...runs.map(({ service, branch, commit, image }) => ({ environment: r.env.name, service, branch, commit, image, why: 'create' as const, who })));
       deps.log.info({ environment: r.env.name, namespace: r.names.namespace, objects: applied }, 'kubernetes objects applied');
       return { objects: applied, runs };
     },

@@ -23,12 +23,11 @@ export function createSecretsActivities(deps: ActivityDeps) {
     async createSecrets({ ref }: SecretsInput): Promise<SecretsResult> {
       deps.faults?.check('createSecrets');
       const r = resolveEnv(deps.catalogue, ref);
-      const names: string[] = [];
-      for (const spec of generatedSpecs(r)) {
-        await deps.store.recordResource({ environment: r.env.name, kind: 'secret', name: spec.name, location: locationOf(r.env.name) });
-        await deps.store.putSecret(r.env.name, spec.name, generateValue(spec));
-        names.push(spec.name);
-      }
+      const specs = generatedSpecs(r);
+      const names = specs.map((spec) => spec.name);
+      // All in the ledger first, then all stored (a value already stored is kept), one statement each.
+      await deps.store.recordResources(names.map((name) => ({ environment: r.env.name, kind: 'secret', name, location: locationOf(r.env.name) })));
+      await deps.store.putSecrets(r.env.name, specs.map((spec) => [spec.name, generateValue(spec)] as const));
       deps.log.info({ environment: r.env.name, secrets: names }, 'secrets generated');
       return { names };
     },

@@ -375,16 +375,17 @@ export function createStorageActivities(deps: ActivityDeps) {
    * object is recorded in the ledger before it is made, is made with tags naming the environment and
    * the object, and its ARN is recorded as soon as it exists. A retry finds the ARN in the ledger; only
    * when a crash came between the make and that record is the object looked for by its tags.
-   * `make` gets the tags and returns the new ARN; `name` is the Name tag, `what` says it in errors.
+   * `make` gets the tags and returns the new ARN; `name` is the Name tag, `what` says it in errors;
+   * `live` is the environment's ledger as read when the activity began (this object's entries are
+   * written only here, so a read of it before the activity's other objects were made still holds).
    */
   async function dataSyncObject(
-    o: { environment: string; volume: string; part: 'source' | 'destination' | 'task'; name: string; what: string },
+    o: { environment: string; volume: string; part: 'source' | 'destination' | 'task'; name: string; what: string; live: LedgerEntry[] },
     make: (tags: TagListEntry[]) => Promise<string | undefined>,
   ): Promise<string> {
-    const { environment } = o;
+    const { environment, live } = o;
     const kind = o.part === 'task' ? 'task' : 'location';
     const object = objectName(environment, o.volume, o.part);
-    const live = await deps.store.liveResources(environment);
     const made = live.find((e) => e.kind === KIND.arn && e.details?.object === object);
     if (made) return made.name;
     const intent = { environment, kind: KIND[kind], name: object, location: dataSyncLocation };
@@ -562,7 +563,7 @@ export function createStorageActivities(deps: ActivityDeps) {
         if (!accessPoint) throw new Error(`the access point of ${directory} is missing; the "Storage volumes" step makes it`);
         const partition = accessPoint.arn.split(':')[1] ?? 'aws';
         const name = r.names.storageCopyTask(volume);
-        const one = (part: 'source' | 'destination' | 'task', what: string) => ({ environment, volume, part, name, what });
+        const one = (part: 'source' | 'destination' | 'task', what: string) => ({ environment, volume, part, name, what, live });
         const source = await dataSyncObject(one('source', `the DataSync location for ${v.source.raw}`), async (Tags) =>
           (await dataSync().send(new CreateLocationS3Command({
             S3BucketArn: `arn:${partition}:s3:::${bucket}`,

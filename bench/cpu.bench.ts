@@ -48,6 +48,16 @@ async function kubeGet(kc: ActivityDeps['kube'], path: string): Promise<string> 
   });
 }
 
+/** What a SQL statement does to which table: `INSERT resources`, `SELECT environments`, `BEGIN`. */
+export function statementKind(sql: string): string {
+  const text = sql.trim();
+  const write = /^(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)/i.exec(text);
+  if (write) return `${write[1]!.split(/\s+/)[0]!.toUpperCase()} ${write[2]}`;
+  const verb = text.split(/\s+/)[0]!.toUpperCase();
+  const from = /\bFROM\s+(\w+)/i.exec(text);
+  return verb === 'SELECT' || verb === 'WITH' ? `${verb} ${from?.[1] ?? text.slice(7, 40)}` : verb;
+}
+
 /** This process's user + system CPU so far, in seconds. */
 const ownCpu = () => {
   const u = process.cpuUsage();
@@ -69,6 +79,16 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
   const dir = mkdtempSync(join(tmpdir(), 'envbot-cpu-bench-'));
   const storeDb = await scratchPostgres('bench_cpu_store', { migrate: true });
   const store = new Store(storeDb.url, settings.secretKeys.length ? settings.secretKeys : [{ id: 'bench', key: randomBytes(32) }]);
+  // Every statement sent to envbot's store, by what it does to which table.
+  const storeStatements = new Map<string, number>();
+  store.pool.on('connect', (c) => {
+    const query = c.query.bind(c) as (...args: unknown[]) => unknown;
+    (c as { query: unknown }).query = (...args: unknown[]) => {
+      const kind = statementKind(typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string } | undefined)?.text ?? ''));
+      storeStatements.set(kind, (storeStatements.get(kind) ?? 0) + 1);
+      return query(...args);
+    };
+  });
   const deps: ActivityDeps = {
     workerId: 'cpu-bench',
     catalogue: loadCatalogue(dataFreeCatalogue(dir), settings.env),
@@ -110,6 +130,7 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const th0 = processCpu('/proc/self/task');
       const k0 = await kubeRequestCounts((p) => kubeGet(deps.kube, p));
       const a0 = new Map(awsCalls);
+      const q0 = new Map(storeStatements);
       const t0 = performance.now();
       const started = await Promise.all(suffixes.map((suffix) => core.create({ project: 'projb', stage: 'qa', suffix, requester })));
       await Promise.all(started.map((s) => s.handle.result()));
@@ -121,8 +142,9 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
       const byThread = cpuByName(th0, processCpu('/proc/self/task'));
       const kube = countsAdded(k0, await kubeRequestCounts((p) => kubeGet(deps.kube, p)));
       const awsSent = countsAdded(a0, awsCalls);
+      const statements = countsAdded(q0, storeStatements);
       const history = await client.workflow.getHandle(started[0]!.handle.workflowId).fetchHistory();
-      return { wall, machine, steal, own, byName, byThread, kube, awsSent, events: history.events ?? [] };
+      return { wall, machine, steal, own, byName, byThread, kube, awsSent, statements, events: history.events ?? [] };
     };
     const destroyAll = async () => {
       const handles = await Promise.all(made.splice(0).map((environment) => core.destroy({ environment, requester })));
@@ -167,6 +189,8 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     print(`  Kubernetes API requests per environment (every client of the API server: envbot, controllers, scheduler, kwok): ${(kubeTotal / COUNT).toFixed(1)}; ${many.kube.slice(0, 12).map(([k, n]) => `${k} ${(n / COUNT).toFixed(1)}`).join(', ')}`);
     const awsTotal = many.awsSent.reduce((a, [, n]) => a + n, 0);
     print(`  AWS calls per environment (the worker's clients: moto here): ${(awsTotal / COUNT).toFixed(1)}; ${many.awsSent.map(([k, n]) => `${k.replace(/Command$/, '')} ${(n / COUNT).toFixed(1)}`).join(', ')}`);
+    const statementTotal = many.statements.reduce((a, [, n]) => a + n, 0);
+    print(`  statements to envbot's store per environment: ${(statementTotal / COUNT).toFixed(1)}; ${many.statements.slice(0, 12).map(([k, n]) => `${k} ${(n / COUNT).toFixed(1)}`).join(', ')}`);
     const eventTypes = new Map<string, number>();
     for (const e of many.events) {
       // The event's kind, from the one attributes field it has set (e.g. activityTaskScheduledEventAttributes).

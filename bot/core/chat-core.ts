@@ -244,8 +244,8 @@ export class ChatCore {
         const refused = this.check(actor, 'credentials', record.project);
         if (refused) return refused;
         const names = await this.o.store.secretNames(record.name);
-        const values = [];
-        for (const name of names) values.push({ name, value: (await this.o.store.getSecret(record.name, name)) ?? '' });
+        const stored = await this.o.store.getSecrets(record.name, names);
+        const values = names.map((name) => ({ name, value: stored.get(name) ?? '' }));
         await this.o.store.audit({ actor: requester.id, platform: actor.platform, channel: actor.channel, action: 'credentials', environment: record.name, outcome: 'shown', details: { names } });
         return { kind: 'secrets', ephemeral: true, environment: record.name, values };
       }

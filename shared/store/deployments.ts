@@ -51,38 +51,33 @@ export class Deployments {
   constructor(private readonly pool: pg.Pool) {}
 
   /**
-   * Records a deployment: the service's current state (branch, commit, image) and one history entry,
-   * in one transaction. A retried activity records its entry once: an entry the same as the
-   * service's newest one (same why, branch, commit and image) is not added again.
+   * Records deployments, all in one transaction: each service's current state (branch, commit,
+   * image) and one history entry. A retried activity records its entry once: an entry the same as
+   * the service's newest one (same why, branch, commit and image) is not added again.
    */
-  async record(d: Deployed): Promise<void> {
+  async record(...deployed: Deployed[]): Promise<void> {
+    if (!deployed.length) return;
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO service_deployments (environment, service, branch, commit, image) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (environment, service) DO UPDATE SET branch = EXCLUDED.branch, commit = EXCLUDED.commit,
-           image = EXCLUDED.image, updated_at = now()`,
-        [d.environment, d.service, d.branch, d.commit, d.image],
-      );
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`deployments/${d.environment}/${d.service}`]);
-      await client.query(
-        `INSERT INTO deployments (environment, service, branch, commit, image, why, who)
-         SELECT $1, $2, $3, $4, $5, $6, $7
-          WHERE NOT EXISTS (SELECT 1 FROM (SELECT branch, commit, image, why FROM deployments WHERE environment = $1 AND service = $2
-                                            ORDER BY at DESC, id DESC LIMIT 1) last
-                             WHERE last.why = $6 AND last.branch IS NOT DISTINCT FROM $3 AND last.commit IS NOT DISTINCT FROM $4
-                               AND last.image IS NOT DISTINCT FROM $5)`,
-        [
-        d.environment,
-        d.service,
-        d.branch,
-        d.commit,
-        d.image,
-        d.why,
-        d.who,
-      ],
-      );
+      for (const d of deployed) {
+        await client.query(
+          `INSERT INTO service_deployments (environment, service, branch, commit, image) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (environment, service) DO UPDATE SET branch = EXCLUDED.branch, commit = EXCLUDED.commit,
+             image = EXCLUDED.image, updated_at = now()`,
+          [d.environment, d.service, d.branch, d.commit, d.image],
+        );
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`deployments/${d.environment}/${d.service}`]);
+        await client.query(
+          `INSERT INTO deployments (environment, service, branch, commit, image, why, who)
+           SELECT $1, $2, $3, $4, $5, $6, $7
+            WHERE NOT EXISTS (SELECT 1 FROM (SELECT branch, commit, image, why FROM deployments WHERE environment = $1 AND service = $2
+                                              ORDER BY at DESC, id DESC LIMIT 1) last
+                               WHERE last.why = $6 AND last.branch IS NOT DISTINCT FROM $3 AND last.commit IS NOT DISTINCT FROM $4
+                                 AND last.image IS NOT DISTINCT FROM $5)`,
+          [d.environment, d.service, d.branch, d.commit, d.image, d.why, d.who],
+        );
+      }
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -32,15 +32,29 @@ export class Secrets {
 
   /** Stores a generated secret encrypted; keeps the existing value when there is one (idempotent). */
   async put(environment: string, name: string, value: string): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO secrets (environment, name, ${SEALED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (environment, name) DO NOTHING`,
-      [environment, name, ...sealedParams(seal(this.keys, environment, name, value))],
-    );
+    await this.putAll(environment, [[name, value]]);
+  }
+
+  /** Stores several generated secrets as `put` does each, in one statement. */
+  async putAll(environment: string, values: readonly (readonly [name: string, value: string])[]): Promise<void> {
+    if (!values.length) return;
+    const params: unknown[] = [environment];
+    const rows = values.map(([name, value]) => {
+      const at = params.length;
+      params.push(name, ...sealedParams(seal(this.keys, environment, name, value)));
+      return `($1, ${[1, 2, 3, 4, 5].map((i) => `$${at + i}`).join(', ')})`;
+    });
+    await this.pool.query(`INSERT INTO secrets (environment, name, ${SEALED_COLUMNS}) VALUES ${rows.join(', ')} ON CONFLICT (environment, name) DO NOTHING`, params);
   }
 
   async get(environment: string, name: string): Promise<string | undefined> {
     return this.openOne(`SELECT ${SEALED_COLUMNS} FROM secrets WHERE environment = $1 AND name = $2`, [environment, name]);
+  }
+
+  /** The stored values of `names` (those stored; a missing one is left out), read in one statement. */
+  async getAll(environment: string, names: readonly string[]): Promise<Map<string, string>> {
+    const { rows } = await this.pool.query<SealedRow & { name: string }>(`SELECT name, ${SEALED_COLUMNS} FROM secrets WHERE environment = $1 AND name = ANY($2)`, [environment, names]);
+    return new Map(rows.map((r) => [r.name, open(this.keys, environment, r.name, { keyId: r.key_id, iv: r.iv, ciphertext: r.ciphertext, authTag: r.auth_tag })]));
   }
 
   /** Names of the generated secrets stored for an environment (never a server's connection). */

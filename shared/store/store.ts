@@ -94,7 +94,9 @@ export class Store {
   listEnvironments(...a: Parameters<Environments['list']>) { return this.environments.list(...a); }
 
   putSecret(...a: Parameters<Secrets['put']>) { return this.secrets.put(...a); }
+  putSecrets(...a: Parameters<Secrets['putAll']>) { return this.secrets.putAll(...a); }
   getSecret(...a: Parameters<Secrets['get']>) { return this.secrets.get(...a); }
+  getSecrets(...a: Parameters<Secrets['getAll']>) { return this.secrets.getAll(...a); }
   secretNames(...a: Parameters<Secrets['names']>) { return this.secrets.names(...a); }
   deleteSecrets(...a: Parameters<Secrets['deleteAll']>) { return this.secrets.deleteAll(...a); }
   rememberServer(...a: Parameters<Secrets['rememberServer']>) { return this.secrets.rememberServer(...a); }

@@ -85,7 +85,7 @@ const requester: Requester = { id: 'cli:crash-matrix', platform: 'cli' };
 const PAUSE: Record<string, { at: string; state: string }> = {
   beginOperation: { at: 'after:environments#1', state: 'the environment is claimed (create) or marked destroying; the audit row is not written' },
   finishOperation: { at: 'after:environments#1', state: 'the outcome is recorded on the environment; the audit row is not written' },
-  createSecrets: { at: 'after:secrets#1', state: 'the first generated secret is in the ledger and stored; the others are not' },
+  createSecrets: { at: 'after:resources#1', state: 'every generated secret is in the ledger (one statement), none is stored' },
   deleteSecrets: { at: 'after:secrets#1', state: 'every value is deleted; every ledger entry is still open' },
   createMongo: { at: 'after:resources#1', state: 'user and database are in the ledger (one statement); nothing is made on the server yet' },
   seedMongo: { at: 'beat#1', state: 'the database is emptied and the first batch of the first collection loaded; the other collection, the indexes and the scripts are not' },
@@ -118,7 +118,7 @@ const PAUSE: Record<string, { at: string; state: string }> = {
 };
 
 /** Creates whose pause above comes before their server work: also stopped once all of it is done. */
-const RETURNED = ['createMongo', 'createSql', 'createNamespace', 'applyCredentials', 'createDnsRecords'];
+const RETURNED = ['createSecrets', 'createMongo', 'createSql', 'createNamespace', 'applyCredentials', 'createDnsRecords'];
 
 /** `npm test`'s cases: one per activity module (environments, mongo, redis, kubernetes, storage, sql, dns, secrets, loadbalancer). */
 const SUBSET = [

@@ -184,6 +184,21 @@ describe('store', () => {
     expect(rows[0].key_id).toBe('test-1');
   });
 
+  it('stores and reads several secrets in one statement each, each bound to its own name and environment', async () => {
+    const env = 'projc-qa';
+    const [a, b] = [`a-${randomBytes(8).toString('hex')}`, `b-${randomBytes(8).toString('hex')}`];
+    await store.putSecrets(env, [['mysql-password', a], ['redis-password', b]]);
+    // Stored values are kept: a retry's new values change nothing, a new name is added.
+    await store.putSecrets(env, [['mysql-password', 'retry'], ['redis-password', 'retry'], ['api-token', 'c']]);
+    expect(await store.getSecrets(env, ['mysql-password', 'redis-password', 'api-token', 'missing'])).toEqual(new Map([['mysql-password', a], ['redis-password', b], ['api-token', 'c']]));
+    expect(await store.getSecret(env, 'redis-password')).toBe(b);
+    const { rows } = await store.pool.query('SELECT * FROM secrets WHERE environment = $1', [env]);
+    expect(JSON.stringify(rows)).not.toContain(a);
+    // A value moved under another name does not open as that name.
+    await store.pool.query("UPDATE secrets SET name = 'other' WHERE environment = $1 AND name = 'mysql-password'", [env]);
+    await expect(store.getSecrets(env, ['other'])).rejects.toThrow();
+  });
+
   describe('server connections', () => {
     const password = `pw-${randomBytes(8).toString('hex')}`;
     const url = `postgres://admin:${password}@db.internal:5432/postgres`;
