@@ -45,8 +45,16 @@ export function databaseClients(deps: ActivityDeps): DatabaseClients {
   return (deps.databases ??= new DatabaseClients(deps.log, `envbot ${deps.workerId}`));
 }
 
-/** Closes the clients the worker made for its activities (on shutdown, after the worker stopped). */
+/** How long a stopping worker gives its outbox to send what is still queued (cards a rate limit held back). */
+export const OUTBOX_DRAIN_MS = 10_000;
+
+/**
+ * Closes the clients the worker made for its activities (on shutdown, after the worker stopped),
+ * once its outbox has sent what it holds (for at most OUTBOX_DRAIN_MS; what is left is said).
+ */
 export async function closeActivityDeps(deps: ActivityDeps): Promise<void> {
+  const left = await deps.outbox?.drain(OUTBOX_DRAIN_MS);
+  if (left) deps.log.warn({ messages: left }, `chat: ${left} message(s) still queued after ${OUTBOX_DRAIN_MS / 1000} s of stopping (rate limited); they are not sent`);
   deps.awsClients?.destroy();
   (deps.kube as Partial<{ destroy(): void }>).destroy?.();
   await deps.databases?.close();

@@ -10,7 +10,7 @@ import type { ChatTarget } from '../shared/model.js';
 import type { MessageKey } from '../shared/store/chat.js';
 import type { ActivityDeps } from './deps.js';
 import { currentRun } from './environments.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxItem } from './outbox.js';
 
 export interface NotifyInput {
   target: ChatTarget;
@@ -26,6 +26,8 @@ export interface NotifyInput {
 
 /** How long a final state's send is awaited before the activity returns (the outbox goes on); under the chat activities' 20 s timeout. */
 export const FINAL_WAIT_MS = 15_000;
+/** How often a final state that failed after its wait is sent again (1, 2, 4 … 60 s apart), as the activity's retries would have. */
+const LATE_RETRIES = 5;
 
 /**
  * Where news about a project goes (promotions, storage-refresh summaries): the project's channels in
@@ -54,12 +56,15 @@ function environmentOf(message: ChatMessage): string {
 }
 
 export function createNotifyActivities(deps: ActivityDeps) {
-  const outbox = deps.outbox ?? new Outbox();
+  // Kept on deps, so a stopping worker sends what it still holds (closeActivityDeps).
+  const outbox = (deps.outbox ??= new Outbox());
   const metrics = deps.metrics;
+  /** Per message, the newest final state this worker was asked to send (while it is unsent), so a late retry never overwrites a newer one. */
+  const newestFinal = new Map<string, object>();
   if (metrics) {
-    outbox.onRateLimited = (ms) => {
-      metrics.chatRateLimitWaits.inc({ platform: 'slack', reason: 'retry-after' });
-      metrics.chatRateLimitWaitSeconds.inc({ platform: 'slack' }, ms / 1000);
+    outbox.onRateLimited = (ms, platform) => {
+      metrics.chatRateLimitWaits.inc({ platform, reason: 'retry-after' });
+      metrics.chatRateLimitWaitSeconds.inc({ platform }, ms / 1000);
     };
   }
   return {
@@ -77,14 +82,15 @@ export function createNotifyActivities(deps: ActivityDeps) {
     async notify({ target, message, kind }: NotifyInput): Promise<string> {
       if (!kind) {
         const to = message.kind === 'notice' ? { ...target, messageRef: undefined } : target;
-        return outbox.send({ id: `${target.platform}/unkeyed/${randomUUID()}`, channel: `${target.platform}/${target.channel}`, message, edit: !!to.messageRef, deliver: (state) => deps.chat.send(to, state) });
+        return outbox.send({ id: `${target.platform}/unkeyed/${randomUUID()}`, channel: `${target.platform}/${target.channel}`, platform: target.platform, message, edit: !!to.messageRef, deliver: (state) => deps.chat.send(to, state) });
       }
       const key: MessageKey = { platform: target.platform, channel: target.channel, operation: currentRun(), kind, environment: environmentOf(message) };
       const keyText = `${key.operation}/${kind}`;
-      const held = await deps.store.chat.holdMessage(key);
-      const delivery = outbox.send({
-        id: `${target.platform}/${keyText}`,
+      /** The outbox item for the message as `held` (the store's hold on its key) says it stands. */
+      const itemFor = (held: Awaited<ReturnType<typeof deps.store.chat.holdMessage>>): OutboxItem => ({
+        id,
         channel: `${target.platform}/${target.channel}`,
+        platform: target.platform,
         message,
         edit: !!(held.ref ?? target.messageRef),
         deliver: async (state, known) => {
@@ -102,20 +108,46 @@ export function createNotifyActivities(deps: ActivityDeps) {
           return sent;
         },
       });
+      const held = await deps.store.chat.holdMessage(key);
+      const id = `${target.platform}/${keyText}`;
+      const turn = {};
+      if (message.kind !== 'progress') newestFinal.set(id, turn);
+      const delivery = outbox.send(itemFor(held));
       if (message.kind === 'progress') {
         delivery.catch((err: unknown) => deps.log.warn({ err, channel: target.channel, key: keyText }, 'could not send a progress update; a later state or the card will'));
         return held.ref ?? target.messageRef ?? '';
       }
+      /** This final state went (or failed for good): forget it. */
+      const settled = () => void (newestFinal.get(id) === turn && newestFinal.delete(id));
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FINAL_WAIT_MS)));
       try {
         const ref = await Promise.race([delivery, waited]);
         if (ref === undefined) {
-          delivery.catch((err: unknown) => deps.log.warn({ err, channel: target.channel, key: keyText }, 'a message still queued after its wait failed'));
+          // The activity returns and Temporal will not retry it: a failure from here on is retried here.
+          const later = (attempt: number) => (err: unknown) => {
+            // A newer final state of the message was sent meanwhile: it stands, this one is not sent again.
+            if (newestFinal.get(id) !== turn) return;
+            if (attempt > LATE_RETRIES) {
+              settled();
+              deps.log.error({ err, channel: target.channel, key: keyText }, `chat: a final message that was still queued after its wait failed ${attempt} times; giving up`);
+              return;
+            }
+            deps.log.warn({ err, channel: target.channel, key: keyText, attempt }, 'chat: a final message still queued after its wait failed; trying again');
+            // Held again, as an activity's retry would: a post that failed unanswered is looked for before posting.
+            const again = () => deps.store.chat.holdMessage(key).then((h) => outbox.send(itemFor(h))).then(settled);
+            setTimeout(() => void again().catch(later(attempt + 1)), Math.min(60_000, 1000 * 2 ** attempt)).unref();
+          };
+          delivery.then(settled, later(1));
           deps.log.warn({ channel: target.channel, key: keyText, queued: outbox.queued }, `chat: a final message still queued after ${FINAL_WAIT_MS / 1000} s; it goes when the rate limits allow`);
           return held.ref ?? target.messageRef ?? '';
         }
+        settled();
         return ref;
+      } catch (err) {
+        // Failed within the wait: the activity fails and Temporal retries it.
+        settled();
+        throw err;
       } finally {
         clearTimeout(timer);
       }

@@ -4,14 +4,34 @@
 // notice) goes before any pending progress edit. New messages respect an interval per channel (Slack:
 // one a second), edits a budget shared by the workspace (a token bucket: Slack's Tier 3 by default,
 // 50 a minute with bursts, part of it kept for final states so they never wait behind progress),
-// and a platform's "rate limited, retry after N s" pauses what it limits and keeps the message queued.
+// and a platform's "rate limited, retry after N s" pauses what it limits (that platform's edits, or
+// that channel's posts) and keeps the message queued.
 // Callers decide whether to wait: workflows do not wait for progress edits.
 import type { ChatMessage } from '../shared/chat.js';
 
-/** A platform's answer "too many requests": the call may be made again after `retryAfterMs`. */
+/** The shortest and longest pause a platform's Retry-After makes (a negative or absurd one is brought into this range). */
+export const MIN_PAUSE_MS = 1000;
+export const MAX_PAUSE_MS = 10 * 60_000;
+
+/**
+ * A Retry-After header's pause in milliseconds, within MIN_PAUSE_MS..MAX_PAUSE_MS: seconds (`"30"`,
+ * or a number), or an HTTP date (`"Wed, 21 Oct 2026 07:28:00 GMT"`); missing or unreadable: the minimum.
+ */
+export function retryAfterMs(header: string | number | null | undefined, now: number = Date.now()): number {
+  const text = typeof header === 'number' ? String(header) : (header ?? '').trim();
+  let ms = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  if (!Number.isFinite(ms)) ms = MIN_PAUSE_MS;
+  return Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, Math.round(ms)));
+}
+
+/** A platform's answer "too many requests": the call may be made again after `retryAfterMs` (kept within MIN_PAUSE_MS..MAX_PAUSE_MS). */
 export class RateLimitedError extends Error {
-  constructor(readonly retryAfterMs: number, message = `rate limited: retry after ${retryAfterMs} ms`) {
-    super(message);
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number, message?: string) {
+    const ms = Number.isFinite(retryAfterMs) ? Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, retryAfterMs)) : MIN_PAUSE_MS;
+    super(message ?? `rate limited: retry after ${ms} ms`);
+    this.retryAfterMs = ms;
     this.name = 'RateLimitedError';
   }
 }
@@ -40,6 +60,8 @@ export interface OutboxItem {
   id: string;
   /** Where it goes (the post interval is kept per channel). */
   channel: string;
+  /** The chat platform: a Retry-After on an edit pauses that platform's edits only. */
+  platform?: string;
   message: ChatMessage;
   /** True when the message exists already (this state edits it), false when this state may post it. */
   edit: boolean;
@@ -71,17 +93,19 @@ const REMEMBER_MS = 60 * 60_000;
 export class Outbox {
   readonly stats: OutboxStats = { delivered: 0, superseded: 0, rateLimited: 0 };
   private readonly pending = new Map<string, Entry>();
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, Entry>();
   private readonly sent = new Map<string, { ref: string; final: boolean; at: number }>();
   private readonly nextPost = new Map<string, number>();
   private tokens: number;
   private refilledAt: number;
-  private pausedUntil = 0;
+  /** Until when a Retry-After pauses what it limited: `<platform>/edit` (the workspace's edits) or `<channel>/post` (that channel's posts). */
+  private readonly pausedUntil = new Map<string, number>();
+  private drained: (() => void)[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  /** Told of each wait for a platform's rate limit (the Retry-After it gave), for envbot's metrics. */
-  onRateLimited: ((retryAfterMs: number) => void) | undefined;
+  /** Told of each wait for a platform's rate limit (the Retry-After it gave, the platform), for envbot's metrics. */
+  onRateLimited: ((retryAfterMs: number, platform: string) => void) | undefined;
 
   constructor(private readonly limits: OutboxLimits = SLACK_LIMITS, private readonly now: () => number = Date.now) {
     this.tokens = limits.editBurst;
@@ -100,9 +124,12 @@ export class Outbox {
       const final = isFinal(item.message);
       const done = this.sent.get(item.id);
       const queued = this.pending.get(item.id);
-      if (!final && (queued?.final || done?.final)) {
+      const sending = this.inFlight.get(item.id);
+      if (!final && (queued?.final || sending?.final || done?.final)) {
+        // The final state is queued, being sent or sent: a progress state would overwrite it.
         this.stats.superseded += 1;
-        if (queued) queued.waiters.push(waiter);
+        if (queued?.final) queued.waiters.push(waiter);
+        else if (sending?.final) sending.waiters.push(waiter);
         else resolve(done!.ref);
         return;
       }
@@ -122,6 +149,20 @@ export class Outbox {
     return this.pending.size;
   }
 
+  /**
+   * Resolves once nothing is queued or being sent, or after `timeoutMs` (a worker stopping gives its
+   * queued cards that long); says how many messages were still queued or in flight.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const left = () => this.pending.size + this.inFlight.size;
+    if (left()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => this.drained.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+    return left();
+  }
+
   private pump(): void {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -138,7 +179,9 @@ export class Outbox {
       }
       this.start(next.entry, now);
     }
-    if (wakeAt < Infinity) this.timer = setTimeout(() => this.pump(), Math.max(1, wakeAt - now));
+    // Unref'd: a pause (up to 10 minutes) never keeps a stopping process alive; drain() bounds that wait.
+    if (wakeAt < Infinity) this.timer = setTimeout(() => this.pump(), Math.max(1, wakeAt - now)).unref();
+    if (!this.pending.size && !this.inFlight.size) for (const resolve of this.drained.splice(0)) resolve();
   }
 
   /** The entry to send now (finals first, then oldest first), or when one may go. */
@@ -157,8 +200,13 @@ export class Outbox {
     return best ? { entry: best } : { wakeAt };
   }
 
+  /** What a Retry-After on this entry's call pauses: the platform's edits, or the channel's posts. */
+  private static pauseKey(e: Pick<Entry, 'platform' | 'channel' | 'edit'>): string {
+    return e.edit ? `${e.platform ?? ''}/edit` : `${e.channel}/post`;
+  }
+
   private readyAt(e: Entry, now: number): number {
-    const paused = Math.max(this.pausedUntil, now);
+    const paused = Math.max(this.pausedUntil.get(Outbox.pauseKey(e)) ?? 0, now);
     if (!e.edit) return Math.max(paused, this.nextPost.get(e.channel) ?? 0);
     // A final may take the last edit; a progress edit leaves the reserve for finals.
     const need = e.final ? 1 : 1 + Math.min(this.limits.editReserve ?? 0, this.limits.editBurst - 1);
@@ -175,7 +223,7 @@ export class Outbox {
 
   private start(e: Entry, now: number): void {
     this.pending.delete(e.id);
-    this.inFlight.add(e.id);
+    this.inFlight.set(e.id, e);
     if (e.edit) this.tokens -= 1;
     else this.nextPost.set(e.channel, now + this.limits.postIntervalMs);
     const known = this.sent.get(e.id)?.ref;
@@ -194,12 +242,14 @@ export class Outbox {
         this.inFlight.delete(e.id);
         if (err instanceof RateLimitedError) {
           this.stats.rateLimited += 1;
-          this.onRateLimited?.(err.retryAfterMs);
-          this.pausedUntil = Math.max(this.pausedUntil, this.now() + err.retryAfterMs);
-          // Queued again, unless a newer state took its place: that one carries these waiters too.
+          this.onRateLimited?.(err.retryAfterMs, e.platform ?? 'unknown');
+          const key = Outbox.pauseKey(e);
+          this.pausedUntil.set(key, Math.max(this.pausedUntil.get(key) ?? 0, this.now() + err.retryAfterMs));
+          // Queued again, unless a newer state took its place (a final, or a progress state after a
+          // progress state): that one carries these waiters too. A final is never given up for progress.
           const newer = this.pending.get(e.id);
-          if (newer) newer.waiters.push(...e.waiters);
-          else this.pending.set(e.id, e);
+          if (newer && (newer.final || !e.final)) newer.waiters.push(...e.waiters);
+          else this.pending.set(e.id, { ...e, edit: e.edit || !!newer?.edit, waiters: [...e.waiters, ...(newer?.waiters ?? [])] });
         } else {
           for (const w of e.waiters) w.reject(err);
         }

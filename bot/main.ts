@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { Duration } from '@temporalio/common';
 import { closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
+import { Outbox, SLACK_LIMITS } from '../activities/outbox.js';
 import { loadCatalogue } from '../shared/catalogue/load.js';
 import { awsClientConfig } from '../shared/clients/aws.js';
 import { kubeConfig } from '../shared/clients/kubernetes.js';
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
         databases: new DatabaseClients(log, `envbot ${workerId}`),
         sourceCache: settings.sourceCache,
         chat,
+        // Every message the worker sends goes through it, paced within these limits (Slack's, the edit budget as set).
+        outbox: new Outbox({ ...SLACK_LIMITS, editsPerMinute: settings.chat.editsPerMinute }),
         metrics,
       }
     : undefined;

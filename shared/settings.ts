@@ -90,6 +90,8 @@ const settingsSchema = z.object({
   GITLAB_WEBHOOK_TOKEN: optional,
   /** How many environments one push applies in at a time. */
   ENVBOT_GIT_PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** Message edits a minute a worker's chat outbox allows itself (Slack's chat.update is Tier 3: 50+ a minute per workspace). */
+  ENVBOT_CHAT_EDITS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(50),
   ENVBOT_PROMOTION_CHECK_EVERY: z.string().regex(/^\d+\s*(s|m|h|seconds?|minutes?|hours?)$/, 'write a period such as 5m, 10 minutes or 1h').default('5m'),
 });
 
@@ -163,12 +165,14 @@ export interface Settings {
   };
   /** Alertmanager's webhook (POST /webhooks/alertmanager): its bearer token; absent: the route is off. */
   alertmanager: { token: string | undefined };
-  /** How often a running storage copy looks at DataSync. */
   /** How often each project's production is checked for promotions (a Temporal Schedule per project), as Temporal reads a duration. */
   promotionEvery: string;
   /** Git push webhooks (POST /webhooks/git): the secrets they are verified with; neither set: the route is off. */
   gitWebhook: { githubSecret: string | undefined; gitlabToken: string | undefined; concurrency: number };
+  /** How often a running storage copy looks at DataSync. */
   storageCopy: { pollSeconds: number };
+  /** The chat outbox's edit budget per worker process (activities/outbox.ts). */
+  chat: { editsPerMinute: number };
   /** Every variable, for `${VAR}` substitution in the catalogue. */
   env: Record<string, string | undefined>;
 }
@@ -320,6 +324,7 @@ export function readSettings(env: NodeJS.ProcessEnv, envFiles: string[] = []): S
     },
     alertmanager: { token: parseWebhookToken(s.ALERTMANAGER_WEBHOOK_TOKEN) },
     storageCopy: { pollSeconds: s.ENVBOT_STORAGE_COPY_POLL_SECONDS },
+    chat: { editsPerMinute: s.ENVBOT_CHAT_EDITS_PER_MINUTE },
     promotionEvery: s.ENVBOT_PROMOTION_CHECK_EVERY,
     gitWebhook: { githubSecret: s.GITHUB_WEBHOOK_SECRET, gitlabToken: s.GITLAB_WEBHOOK_TOKEN, concurrency: s.ENVBOT_GIT_PUSH_CONCURRENCY },
     env: merged,

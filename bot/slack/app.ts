@@ -38,6 +38,14 @@ export interface SlackApp {
   stop(): Promise<void>;
 }
 
+/**
+ * The Web API client the chat port sends with: it never retries on its own, and a 429 is an error
+ * at once (the outbox waits out its Retry-After; see createSlackApp).
+ */
+export function slackChatClient(token: string, apiUrl?: string): WebClient {
+  return new WebClient(token, { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, timeout: 5000, rejectRateLimitedCalls: true });
+}
+
 export async function createSlackApp(o: SlackAppOptions): Promise<SlackApp> {
   const clientOptions = o.settings.apiUrl ? { slackApiUrl: o.settings.apiUrl.endsWith('/') ? o.settings.apiUrl : `${o.settings.apiUrl}/` } : {};
   const logger = {
@@ -73,7 +81,7 @@ export async function createSlackApp(o: SlackAppOptions): Promise<SlackApp> {
   // The chat port's own client: no retries of its own and a short timeout, so a slow, failed or
   // rate-limited call fails the notify activity, whose retry (by Temporal) first looks for a post
   // that was made although its answer was lost; the client retrying a post would post it twice.
-  const chatClient = new WebClient(o.settings.botToken, { ...clientOptions, retryConfig: { retries: 0 }, timeout: 5000, rejectRateLimitedCalls: true });
+  const chatClient = slackChatClient(o.settings.botToken, o.settings.apiUrl);
   return {
     app,
     chatClient,

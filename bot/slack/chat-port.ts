@@ -5,7 +5,7 @@
 // carries its key as message metadata, so a post whose answer was lost can be found in the channel's
 // history and edited instead of posted again.
 import { ErrorCode, type WebClient } from '@slack/web-api';
-import { RateLimitedError } from '../../activities/outbox.js';
+import { RateLimitedError, retryAfterMs } from '../../activities/outbox.js';
 import type { ChatMessage, ChatPort } from '../../shared/chat.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { ChatTarget } from '../../shared/model.js';
@@ -61,8 +61,14 @@ export class SlackChat implements ChatPort {
       await this.call('chat.update', () => this.client.chat.update({ channel: target.channel, ts: target.messageRef!, ...payload }));
       return target.messageRef;
     } catch (err) {
-      const e = err as { code?: string; retryAfter?: number };
-      if (e.code === ErrorCode.RateLimitedError) throw new RateLimitedError((e.retryAfter ?? 1) * 1000, `Slack rate-limited ${target.messageRef ? 'chat.update' : 'chat.postMessage'}: retry after ${e.retryAfter ?? 1} s`);
+      const e = err as { code?: string; retryAfter?: number; message?: string };
+      // A 429 whose Retry-After the Web API client could not read as seconds (missing, or a date) is a
+      // plain error from it that quotes the header: still a rate limit, waited out all the same.
+      const unread = /Retry header did not contain a valid timeout.*retry-after header: ([^)]*)\)/.exec(e.message ?? '');
+      if (e.code === ErrorCode.RateLimitedError || unread) {
+        const ms = retryAfterMs(unread ? (unread[1] === 'undefined' ? undefined : unread[1]) : e.retryAfter);
+        throw new RateLimitedError(ms, `Slack rate-limited ${target.messageRef ? 'chat.update' : 'chat.postMessage'}: retry after ${ms / 1000} s`);
+      }
       throw err;
     }
   }

@@ -4,7 +4,7 @@
 // states and waits out a 429's Retry-After). Cards are the pure Adaptive Card builders.
 // botbuilder stays behind this port (and bot/teams/adapter.ts), so its successor can replace it.
 import type { CloudAdapter } from 'botbuilder';
-import { RateLimitedError } from '../../activities/outbox.js';
+import { RateLimitedError, retryAfterMs } from '../../activities/outbox.js';
 import { alertText, type ChatMessage, type ChatPort } from '../../shared/chat.js';
 import type { ChatTarget } from '../../shared/model.js';
 import { environmentCard, noticeCard, progressCard, storageCard, type CardMessage } from './cards/index.js';
@@ -67,8 +67,9 @@ export class TeamsChat implements ChatPort {
       // The connector's 429: the outbox (activities/outbox.ts) waits out its Retry-After, the message kept.
       const e = err as { statusCode?: number; response?: { headers?: { get?(name: string): string | undefined } } };
       if (e.statusCode === 429) {
-        const seconds = Number(e.response?.headers?.get?.('retry-after') ?? 1) || 1;
-        throw new RateLimitedError(seconds * 1000, `the Bot Framework connector rate-limited a ${target.messageRef ? 'update' : 'post'} to ${target.channel}: retry after ${seconds} s`);
+        // Seconds or an HTTP date, kept between 1 s and 10 minutes.
+        const ms = retryAfterMs(e.response?.headers?.get?.('retry-after'));
+        throw new RateLimitedError(ms, `the Bot Framework connector rate-limited a ${target.messageRef ? 'update' : 'post'} to ${target.channel}: retry after ${ms / 1000} s`);
       }
       throw err;
     } finally {

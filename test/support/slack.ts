@@ -111,7 +111,8 @@ export interface Fault {
   delayMs: number;
   /** Whether Slack did the work before failing to answer (a post is in the channel all the same). */
   done: boolean;
-  retryAfter?: number;
+  /** The Retry-After header as sent: seconds, or any text (an HTTP date); null sends a 429 without one. */
+  retryAfter?: number | string | null;
 }
 
 /**
@@ -145,7 +146,7 @@ export class SlackRecorder {
         if (fault.retryAfter !== undefined) {
           call.status = 429;
           res.statusCode = 429;
-          res.setHeader('retry-after', String(fault.retryAfter));
+          if (fault.retryAfter !== null) res.setHeader('retry-after', String(fault.retryAfter));
           res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
           return;
         }

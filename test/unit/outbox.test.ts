@@ -2,7 +2,7 @@
 // second per channel, an edit budget, and a platform's Retry-After waited out with nothing lost.
 // The platform is a function here; test/e2e/slack-messages.test.ts drives the real Slack port.
 import { describe, expect, it } from 'vitest';
-import { Outbox, RateLimitedError, type OutboxLimits } from '../../activities/outbox.js';
+import { MAX_PAUSE_MS, MIN_PAUSE_MS, Outbox, RateLimitedError, retryAfterMs, type OutboxLimits } from '../../activities/outbox.js';
 import type { ChatMessage } from '../../shared/chat.js';
 
 const progress = (env: string, n: number): ChatMessage => ({ kind: 'progress', progress: { environment: env, operation: 'create', steps: [{ id: `s${n}`, title: `step ${n}`, status: 'done' }] } as never });
@@ -100,8 +100,87 @@ describe('chat outbox', () => {
     expect(refs).toEqual(['ts-a', 'ts-b']);
     expect(r.calls.filter((c) => c.what.startsWith('429'))).toHaveLength(2);
     expect(r.calls.filter((c) => c.what === 'post card').map((c) => c.id).sort()).toEqual(['a', 'b']);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(550); // two pauses of 300 ms
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1950); // two pauses of 300 ms, each raised to the least a pause lasts (1 s)
     expect(outbox.stats.rateLimited).toBe(2);
+  });
+
+  it('drops a progress state that comes while the final card is being sent: the message ends as the card', async () => {
+    const outbox = new Outbox(fast);
+    const r = recorder({ delayMs: 100 });
+    await outbox.send(r.item('m', 'C1', progress('m', 1)));
+    const final = outbox.send(r.item('m', 'C1', card('m'), true));
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the card is in flight now
+    const late = outbox.send(r.item('m', 'C1', progress('m', 9), true));
+    expect(await Promise.all([final, late])).toEqual(['ts-m', 'ts-m']);
+    expect(r.calls.map((c) => c.what)).toEqual(['post progress s1', 'edit card']);
+  });
+
+  it('keeps a rate-limited final card queued even when a progress state of the same message came meanwhile', async () => {
+    // The card hits a 429 while in flight; a progress state arrives before the 429 does (the
+    // outbox drops it, as above); whichever way, the card is what is sent after the pause.
+    const outbox = new Outbox(fast);
+    const r = recorder({ delayMs: 60, limitFirst: 1 });
+    const final = outbox.send(r.item('m', 'C1', card('m')));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const late = outbox.send(r.item('m', 'C1', progress('m', 9)));
+    expect(await Promise.all([final, late])).toEqual(['ts-m', 'ts-m']);
+    expect(r.calls.map((c) => c.what)).toEqual(['429 card', 'post card']);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date, and keeps the pause between 1 s and 10 minutes', () => {
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    expect(retryAfterMs('30', now)).toBe(30_000);
+    expect(retryAfterMs(2, now)).toBe(2000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 12:00:45 GMT', now)).toBe(45_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 11:00:00 GMT', now)).toBe(MIN_PAUSE_MS); // a date gone by
+    expect(retryAfterMs(undefined, now)).toBe(MIN_PAUSE_MS);
+    expect(retryAfterMs('soon', now)).toBe(MIN_PAUSE_MS);
+    expect(retryAfterMs('-5', now)).toBe(MIN_PAUSE_MS);
+    expect(retryAfterMs('999999', now)).toBe(MAX_PAUSE_MS);
+    expect(new RateLimitedError(-5000).retryAfterMs).toBe(MIN_PAUSE_MS);
+    expect(new RateLimitedError(Number.NaN).retryAfterMs).toBe(MIN_PAUSE_MS);
+    expect(new RateLimitedError(86_400_000).retryAfterMs).toBe(MAX_PAUSE_MS);
+  });
+
+  it('a Retry-After pauses what it limits: one platform\'s edits, or one channel\'s posts; other platforms and channels go on', async () => {
+    const outbox = new Outbox(fast);
+    const calls: string[] = [];
+    let teamsLimited = true;
+    const send = (id: string, platform: string, channel: string, edit: boolean) =>
+      outbox.send({
+        id,
+        platform,
+        channel,
+        message: card(id),
+        edit,
+        deliver: async () => {
+          if (platform === 'teams' && teamsLimited) {
+            teamsLimited = false;
+            calls.push(`429 ${id}`);
+            throw new RateLimitedError(86_400_000); // a day, kept to 10 minutes: far longer than this test
+          }
+          calls.push(id);
+          return `ts-${id}`;
+        },
+      });
+    void send('teams-edit', 'teams', 'teams/T1', true).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const t0 = Date.now();
+    await Promise.all([send('slack-edit', 'slack', 'slack/C1', true), send('slack-post', 'slack', 'slack/C2', false), send('teams-post', 'teams', 'teams/T2', false)]);
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(calls).toEqual(['429 teams-edit', 'slack-edit', 'slack-post', 'teams-post']);
+    expect(outbox.queued).toBe(1); // the Teams edit waits out its pause
+    expect(await outbox.drain(50)).toBe(1);
+  });
+
+  it('drain resolves once everything is sent', async () => {
+    const outbox = new Outbox(fast);
+    const r = recorder({ delayMs: 50 });
+    void outbox.send(r.item('a', 'C1', card('a')));
+    void outbox.send(r.item('b', 'C2', card('b')));
+    expect(await outbox.drain(5000)).toBe(0);
+    expect(r.calls).toHaveLength(2);
+    expect(await new Outbox(fast).drain(5000)).toBe(0);
   });
 
   it('rejects the waiters of a state whose delivery failed, and sends the next state afresh', async () => {

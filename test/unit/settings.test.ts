@@ -71,4 +71,11 @@ describe('readSettings', () => {
     expect(readSettings({ ...db, ENVBOT_STORAGE_COPY_POLL_SECONDS: '2' }).storageCopy).toEqual({ pollSeconds: 2 });
     expect(() => readSettings({ ...db, ENVBOT_STORAGE_COPY_POLL_SECONDS: '0' })).toThrow(/ENVBOT_STORAGE_COPY_POLL_SECONDS/);
   });
+
+  it("reads the chat outbox's edit budget: Slack's Tier 3 by default, a positive whole number when set", () => {
+    const db = { DATABASE_URL: 'postgres://h/db' };
+    expect(readSettings(db).chat).toEqual({ editsPerMinute: 50 });
+    expect(readSettings({ ...db, ENVBOT_CHAT_EDITS_PER_MINUTE: '20' }).chat).toEqual({ editsPerMinute: 20 });
+    for (const bad of ['0', '-3', '2.5', 'many']) expect(() => readSettings({ ...db, ENVBOT_CHAT_EDITS_PER_MINUTE: bad })).toThrow(/ENVBOT_CHAT_EDITS_PER_MINUTE/);
+  });
 });
