@@ -94,6 +94,8 @@ export function createNotifyActivities(deps: ActivityDeps) {
         message,
         edit: !!(held.ref ?? target.messageRef),
         deliver: async (state, known) => {
+          // Another worker sent the message's card while this progress state waited its turn here.
+          if (state.kind === 'progress' && (await deps.store.chat.finalSent(key))) return known ?? held.ref ?? target.messageRef ?? '';
           let ref = known ?? held.ref;
           if (!ref && !held.fresh && deps.chat.find) {
             // An earlier attempt posted, or tried to, and never learned the reference: look before posting.
@@ -104,11 +106,14 @@ export function createNotifyActivities(deps: ActivityDeps) {
           }
           ref ??= target.messageRef;
           const sent = await deps.chat.send({ ...target, messageRef: ref }, state, keyText);
-          if (sent !== (known ?? held.ref)) await deps.store.chat.setMessageRef(key, sent);
+          if (state.kind !== 'progress') await deps.store.chat.setMessageRef(key, sent, true);
+          else if (sent !== (known ?? held.ref)) await deps.store.chat.setMessageRef(key, sent);
           return sent;
         },
       });
       const held = await deps.store.chat.holdMessage(key);
+      // A progress state after the message's final one (sent by any worker) would overwrite it.
+      if (message.kind === 'progress' && held.final) return held.ref ?? target.messageRef ?? '';
       const id = `${target.platform}/${keyText}`;
       const turn = {};
       if (message.kind !== 'progress') newestFinal.set(id, turn);

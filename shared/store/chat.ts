@@ -26,6 +26,8 @@ export interface HeldMessage {
   fresh: boolean;
   /** When the key was first held (just before its first post). */
   since: Date;
+  /** True once a final state (a card, a notice) was sent under the key, by any worker: progress must not follow it. */
+  final: boolean;
 }
 
 export class Chat {
@@ -56,18 +58,31 @@ export class Chat {
        ON CONFLICT (platform, operation, kind) DO NOTHING RETURNING created_at`,
       [key.platform, key.channel, key.operation, key.kind, key.environment],
     );
-    if (made.rows[0]) return { fresh: true, since: made.rows[0].created_at };
-    const { rows } = await this.pool.query<{ message_ref: string | null; created_at: Date }>(
-      'SELECT message_ref, created_at FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
+    if (made.rows[0]) return { fresh: true, since: made.rows[0].created_at, final: false };
+    const { rows } = await this.pool.query<{ message_ref: string | null; created_at: Date; final: boolean }>(
+      'SELECT message_ref, created_at, final_at IS NOT NULL AS final FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
       [key.platform, key.operation, key.kind],
     );
     const row = rows[0]!;
-    return { ...(row.message_ref ? { ref: row.message_ref } : {}), fresh: false, since: row.created_at };
+    return { ...(row.message_ref ? { ref: row.message_ref } : {}), fresh: false, since: row.created_at, final: row.final };
   }
 
-  /** Records the reference of the message sent under `key`. */
-  async setMessageRef(key: MessageKey, ref: string): Promise<void> {
-    await this.pool.query('UPDATE chat_messages SET message_ref = $4 WHERE platform = $1 AND operation = $2 AND kind = $3', [key.platform, key.operation, key.kind, ref]);
+  /** Records the reference of the message sent under `key`; `final`: the state sent was a final one (see HeldMessage.final). */
+  async setMessageRef(key: MessageKey, ref: string, final = false): Promise<void> {
+    await this.pool.query(
+      `UPDATE chat_messages SET message_ref = $4, final_at = CASE WHEN $5 THEN coalesce(final_at, now()) ELSE final_at END
+        WHERE platform = $1 AND operation = $2 AND kind = $3`,
+      [key.platform, key.operation, key.kind, ref, final],
+    );
+  }
+
+  /** True once a final state was sent under `key` (by any worker). */
+  async finalSent(key: MessageKey): Promise<boolean> {
+    const { rows } = await this.pool.query<{ final: boolean }>(
+      'SELECT final_at IS NOT NULL AS final FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
+      [key.platform, key.operation, key.kind],
+    );
+    return rows[0]?.final ?? false;
   }
 
   async subscribe(s: { platform: ChatPlatform; channel: string; project: string; createdBy: string; conversation?: Record<string, unknown> }): Promise<void> {
