@@ -9,6 +9,7 @@ COPY bot ./bot
 COPY workflows ./workflows
 COPY activities ./activities
 COPY shared ./shared
+COPY scripts/build ./scripts/build
 # Compiled code and the workflow bundle, then only the runtime packages are kept for the final stage
 # (the same tree npm ci installed, without a second install).
 RUN npm run build && rm -f dist/.tsbuildinfo && npm prune --omit=dev --no-audit --no-fund

@@ -4,6 +4,7 @@
 // exit code is 0 on success, 1 on failure, 2 on bad usage.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { EnvbotError } from '../shared/errors.js';
@@ -107,7 +108,9 @@ export async function runCli(argv: string[], out: Output, env: NodeJS.ProcessEnv
   const settings = readSettings(env, [servicesEnvFile]);
   const catalogue = loadCatalogue(catalogueFile(settings), settings.env).catalogue;
   // A store an older envbot made: say so rather than fail on a missing column.
-  const pending = await pendingMigrations(settings.databaseUrl);
+  const pending = await pendingMigrations(settings.databaseUrl).catch((err: unknown) => {
+    throw new CliError(`cannot read envbot's store at ${storeWhere(settings.databaseUrl)} (DATABASE_URL): ${(err as Error).message}. Check that PostgreSQL runs there and DATABASE_URL is right (the local servers: scripts/services/services up, then .envbot/services.env)`);
+  });
   if (pending.length) {
     throw new CliError(`the store (DATABASE_URL) lacks ${pending.length === 1 ? 'migration' : 'migrations'} ${pending.join(', ')}: start this version of envbot (npm start), or run npm run migrate, then try again`);
   }
@@ -189,7 +192,18 @@ function consoleOutput(json: boolean): Output {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** Where a PostgreSQL URL points, without its credentials: `host:port/database`. */
+export function storeWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host || 'localhost'}${u.pathname}`;
+  } catch {
+    return 'the URL it gives (unreadable as a URL)';
+  }
+}
+
+// Run as a program (not imported by a test): its own file, compared as URLs (a path may hold spaces).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const argv = process.argv.slice(2);
   const out = consoleOutput(argv.includes('--json'));
   runCli(argv, out).then(

@@ -2,7 +2,8 @@
 // create with live progress, list, status, extend, reset-db, destroy; exit codes and --json.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -20,6 +21,18 @@ interface Run {
   stderr: string;
 }
 
+/** Runs `command` with `args` and only `env`, collecting what it prints. */
+function runProgram(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('envbot CLI', () => {
   let storeDb: ScratchDatabase;
   let worker: Worker;
@@ -33,17 +46,7 @@ describe('envbot CLI', () => {
   const cli = (...args: string[]): Promise<Run> => cliOn(storeDb.url, ...args);
   const cliOn = (databaseUrl: string, ...args: string[]): Promise<Run> => cliWith({ DATABASE_URL: databaseUrl }, ...args);
   const cliWith = (extra: Record<string, string>, ...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      const child = spawn(join(repoRoot, 'bin', 'envbot'), args, {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: storeDb.url, TEMPORAL_TASK_QUEUE: taskQueue, ...extra },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    runProgram(join(repoRoot, 'bin', 'envbot'), args, { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: storeDb.url, TEMPORAL_TASK_QUEUE: taskQueue, ...extra });
 
   beforeAll(async () => {
     storeDb = await scratchPostgres('store_cli', { migrate: true });
@@ -175,6 +178,36 @@ describe('envbot CLI', () => {
     } finally {
       await old.drop();
     }
+  });
+
+  it('a store it cannot reach is named (without its password) with what to check, not a stack trace', async () => {
+    const run = await cliOn('postgres://envbot:s3cret-pw@127.0.0.1:1/envbot_store', 'list');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot read envbot's store at 127\.0\.0\.1:1\/envbot_store \(DATABASE_URL\): .*ECONNREFUSED.*Check that PostgreSQL runs there/);
+    expect(run.stderr).not.toContain('s3cret-pw');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('runs from a folder whose path has spaces (the bundle compares its own URL with the path it was started as)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'envbot cli '));
+    try {
+      // A checkout's layout (the CLI finds its package.json above it), under a path with spaces.
+      const root = join(dir, 'my checkout');
+      cpSync(join(repoRoot, 'dist', 'cli'), join(root, 'dist', 'cli'), { recursive: true });
+      cpSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
+      const run = await runProgram(process.execPath, [join(root, 'dist', 'cli', 'envbot.mjs'), '--version'], { PATH: process.env.PATH });
+      expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^envbot \d+\.\d+\.\d+\n$/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the build's stamp is dated when the build began, so a source saved during a build is newer than it", () => {
+    // `npm test` builds first (scripts/build); its last steps write the CLI and workflow bundles.
+    const stamp = statSync(join(repoRoot, 'dist', '.built')).mtimeMs;
+    expect(stamp).toBeLessThanOrEqual(statSync(join(repoRoot, 'dist', 'cli', 'envbot.mjs')).mtimeMs);
+    expect(stamp).toBeLessThanOrEqual(statSync(join(repoRoot, 'dist', 'workflows', 'bundle.js')).mtimeMs);
+    expect(stamp).toBeLessThanOrEqual(statSync(join(repoRoot, 'dist', 'bot', 'cli.js')).mtimeMs);
   });
 
   it.each([

@@ -3,6 +3,7 @@
 // in Teams (Apps → Manage your apps → Upload an app). Settings are read as envbot reads them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { servicesEnvFile } from '../../../shared/paths.js';
 import { readSettings } from '../../../shared/settings.js';
@@ -38,4 +39,5 @@ function main(): void {
   process.stdout.write(`${out}: manifest.json, color.png, outline.png for bot ${appId}\n`);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main();
+// Run as a program: its own file (fileURLToPath decodes a path with spaces, as argv gives it).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
