@@ -55,6 +55,7 @@ export const OUTBOX_DRAIN_MS = 10_000;
 export async function closeActivityDeps(deps: ActivityDeps): Promise<void> {
   const left = await deps.outbox?.drain(OUTBOX_DRAIN_MS);
   if (left) deps.log.warn({ messages: left }, `chat: ${left} message(s) still queued after ${OUTBOX_DRAIN_MS / 1000} s of stopping (rate limited); they are not sent`);
+  deps.outbox?.close();
   deps.awsClients?.destroy();
   (deps.kube as Partial<{ destroy(): void }>).destroy?.();
   await deps.databases?.close();

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage } from '../shared/chat.js';
 import type { ChatTarget } from '../shared/model.js';
-import type { MessageKey } from '../shared/store/chat.js';
+import type { HeldMessage, MessageKey } from '../shared/store/chat.js';
 import type { ActivityDeps } from './deps.js';
 import { currentRun } from './environments.js';
 import { Outbox, type OutboxItem } from './outbox.js';
@@ -26,7 +26,7 @@ export interface NotifyInput {
 
 /** How long a final state's send is awaited before the activity returns (the outbox goes on); under the chat activities' 20 s timeout. */
 export const FINAL_WAIT_MS = 15_000;
-/** How often a final state that failed after its wait is sent again (1, 2, 4 … 60 s apart), as the activity's retries would have. */
+/** How often a final state that failed after its wait is sent again (2, 4, 8, 16 and 32 s apart), as the activity's retries would have. */
 const LATE_RETRIES = 5;
 
 /**
@@ -86,62 +86,71 @@ export function createNotifyActivities(deps: ActivityDeps) {
       }
       const key: MessageKey = { platform: target.platform, channel: target.channel, operation: currentRun(), kind, environment: environmentOf(message) };
       const keyText = `${key.operation}/${kind}`;
+      const id = `${target.platform}/${keyText}`;
+      const final = message.kind !== 'progress';
       /** The outbox item for the message as `held` (the store's hold on its key) says it stands. */
-      const itemFor = (held: Awaited<ReturnType<typeof deps.store.chat.holdMessage>>): OutboxItem => ({
+      const itemFor = (held: HeldMessage): OutboxItem => ({
         id,
         channel: `${target.platform}/${target.channel}`,
         platform: target.platform,
         message,
-        edit: !!(held.ref ?? target.messageRef),
-        deliver: async (state, known) => {
-          // Another worker sent the message's card while this progress state waited its turn here.
-          if (state.kind === 'progress' && (await deps.store.chat.finalSent(key))) return known ?? held.ref ?? target.messageRef ?? '';
-          let ref = known ?? held.ref;
-          if (!ref && !held.fresh && deps.chat.find) {
-            // An earlier attempt posted, or tried to, and never learned the reference: look before posting.
-            ref = await deps.chat.find(target, keyText, held.since).catch((err: unknown) => {
-              deps.log.warn({ err, channel: target.channel, key: keyText }, 'could not look for a message whose post was not answered; posting it');
-              return undefined;
-            });
-          }
-          ref ??= target.messageRef;
-          const sent = await deps.chat.send({ ...target, messageRef: ref }, state, keyText);
-          if (state.kind !== 'progress') await deps.store.chat.setMessageRef(key, sent, true);
-          else if (sent !== (known ?? held.ref)) await deps.store.chat.setMessageRef(key, sent);
-          return sent;
-        },
+        edit: !!(held.ref || target.messageRef),
+        // One worker at a time sends a state of the message (the key's lock), reading the store first.
+        deliver: (state, known) =>
+          deps.store.chat.exclusive(key, async (turn) => {
+            const now = await turn.state();
+            // A final state went under the key (here or on another worker): a progress state would overwrite it.
+            if (state.kind === 'progress' && now.finalAt) return now.ref || known || held.ref || target.messageRef || '';
+            let ref = known || now.ref || held.ref;
+            if (!ref && !held.fresh && deps.chat.find) {
+              // An earlier attempt posted, or tried to, and never learned the reference: look before posting.
+              ref = await deps.chat.find(target, keyText, held.since).catch((err: unknown) => {
+                deps.log.warn({ err, channel: target.channel, key: keyText }, 'could not look for a message whose post was not answered; posting it');
+                return undefined;
+              });
+            }
+            ref ||= target.messageRef;
+            const sent = await deps.chat.send({ ...target, messageRef: ref }, state, keyText);
+            if (state.kind !== 'progress' || sent !== now.ref) await turn.sent(sent, state.kind !== 'progress');
+            return sent;
+          }),
       });
       const held = await deps.store.chat.holdMessage(key);
       // A progress state after the message's final one (sent by any worker) would overwrite it.
-      if (message.kind === 'progress' && held.final) return held.ref ?? target.messageRef ?? '';
-      const id = `${target.platform}/${keyText}`;
+      if (!final && held.finalAt) return held.ref ?? target.messageRef ?? '';
       const turn = {};
-      if (message.kind !== 'progress') newestFinal.set(id, turn);
+      const askedAt = Date.now();
+      if (final) newestFinal.set(id, turn);
       const delivery = outbox.send(itemFor(held));
-      if (message.kind === 'progress') {
+      if (!final) {
         delivery.catch((err: unknown) => deps.log.warn({ err, channel: target.channel, key: keyText }, 'could not send a progress update; a later state or the card will'));
         return held.ref ?? target.messageRef ?? '';
       }
-      /** This final state went (or failed for good): forget it. */
+      /** This final state went, failed for good, or a newer one took its place: forget it. */
       const settled = () => void (newestFinal.get(id) === turn && newestFinal.delete(id));
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FINAL_WAIT_MS)));
       try {
         const ref = await Promise.race([delivery, waited]);
         if (ref === undefined) {
-          // The activity returns and Temporal will not retry it: a failure from here on is retried here.
+          // The activity returns and Temporal will not retry it: a failure from here on is retried here,
+          // unless a newer final state of the message was asked of this worker or sent by any since.
+          const superseded = (h?: HeldMessage) => newestFinal.get(id) !== turn || (h?.finalAt !== undefined && h.finalAt.getTime() > askedAt);
           const later = (attempt: number) => (err: unknown) => {
-            // A newer final state of the message was sent meanwhile: it stands, this one is not sent again.
-            if (newestFinal.get(id) !== turn) return;
+            if (superseded()) return;
             if (attempt > LATE_RETRIES) {
               settled();
               deps.log.error({ err, channel: target.channel, key: keyText }, `chat: a final message that was still queued after its wait failed ${attempt} times; giving up`);
               return;
             }
             deps.log.warn({ err, channel: target.channel, key: keyText, attempt }, 'chat: a final message still queued after its wait failed; trying again');
-            // Held again, as an activity's retry would: a post that failed unanswered is looked for before posting.
-            const again = () => deps.store.chat.holdMessage(key).then((h) => outbox.send(itemFor(h))).then(settled);
-            setTimeout(() => void again().catch(later(attempt + 1)), Math.min(60_000, 1000 * 2 ** attempt)).unref();
+            // Held again, as an activity's retry would be: a post that failed unanswered is looked for before posting.
+            outbox.defer(Math.min(60_000, 1000 * 2 ** attempt), async () => {
+              if (superseded()) return;
+              const h = await deps.store.chat.holdMessage(key);
+              if (superseded(h)) return settled();
+              return outbox.send(itemFor(h)).then(settled, later(attempt + 1));
+            });
           };
           delivery.then(settled, later(1));
           deps.log.warn({ channel: target.channel, key: keyText, queued: outbox.queued }, `chat: a final message still queued after ${FINAL_WAIT_MS / 1000} s; it goes when the rate limits allow`);

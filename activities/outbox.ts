@@ -101,6 +101,10 @@ export class Outbox {
   /** Until when a Retry-After pauses what it limited: `<platform>/edit` (the workspace's edits) or `<channel>/post` (that channel's posts). */
   private readonly pausedUntil = new Map<string, number>();
   private drained: (() => void)[] = [];
+  /** Sends put off by a caller (defer): counted by drain, started at once when draining. */
+  private readonly deferred = new Map<NodeJS.Timeout, () => Promise<unknown>>();
+  private deferredRunning = 0;
+  private closed = false;
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -119,6 +123,7 @@ export class Outbox {
    * dropped (it resolves with the final's reference).
    */
   send(item: OutboxItem): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('the chat outbox is closed (the worker is stopping)'));
     return new Promise<string>((resolve, reject) => {
       const waiter = { resolve, reject };
       const final = isFinal(item.message);
@@ -154,7 +159,12 @@ export class Outbox {
    * queued cards that long); says how many messages were still queued or in flight.
    */
   async drain(timeoutMs: number): Promise<number> {
-    const left = () => this.pending.size + this.inFlight.size;
+    for (const [timer, run] of this.deferred) {
+      clearTimeout(timer);
+      this.deferred.delete(timer);
+      this.runDeferred(run);
+    }
+    const left = () => this.pending.size + this.inFlight.size + this.deferred.size + this.deferredRunning;
     if (left()) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([new Promise<void>((resolve) => this.drained.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
@@ -163,7 +173,43 @@ export class Outbox {
     return left();
   }
 
+  /**
+   * Runs `run` (which queues a send) after `ms`, unless the outbox drains first: then at once. Until
+   * it has run, drain counts it as a message still to go.
+   */
+  defer(ms: number, run: () => Promise<unknown>): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.deferred.delete(timer);
+      this.runDeferred(run);
+    }, ms).unref();
+    this.deferred.set(timer, run);
+  }
+
+  private runDeferred(run: () => Promise<unknown>): void {
+    this.deferredRunning += 1;
+    void run()
+      .catch(() => undefined)
+      .finally(() => {
+        this.deferredRunning -= 1;
+        this.pump();
+      });
+  }
+
+  /** Stops: nothing queued or put off is sent any more (their waiters are rejected), nothing new is taken. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const timer of this.deferred.keys()) clearTimeout(timer);
+    this.deferred.clear();
+    const stopped = new Error('the chat outbox closed before this message could be sent (the worker stopped)');
+    for (const e of this.pending.values()) for (const w of e.waiters) w.reject(stopped);
+    this.pending.clear();
+  }
+
   private pump(): void {
+    if (this.closed) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -181,7 +227,7 @@ export class Outbox {
     }
     // Unref'd: a pause (up to 10 minutes) never keeps a stopping process alive; drain() bounds that wait.
     if (wakeAt < Infinity) this.timer = setTimeout(() => this.pump(), Math.max(1, wakeAt - now)).unref();
-    if (!this.pending.size && !this.inFlight.size) for (const resolve of this.drained.splice(0)) resolve();
+    if (!this.pending.size && !this.inFlight.size && !this.deferred.size && !this.deferredRunning) for (const resolve of this.drained.splice(0)) resolve();
   }
 
   /** The entry to send now (finals first, then oldest first), or when one may go. */
@@ -231,7 +277,8 @@ export class Outbox {
       (ref) => {
         this.inFlight.delete(e.id);
         this.stats.delivered += 1;
-        this.remember(e.id, ref, e.final);
+        // An empty reference (a state skipped before anything was posted) is no message to edit.
+        if (ref) this.remember(e.id, ref, e.final);
         for (const w of e.waiters) w.resolve(ref);
         // A newer state queued meanwhile edits what this one made.
         const newer = this.pending.get(e.id);

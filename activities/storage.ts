@@ -573,7 +573,8 @@ export function createStorageActivities(deps: ActivityDeps) {
           }))).LocationArn);
         const destination = await dataSyncObject(one('destination', `the DataSync location for ${directory}`), async (Tags) =>
           (await dataSync().send(new CreateLocationEfsCommand({
-            EfsFilesystemArn: accessPoint.arn.replace(/:access-point\/[^:]+$/, `:file-system/${storage.fileSystemId}`),
+            // The file system the access point was made on (its ledger entry says), whatever the catalogue says now.
+            EfsFilesystemArn: accessPoint.arn.replace(/:access-point\/[^:]+$/, `:file-system/${fileSystemOf(live.find((e) => e.kind === KIND.accessPoint && e.name === directory)?.location ?? efsLocation(storage.fileSystemId))}`),
             AccessPointArn: accessPoint.arn,
             // The access point's root directory: DataSync writes as its user, like the Pods do.
             Subdirectory: '/',

@@ -14,6 +14,9 @@ import { alertMessage, environmentCard, noticeMessage, progressMessage, storageC
 /** The metadata event type of envbot's messages; its payload is `{ key }`. */
 export const MESSAGE_EVENT = 'envbot_message';
 
+/** The Web API client's error for a 429 whose Retry-After it could not read as seconds; it quotes the header. */
+const UNREAD_RETRY_AFTER = /Retry header did not contain a valid timeout.*retry-after header: ([^)]*)\)/;
+
 export class SlackChat implements ChatPort {
   constructor(
     private readonly client: WebClient,
@@ -28,8 +31,9 @@ export class SlackChat implements ChatPort {
       this.metrics?.chatCalls.inc({ platform: 'slack', method, result: 'ok' });
       return out;
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      this.metrics?.chatCalls.inc({ platform: 'slack', method, result: code === 'slack_webapi_rate_limited_error' ? 'rate-limited' : 'error' });
+      const e = err as { code?: string; message?: string };
+      const limited = e.code === 'slack_webapi_rate_limited_error' || UNREAD_RETRY_AFTER.test(e.message ?? '');
+      this.metrics?.chatCalls.inc({ platform: 'slack', method, result: limited ? 'rate-limited' : 'error' });
       throw err;
     }
   }
@@ -64,7 +68,7 @@ export class SlackChat implements ChatPort {
       const e = err as { code?: string; retryAfter?: number; message?: string };
       // A 429 whose Retry-After the Web API client could not read as seconds (missing, or a date) is a
       // plain error from it that quotes the header: still a rate limit, waited out all the same.
-      const unread = /Retry header did not contain a valid timeout.*retry-after header: ([^)]*)\)/.exec(e.message ?? '');
+      const unread = UNREAD_RETRY_AFTER.exec(e.message ?? '');
       if (e.code === ErrorCode.RateLimitedError || unread) {
         const ms = retryAfterMs(unread ? (unread[1] === 'undefined' ? undefined : unread[1]) : e.retryAfter);
         throw new RateLimitedError(ms, `Slack rate-limited ${target.messageRef ? 'chat.update' : 'chat.postMessage'}: retry after ${ms / 1000} s`);

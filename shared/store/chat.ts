@@ -2,6 +2,7 @@
 // sent (so a retried send edits instead of posting twice), and channel subscriptions.
 import type pg from 'pg';
 import type { ChatTarget } from '../model.js';
+import { Locks } from './locks.js';
 
 export type ChatPlatform = 'slack' | 'teams';
 /** Who sent a request kept in chat_requests: a chat platform, or SNS (its MessageId) for /webhooks/s3. */
@@ -26,12 +27,24 @@ export interface HeldMessage {
   fresh: boolean;
   /** When the key was first held (just before its first post). */
   since: Date;
-  /** True once a final state (a card, a notice) was sent under the key, by any worker: progress must not follow it. */
-  final: boolean;
+  /** When a final state (a card, a notice) was last sent under the key, by any worker: progress must not follow it. */
+  finalAt?: Date;
+}
+
+/** One send under a message's key, on the session that holds the key's lock (Chat.exclusive). */
+export interface MessageTurn {
+  /** The message's reference and when a final state last went under the key, as the store has them now. */
+  state(): Promise<{ ref?: string; finalAt?: Date }>;
+  /** Records what was sent: its reference, and whether the state was a final one (then final_at is now). */
+  sent(ref: string, final: boolean): Promise<void>;
 }
 
 export class Chat {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly locks: Locks;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.locks = new Locks(pool);
+  }
 
   /**
    * True the first time a chat request key (a Slack signature, a Teams activity id) is seen; false for
@@ -58,31 +71,46 @@ export class Chat {
        ON CONFLICT (platform, operation, kind) DO NOTHING RETURNING created_at`,
       [key.platform, key.channel, key.operation, key.kind, key.environment],
     );
-    if (made.rows[0]) return { fresh: true, since: made.rows[0].created_at, final: false };
-    const { rows } = await this.pool.query<{ message_ref: string | null; created_at: Date; final: boolean }>(
-      'SELECT message_ref, created_at, final_at IS NOT NULL AS final FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
+    if (made.rows[0]) return { fresh: true, since: made.rows[0].created_at };
+    const { rows } = await this.pool.query<{ message_ref: string | null; created_at: Date; final_at: Date | null }>(
+      'SELECT message_ref, created_at, final_at FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
       [key.platform, key.operation, key.kind],
     );
     const row = rows[0]!;
-    return { ...(row.message_ref ? { ref: row.message_ref } : {}), fresh: false, since: row.created_at, final: row.final };
+    return { ...(row.message_ref ? { ref: row.message_ref } : {}), fresh: false, since: row.created_at, ...(row.final_at ? { finalAt: row.final_at } : {}) };
   }
 
-  /** Records the reference of the message sent under `key`; `final`: the state sent was a final one (see HeldMessage.final). */
-  async setMessageRef(key: MessageKey, ref: string, final = false): Promise<void> {
-    await this.pool.query(
-      `UPDATE chat_messages SET message_ref = $4, final_at = CASE WHEN $5 THEN coalesce(final_at, now()) ELSE final_at END
-        WHERE platform = $1 AND operation = $2 AND kind = $3`,
-      [key.platform, key.operation, key.kind, ref, final],
-    );
+  /** Records the reference of the message sent under `key` (a progress state's). */
+  async setMessageRef(key: MessageKey, ref: string): Promise<void> {
+    await this.pool.query('UPDATE chat_messages SET message_ref = $4 WHERE platform = $1 AND operation = $2 AND kind = $3', [key.platform, key.operation, key.kind, ref]);
   }
 
-  /** True once a final state was sent under `key` (by any worker). */
-  async finalSent(key: MessageKey): Promise<boolean> {
-    const { rows } = await this.pool.query<{ final: boolean }>(
-      'SELECT final_at IS NOT NULL AS final FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
-      [key.platform, key.operation, key.kind],
+  /**
+   * Runs one send under `key` holding the key's lock (a PostgreSQL advisory lock): workers send the
+   * states of one message one at a time, so a progress state that finds no final state in the store
+   * cannot be passed by a card another worker is sending meanwhile.
+   */
+  async exclusive<T>(key: MessageKey, work: (turn: MessageTurn) => Promise<T>): Promise<T> {
+    const where = [key.platform, key.operation, key.kind];
+    return this.locks.with(`chat/${where.join('/')}`, (session) =>
+      work({
+        async state() {
+          const { rows } = await session.query<{ message_ref: string | null; final_at: Date | null }>(
+            'SELECT message_ref, final_at FROM chat_messages WHERE platform = $1 AND operation = $2 AND kind = $3',
+            where,
+          );
+          const row = rows[0];
+          return { ...(row?.message_ref ? { ref: row.message_ref } : {}), ...(row?.final_at ? { finalAt: row.final_at } : {}) };
+        },
+        async sent(ref, final) {
+          await session.query(
+            `UPDATE chat_messages SET message_ref = $4, final_at = CASE WHEN $5 THEN now() ELSE final_at END
+              WHERE platform = $1 AND operation = $2 AND kind = $3`,
+            [...where, ref, final],
+          );
+        },
+      }),
     );
-    return rows[0]?.final ?? false;
   }
 
   async subscribe(s: { platform: ChatPlatform; channel: string; project: string; createdBy: string; conversation?: Record<string, unknown> }): Promise<void> {

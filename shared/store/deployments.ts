@@ -60,7 +60,8 @@ export class Deployments {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      for (const d of deployed) {
+      // In one order (by service), so two transactions recording overlapping services cannot deadlock.
+      for (const d of [...deployed].sort((a, b) => a.environment.localeCompare(b.environment) || a.service.localeCompare(b.service))) {
         await client.query(
           `INSERT INTO service_deployments (environment, service, branch, commit, image) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (environment, service) DO UPDATE SET branch = EXCLUDED.branch, commit = EXCLUDED.commit,

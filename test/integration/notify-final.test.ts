@@ -62,6 +62,31 @@ describe('notify: final cards are never lost or overwritten', () => {
     expect(shown).toEqual(['post progress 1', 'edit progress 2', 'edit card']);
   });
 
+  it("a progress state another worker sends while this one's card is on its way waits for it, and is then dropped", async () => {
+    // The card's edit takes 50 ms, the progress edit 300 ms: without one-at-a-time per message, the
+    // progress state (looked at the store before the card was recorded) would land after the card.
+    const shown: string[] = [];
+    const target: ChatTarget = { platform: 'slack', channel: 'C0RACE00001', messageRef: 'ts-race-1' };
+    const port = {
+      async send(_t: ChatTarget, m: ChatMessage): Promise<string> {
+        await new Promise((r) => setTimeout(r, m.kind === 'progress' ? 300 : 50));
+        shown.push(m.kind);
+        return 'ts-race-1';
+      },
+    };
+    const roomy = () => new Outbox({ postIntervalMs: 0, editsPerMinute: 6000, editBurst: 100, concurrency: 2 });
+    const a = createNotifyActivities({ ...made.deps, chat: port, outbox: roomy() }).notify;
+    const b = createNotifyActivities({ ...made.deps, chat: port, outbox: roomy() }).notify;
+    const env = () => new MockActivityEnvironment({ workflowExecution: { workflowId: 'envbot/projb-qa-race/create', runId: 'run-race' } } as never);
+    const progress: ChatMessage = { kind: 'progress', progress: { environment: 'projb-qa-race', operation: 'create', steps: [{ id: 's1', title: 'step 1', status: 'done' }] } as never };
+    const cardSent = env().run(b, { target, message: card('projb-qa-race'), kind: 'progress' });
+    await new Promise((r) => setTimeout(r, 20)); // the card's edit is on its way
+    await env().run(a, { target, message: progress, kind: 'progress' });
+    expect(await cardSent).toBe('ts-race-1');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(shown).toEqual(['card']);
+  });
+
   it('is sent again by the worker (after looking for it), not dropped with a warning', async () => {
     const calls: string[] = [];
     const looked: string[] = [];

@@ -173,6 +173,37 @@ describe('chat outbox', () => {
     expect(await outbox.drain(50)).toBe(1);
   });
 
+  it('drain starts sends put off (defer) at once and waits for them; close rejects what is left and takes nothing new', async () => {
+    const outbox = new Outbox(fast);
+    const r = recorder({ delayMs: 20 });
+    let ran = 0;
+    outbox.defer(60_000, async () => {
+      ran += 1;
+      await outbox.send(r.item('late', 'C1', card('late')));
+    });
+    const t0 = Date.now();
+    expect(await outbox.drain(5000)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect([ran, r.calls.map((c) => `${c.id} ${c.what}`)]).toEqual([1, ['late post card']]);
+
+    const stuck = new Outbox(fast);
+    const s = recorder({ limitFirst: 1 });
+    const queued = stuck.send(s.item('x', 'C1', card('x'))).catch((err: unknown) => err);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // refused 429, waiting out its pause
+    stuck.close();
+    expect(String(await queued)).toMatch(/outbox closed before this message could be sent/);
+    await expect(stuck.send(s.item('y', 'C1', card('y')))).rejects.toThrow(/outbox is closed/);
+  });
+
+  it('an empty reference (a state skipped before anything was posted) is not taken for the message', async () => {
+    const outbox = new Outbox(fast);
+    const seen: (string | undefined)[] = [];
+    const item = (m: ChatMessage, answer: string) => ({ id: 'e', channel: 'C1', message: m, edit: false, deliver: async (_m: ChatMessage, ref: string | undefined) => (seen.push(ref), answer) });
+    expect(await outbox.send(item(progress('e', 1), ''))).toBe('');
+    expect(await outbox.send(item(card('e'), 'ts-e'))).toBe('ts-e');
+    expect(seen).toEqual([undefined, undefined]);
+  });
+
   it('drain resolves once everything is sent', async () => {
     const outbox = new Outbox(fast);
     const r = recorder({ delayMs: 50 });
