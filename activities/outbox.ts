@@ -19,17 +19,18 @@ export const MAX_PAUSE_MS = 10 * 60_000;
  */
 export function retryAfterMs(header: string | number | null | undefined, now: number = Date.now()): number {
   const text = typeof header === 'number' ? String(header) : (header ?? '').trim();
-  let ms = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
-  if (!Number.isFinite(ms)) ms = MIN_PAUSE_MS;
-  return Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, Math.round(ms)));
+  return pause(/^-?\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now);
 }
+
+/** `ms` brought into MIN_PAUSE_MS..MAX_PAUSE_MS (not a number: the minimum). */
+const pause = (ms: number): number => (Number.isFinite(ms) ? Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, Math.round(ms))) : MIN_PAUSE_MS);
 
 /** A platform's answer "too many requests": the call may be made again after `retryAfterMs` (kept within MIN_PAUSE_MS..MAX_PAUSE_MS). */
 export class RateLimitedError extends Error {
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number, message?: string) {
-    const ms = Number.isFinite(retryAfterMs) ? Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, retryAfterMs)) : MIN_PAUSE_MS;
+    const ms = pause(retryAfterMs);
     super(message ?? `rate limited: retry after ${ms} ms`);
     this.retryAfterMs = ms;
     this.name = 'RateLimitedError';
@@ -104,7 +105,7 @@ export class Outbox {
   private refilledAt: number;
   /** Until when a Retry-After pauses what it limited: `<platform>/edit` (the workspace's edits) or `<channel>/post` (that channel's posts). */
   private readonly pausedUntil = new Map<string, number>();
-  private drained: (() => void)[] = [];
+  private readonly drained: (() => void)[] = [];
   /** Sends put off by a caller (defer): counted by drain, started at once when draining. */
   private readonly deferred = new Map<NodeJS.Timeout, () => Promise<unknown>>();
   private deferredRunning = 0;

@@ -562,6 +562,8 @@ export function createStorageActivities(deps: ActivityDeps) {
         const accessPoint = await accessPointOf(live, r.names.volume(volume), storage.fileSystemId, directory, environment);
         if (!accessPoint) throw new Error(`the access point of ${directory} is missing; the "Storage volumes" step makes it`);
         const partition = accessPoint.arn.split(':')[1] ?? 'aws';
+        // The file system the access point was made on (its ledger entry says), whatever the catalogue says now.
+        const fileSystemId = fileSystemOf(live.find((e) => e.kind === KIND.accessPoint && e.name === directory)?.location ?? efsLocation(storage.fileSystemId));
         const name = r.names.storageCopyTask(volume);
         const one = (part: 'source' | 'destination' | 'task', what: string) => ({ environment, volume, part, name, what, live });
         const source = await dataSyncObject(one('source', `the DataSync location for ${v.source.raw}`), async (Tags) =>
@@ -573,8 +575,7 @@ export function createStorageActivities(deps: ActivityDeps) {
           }))).LocationArn);
         const destination = await dataSyncObject(one('destination', `the DataSync location for ${directory}`), async (Tags) =>
           (await dataSync().send(new CreateLocationEfsCommand({
-            // The file system the access point was made on (its ledger entry says), whatever the catalogue says now.
-            EfsFilesystemArn: accessPoint.arn.replace(/:access-point\/[^:]+$/, `:file-system/${fileSystemOf(live.find((e) => e.kind === KIND.accessPoint && e.name === directory)?.location ?? efsLocation(storage.fileSystemId))}`),
+            EfsFilesystemArn: accessPoint.arn.replace(/:access-point\/[^:]+$/, `:file-system/${fileSystemId}`),
             AccessPointArn: accessPoint.arn,
             // The access point's root directory: DataSync writes as its user, like the Pods do.
             Subdirectory: '/',

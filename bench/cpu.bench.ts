@@ -49,7 +49,7 @@ async function kubeGet(kc: ActivityDeps['kube'], path: string): Promise<string> 
 }
 
 /** What a SQL statement does to which table: `INSERT resources`, `SELECT environments`, `BEGIN`. */
-export function statementKind(sql: string): string {
+function statementKind(sql: string): string {
   const text = sql.trim();
   const write = /^(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)/i.exec(text);
   if (write) return `${write[1]!.split(/\s+/)[0]!.toUpperCase()} ${write[2]}`;

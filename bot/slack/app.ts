@@ -43,11 +43,14 @@ export interface SlackApp {
  * at once (the outbox waits out its Retry-After; see createSlackApp).
  */
 export function slackChatClient(token: string, apiUrl?: string): WebClient {
-  return new WebClient(token, { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, timeout: 5000, rejectRateLimitedCalls: true });
+  return new WebClient(token, { ...apiUrlOption(apiUrl), retryConfig: { retries: 0 }, timeout: 5000, rejectRateLimitedCalls: true });
 }
 
+/** The Web API's base URL when one is set (tests point it at a recorder), as the client wants it: ending in '/'. */
+const apiUrlOption = (apiUrl?: string) => (apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {});
+
 export async function createSlackApp(o: SlackAppOptions): Promise<SlackApp> {
-  const clientOptions = o.settings.apiUrl ? { slackApiUrl: o.settings.apiUrl.endsWith('/') ? o.settings.apiUrl : `${o.settings.apiUrl}/` } : {};
+  const clientOptions = apiUrlOption(o.settings.apiUrl);
   const logger = {
     debug: (...m: unknown[]) => o.log.debug({ slack: m }, 'bolt'),
     info: (...m: unknown[]) => o.log.info({ slack: m }, 'bolt'),

@@ -2,7 +2,7 @@
 // sent (so a retried send edits instead of posting twice), and channel subscriptions.
 import type pg from 'pg';
 import type { ChatTarget } from '../model.js';
-import { Locks } from './locks.js';
+import type { Locks } from './locks.js';
 
 export type ChatPlatform = 'slack' | 'teams';
 /** Who sent a request kept in chat_requests: a chat platform, or SNS (its MessageId) for /webhooks/s3. */
@@ -40,11 +40,10 @@ export interface MessageTurn {
 }
 
 export class Chat {
-  private readonly locks: Locks;
-
-  constructor(private readonly pool: pg.Pool) {
-    this.locks = new Locks(pool);
-  }
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly locks: Locks,
+  ) {}
 
   /**
    * True the first time a chat request key (a Slack signature, a Teams activity id) is seen; false for
@@ -78,11 +77,6 @@ export class Chat {
     );
     const row = rows[0]!;
     return { ...(row.message_ref ? { ref: row.message_ref } : {}), fresh: false, since: row.created_at, ...(row.final_at ? { finalAt: row.final_at } : {}) };
-  }
-
-  /** Records the reference of the message sent under `key` (a progress state's). */
-  async setMessageRef(key: MessageKey, ref: string): Promise<void> {
-    await this.pool.query('UPDATE chat_messages SET message_ref = $4 WHERE platform = $1 AND operation = $2 AND kind = $3', [key.platform, key.operation, key.kind, ref]);
   }
 
   /**

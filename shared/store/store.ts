@@ -47,9 +47,9 @@ export class Store {
     this.ledger = new Ledger(this.pool);
     this.secrets = new Secrets(this.pool, keys);
     this.allocations = new Allocations(this.pool);
-    this.chat = new Chat(this.pool);
-    this.alerts = new Alerts(this.pool);
     this.locks = new Locks(this.pool);
+    this.chat = new Chat(this.pool, this.locks);
+    this.alerts = new Alerts(this.pool);
     this.deployments = new Deployments(this.pool);
     this.auditLog = new AuditLog(this.pool);
   }
