@@ -118,8 +118,9 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
       } else {
         await takeTurn(name, operation, runId);
       }
-      await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name, outcome: 'started' });
-      deps.metrics?.operationsStarted.inc({ kind: operation });
+      // Once per run: a begin run again (retried, or a local activity rerun) adds no second entry.
+      const first = await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name, outcome: 'started', runId });
+      if (first) deps.metrics?.operationsStarted.inc({ kind: operation });
     },
 
     async finishOperation({ ref, operation, requester, state, error, expiresAt, onlyIfOwner }: FinishInput): Promise<void> {
@@ -127,8 +128,9 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
       const name = ref.environment;
       // Only while this run owns the environment: a run that lost it never writes over another
       // run's state, and says so loudly (its outcome is not the environment's).
+      const runId = currentRun();
       const recorded = await deps.store.setEnvironmentState(name, state, {
-        ifRun: currentRun(),
+        ifRun: runId,
         error: error ?? null,
         ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}),
       });
@@ -136,14 +138,14 @@ export function createEnvironmentActivities(deps: ActivityDeps) {
         if (onlyIfOwner) return;
         const now = await deps.store.getEnvironment(name);
         const lost = `${name} was taken over by ${now?.workflowId ? workflowIdOfRun(now.workflowId) : 'another operation'} (now ${now?.state ?? 'gone'}) while this ${operation} ran; its outcome (${state}) was not recorded.`;
-        await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name, outcome: 'failed', details: { error: lost } });
+        await deps.store.audit({ actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name, outcome: 'failed', details: { error: lost }, runId });
         throw new ConflictError(lost);
       }
-      await deps.store.audit({
+      const first = await deps.store.audit({
         actor: requester.id, platform: requester.platform, channel: requester.channel, action: operation, environment: name,
-        outcome: error ? 'failed' : 'succeeded', details: error ? { error } : {},
+        outcome: error ? 'failed' : 'succeeded', details: error ? { error } : {}, runId,
       });
-      deps.metrics?.finished(operation, state);
+      if (first) deps.metrics?.finished(operation, state);
     },
 
     async setExpiry({ ref, expiresAt }: { ref: EnvRef; expiresAt: string }): Promise<void> {

@@ -344,4 +344,22 @@ describe('store', () => {
     await client.end();
     expect(rows).toEqual([{ actor: 'slack:U123', platform: 'slack', action: 'create', outcome: 'requested' }]);
   });
+
+  it("writes an operation's entry once per run: a step run again adds nothing, other runs and entries without a run do", async () => {
+    const entry = { actor: 'slack:U1', platform: 'slack', action: 'destroy', environment: 'projb-audit', outcome: 'started' } as const;
+    expect(await store.audit({ ...entry, runId: 'destroy-projb-audit/run-1' })).toBe(true);
+    expect(await store.audit({ ...entry, runId: 'destroy-projb-audit/run-1' })).toBe(false);
+    expect(await store.audit({ ...entry, outcome: 'succeeded', runId: 'destroy-projb-audit/run-1' })).toBe(true);
+    expect(await store.audit({ ...entry, runId: 'destroy-projb-audit/run-2' })).toBe(true);
+    expect(await store.audit(entry)).toBe(true);
+    expect(await store.audit(entry)).toBe(true);
+    const { rows } = await store.pool.query("SELECT outcome, run_id FROM audit_log WHERE environment = 'projb-audit' ORDER BY id");
+    expect(rows).toEqual([
+      { outcome: 'started', run_id: 'destroy-projb-audit/run-1' },
+      { outcome: 'succeeded', run_id: 'destroy-projb-audit/run-1' },
+      { outcome: 'started', run_id: 'destroy-projb-audit/run-2' },
+      { outcome: 'started', run_id: null },
+      { outcome: 'started', run_id: null },
+    ]);
+  });
 });
