@@ -12,7 +12,7 @@ import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EFSClient } from '@aws-sdk/client-efs';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { parseDocument } from 'yaml';
 import { awsClients, closeActivityDeps, type ActivityDeps } from '../activities/deps.js';
@@ -112,9 +112,9 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
   const taskQueue = `cpu-bench-${randomUUID()}`;
   const { worker, connection: native } = await createWorker({ settings, deps, taskQueue });
   const running = worker.run();
-  const connection = await Connection.connect({ address: settings.temporal.address });
-  const client = new Client({ connection });
-  const core = new EnvbotCore({ client, store, catalogue: deps.catalogue.catalogue, taskQueue });
+  // One connection for the worker and the client, so creates start eagerly on this worker (as bot/main.ts runs them).
+  const client = new Client({ connection: native, namespace: settings.temporal.namespace });
+  const core = new EnvbotCore({ client, store, catalogue: deps.catalogue.catalogue, taskQueue, eagerStart: true });
   const run = randomBytes(2).toString('hex');
   const requester = { id: 'bench', platform: 'cli' as const };
   const made: string[] = [];
@@ -207,7 +207,6 @@ export async function cpuBench(settings: Settings, print: Print): Promise<void> 
     worker.shutdown();
     await running;
     await native.close();
-    await connection.close();
     await closeActivityDeps(deps);
     await store.close();
     await storeDb.drop();

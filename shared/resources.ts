@@ -56,8 +56,19 @@ export interface ResourceRow {
   delete: string;
   /** Input the row's activities take besides the environment. */
   input?: Readonly<Record<string, string>>;
-  /** `create` runs seconds (`quick`) or may run long and heartbeats (`long`). */
-  createPreset: 'quick' | 'long';
+  /**
+   * `create` runs seconds (`quick`), may run long and heartbeats (`long`), or only writes envbot's
+   * store (`store`: a local activity, in the worker running the workflow, in runs from
+   * ROWS_BY_NEED_PATCH on; quick in runs from before it).
+   */
+  createPreset: 'quick' | 'long' | 'store';
+  /**
+   * The rows this one needs built first, where the plan has them (runs from ROWS_BY_NEED_PATCH on):
+   * it starts as soon as they are, beside anything else still running. Without it a row waits for
+   * its phase: the `before` rows above it; a `parallel` row for the `before` rows; an `after` row
+   * for every `parallel` row and the `after` rows above it (as every run before the patch did).
+   */
+  needs?: readonly string[];
   /** What the create result brings to the card (`databases` are shown under the row's id: mongo, mysql, postgres). */
   reports?: Reports;
   /** The reset targets that re-seed it (`reset-db <env> sql`); absent: a reset leaves it alone. */
@@ -84,6 +95,14 @@ export const ROLLOUT_PATCH = 'await-rollout';
 /** How long a create waits for its services when the plan does not say (plans made before readyTimeout). */
 export const DEFAULT_READY_TIMEOUT = '10m';
 
+/**
+ * The patch of a create that starts each row once the rows it needs are built (`needs`) rather than
+ * phase after phase, runs its `store` rows as local activities, waits for the services beside the
+ * rows after them, and starts its child workflows together (docs/upgrading.md): fewer round trips
+ * through Temporal. Runs that started before it replay with the phases.
+ */
+export const ROWS_BY_NEED_PATCH = 'rows-by-need';
+
 /** The patch of the storage rows (docs/upgrading.md). */
 export const STORAGE_PATCH = 'storage-volumes';
 
@@ -99,7 +118,7 @@ export const MONITORING_PATCH = 'monitoring-objects';
 const always = () => true;
 
 export const RESOURCES: readonly ResourceRow[] = [
-  { id: 'secrets', title: 'Generate credentials', phase: 'before', included: always, create: 'createSecrets', delete: 'deleteSecrets', createPreset: 'quick' },
+  { id: 'secrets', title: 'Generate credentials', phase: 'before', included: always, create: 'createSecrets', delete: 'deleteSecrets', createPreset: 'store' },
   {
     id: 'mongo', title: 'MongoDB databases', phase: 'parallel', included: (p) => p.mongo,
     create: 'createMongo', seed: 'seedMongo', delete: 'deleteMongo', createPreset: 'quick', reports: 'databases', resetBy: ['mongo', 'all'],
@@ -126,22 +145,31 @@ export const RESOURCES: readonly ResourceRow[] = [
     create: 'createVpnAccess', delete: 'deleteVpnAccess', createPreset: 'quick', reports: 'vpn', patch: VPN_PATCH,
   },
   { id: 'namespace', title: 'Kubernetes namespace', phase: 'parallel', included: always, create: 'createNamespace', delete: 'deleteNamespace', createPreset: 'quick' },
-  { id: 'credentials', title: 'Kubernetes secret', phase: 'after', included: always, create: 'applyCredentials', delete: 'deleteCredentials', createPreset: 'quick' },
+  // In the namespace; its data: the generated secrets, the database URLs (names only) and Redis's index.
+  {
+    id: 'credentials', title: 'Kubernetes secret', phase: 'after', included: always, create: 'applyCredentials', delete: 'deleteCredentials', createPreset: 'quick',
+    needs: ['namespace', 'redis'],
+  },
   // After the namespace (the claims live there), before the services that mount them.
   {
     id: 'storage', title: 'Storage volumes', phase: 'after', included: (p) => (p.storage?.length ?? 0) > 0,
-    create: 'createStorage', delete: 'deleteStorage', createPreset: 'quick', patch: STORAGE_PATCH,
+    create: 'createStorage', delete: 'deleteStorage', createPreset: 'quick', patch: STORAGE_PATCH, needs: ['namespace'],
   },
   // The copy itself runs in the storage-copy workflow once the environment is ready.
   {
     id: 'storage-copy', title: 'Storage copy from S3', phase: 'after', included: (p) => (p.storage?.length ?? 0) > 0,
-    create: 'createStorageCopy', delete: 'deleteStorageCopy', createPreset: 'quick', reports: 'storage', patch: STORAGE_PATCH,
+    create: 'createStorageCopy', delete: 'deleteStorageCopy', createPreset: 'quick', reports: 'storage', patch: STORAGE_PATCH, needs: ['storage'],
   },
-  { id: 'manifests', title: 'Services', phase: 'after', included: always, create: 'applyManifests', delete: 'deleteManifests', createPreset: 'long', reports: 'runs' },
+  // Once what the services use is there: their databases, Redis, the Secret and the claims they mount.
+  // The ways in (DNS, load balancer, VPN) are not waited for.
+  {
+    id: 'manifests', title: 'Services', phase: 'after', included: always, create: 'applyManifests', delete: 'deleteManifests', createPreset: 'long', reports: 'runs',
+    needs: ['mongo', 'mysql', 'postgres', 'redis', 'namespace', 'credentials', 'storage'],
+  },
   // After the services: the availability alerts name their Deployments and StatefulSets.
   {
     id: 'monitoring', title: 'Monitoring and alerts', phase: 'after', included: (p) => p.monitoring === true,
-    create: 'createMonitoring', delete: 'deleteMonitoring', createPreset: 'quick', patch: MONITORING_PATCH,
+    create: 'createMonitoring', delete: 'deleteMonitoring', createPreset: 'quick', patch: MONITORING_PATCH, needs: ['manifests'],
   },
 ];
 
@@ -160,6 +188,22 @@ export function rowsFor(plan: EnvironmentPlan): ResourceRow[] {
 /** Destroy removes in the exact reverse of creation, every row (what to remove comes from the ledger). */
 export function destructionOrder(): ResourceRow[] {
   return creationOrder().reverse();
+}
+
+/**
+ * The ids of the rows `row` waits for, among `rows` (a plan's rows in creation order, `row` one of
+ * them), in a create from ROWS_BY_NEED_PATCH on: the `before` rows above it, and its `needs` the plan
+ * has (or, without `needs`, what its phase waits for). Each is above `row` in `rows`.
+ */
+export function prerequisites(row: ResourceRow, rows: readonly ResourceRow[]): string[] {
+  const at = rows.findIndex((r) => r.id === row.id);
+  if (at < 0) throw new Error(`${row.id} is not one of the plan's rows`);
+  const above = rows.slice(0, at);
+  const before = above.filter((r) => r.phase === 'before');
+  const needed = row.needs
+    ? above.filter((r) => row.needs!.includes(r.id))
+    : row.phase === 'after' ? above.filter((r) => r.phase !== 'before') : [];
+  return [...new Set([...before, ...needed].map((r) => r.id))];
 }
 
 /** Whether a create of an environment with `plan` runs the row's seed. */

@@ -63,7 +63,8 @@ export const chat = proxyActivities<Activities>(CHAT);
  * replay), changing how many sends a run makes.
  */
 export const LOCAL_ACTIVITIES_PATCH = 'local-store-steps';
-const localQuick = proxyLocalActivities<Activities>(QUICK);
+/** Store-only steps as local activities (the claim, the finish, a `store` row of the table). */
+export const localQuick = proxyLocalActivities<Activities>(QUICK);
 
 /** The store-only steps' preset for this run: local from LOCAL_ACTIVITIES_PATCH on. */
 export function local(): { store: Pick<Activities, 'beginOperation' | 'finishOperation'> } {

@@ -21,8 +21,10 @@ import {
   createSteps,
   DEFAULT_READY_TIMEOUT,
   progressQuery,
+  prerequisites,
   ROLLOUT_PATCH,
   rowsFor,
+  ROWS_BY_NEED_PATCH,
   seedsOnCreate,
   SOURCES_PATCH,
   type EnvironmentPlan,
@@ -33,6 +35,7 @@ import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
 import { describe, Tracker } from './progress.js';
 import { admitted, createResource, deleteResource, seedResource } from './resources.js';
+import { runByNeed, type Job } from './by-need.js';
 import { Saga } from './saga.js';
 import { startStorageCopy } from './storage-copy.js';
 
@@ -88,11 +91,13 @@ function report(row: ResourceRow, created: unknown, result: CreateEnvironmentRes
  * saying how each service is doing; after the project's readyTimeout it fails with what the Pods
  * and their events say. The activity itself waits for a change, so this asks a few times a minute.
  */
-async function waitForServices(ref: EnvRef, plan: EnvironmentPlan, tracker: Tracker, result: CreateEnvironmentResult): Promise<void> {
+async function waitForServices(ref: EnvRef, plan: EnvironmentPlan, tracker: Tracker, result: CreateEnvironmentResult, halted: () => boolean = () => false): Promise<void> {
   const timeout = plan.readyTimeout ?? DEFAULT_READY_TIMEOUT;
   const deadline = Date.now() + parseWait(timeout);
   let previous: string | undefined;
   for (;;) {
+    // Another step failed meanwhile (the wait runs beside the rows after the services): stop here.
+    if (halted()) throw ApplicationFailure.create({ type: 'Halted', message: `not waited for: ${result.failedStep ?? 'another step'} failed`, nonRetryable: true });
     const waitSeconds = Math.max(1, Math.min(10, Math.ceil((deadline - Date.now()) / 1000)));
     const seen = await quick.environmentServices({ ref, ...(previous !== undefined ? { previous } : {}), waitSeconds });
     result.services = seen.services;
@@ -116,6 +121,8 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
   const fetchSources = plan.sources === true && patched(SOURCES_PATCH);
   // Runs that started before the wait for the services replay without it.
   const awaitServices = patched(ROLLOUT_PATCH);
+  // Runs that started before rows went by need replay phase by phase, their store rows as activities.
+  const byNeed = patched(ROWS_BY_NEED_PATCH);
   const { store } = local();
   const result: CreateEnvironmentResult = { environment: ref.environment, status: 'ready', urls: [], databases: [], built: [], rolledBack: [], undoFailed: [] };
   const card = (): EnvironmentCard => ({
@@ -155,7 +162,7 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
   const build = (row: ResourceRow): Promise<void> => {
     saga.onUndo(row.id, () => deleteResource(row, ref));
     return step(row.id, async () => {
-      const created = await createResource(row, ref);
+      const created = await createResource(row, ref, byNeed);
       if (seedsOnCreate(plan, row)) await seedResource(row, ref);
       report(row, created, result);
     });
@@ -167,13 +174,21 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     // Every S3 and git seed and template resolved to a version and fetched once; later steps read that version.
     if (fetchSources) await step('sources', () => long.resolveSources({ ref }));
 
-    for (const row of rows.filter((r) => r.phase === 'before')) await build(row);
-    // Let every parallel row finish (or fail) before unwinding, so no step is still running during undo.
-    const settled = await Promise.allSettled(rows.filter((r) => r.phase === 'parallel').map(build));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
-    for (const row of rows.filter((r) => r.phase === 'after')) await build(row);
-    if (awaitServices) await step('rollout', () => waitForServices(ref, plan, tracker, result));
+    if (byNeed) {
+      // Each row once the rows it needs are built; the wait for the services once they are applied,
+      // beside the rows after them.
+      const jobs: Job[] = rows.map((row) => ({ id: row.id, needs: prerequisites(row, rows), run: () => build(row) }));
+      if (awaitServices) jobs.push({ id: 'rollout', needs: ['manifests'], run: (halted) => step('rollout', () => waitForServices(ref, plan, tracker, result, halted)) });
+      await runByNeed(jobs);
+    } else {
+      for (const row of rows.filter((r) => r.phase === 'before')) await build(row);
+      // Let every parallel row finish (or fail) before unwinding, so no step is still running during undo.
+      const settled = await Promise.allSettled(rows.filter((r) => r.phase === 'parallel').map(build));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const row of rows.filter((r) => r.phase === 'after')) await build(row);
+      if (awaitServices) await step('rollout', () => waitForServices(ref, plan, tracker, result));
+    }
 
     if (plan.ttl) result.expiresAt = new Date(Date.now() + parseDuration(plan.ttl)).toISOString();
     await step('ready', () => store.finishOperation({ ref, operation: 'create', requester, state: 'ready', expiresAt: result.expiresAt ?? null }));
@@ -195,24 +210,35 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
     });
   }
 
-  if (result.expiresAt) {
+  const startLifecycle = async (expiresAt: string): Promise<void> => {
     const id = workflowId('lifecycle', ref.environment);
     try {
       await startChild(environmentLifecycle, {
         workflowId: id,
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [{ ref, expiresAt: result.expiresAt, warnBefore: plan.warnBefore, ...(input.target ? { target: { ...input.target, messageRef: undefined } } : {}) }],
+        args: [{ ref, expiresAt, warnBefore: plan.warnBefore, ...(input.target ? { target: { ...input.target, messageRef: undefined } } : {}) }],
       });
     } catch (err) {
       // A lifecycle of this environment is already running (extended meanwhile): move its deadline.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      await getExternalWorkflowHandle(id).signal(extendSignal, { until: result.expiresAt, by: requester.id });
+      await getExternalWorkflowHandle(id).signal(extendSignal, { until: expiresAt, by: requester.id });
     }
-  }
-  await notifier.close({ kind: 'card', card: card() });
-  if (result.storage?.length) {
-    // After the card (its reference is in the target now), which the copy edits as it goes.
-    await startStorageCopy({ ref, volumes: result.storage, card: card(), ...(input.target ? { target: { ...input.target } } : {}), ...(input.storageCopyPoll ? { pollEvery: input.storageCopyPoll } : {}) });
+  };
+  // After the card (its reference is in the target then), which the copy edits as it goes.
+  const startCopy = (): Promise<void> =>
+    result.storage?.length
+      ? startStorageCopy({ ref, volumes: result.storage, card: card(), ...(input.target ? { target: { ...input.target } } : {}), ...(input.storageCopyPoll ? { pollEvery: input.storageCopyPoll } : {}) })
+      : Promise.resolve();
+  if (byNeed) {
+    // The lifecycle starts beside the card; without a channel (no card to wait for) the copy too.
+    const lifecycle = result.expiresAt ? startLifecycle(result.expiresAt) : Promise.resolve();
+    lifecycle.catch(() => undefined); // thrown below, once the card is sent
+    await notifier.close({ kind: 'card', card: card() });
+    await Promise.all([lifecycle, startCopy()]);
+  } else {
+    if (result.expiresAt) await startLifecycle(result.expiresAt);
+    await notifier.close({ kind: 'card', card: card() });
+    await startCopy();
   }
   return result;
 }

@@ -3,7 +3,7 @@
 import { patched } from '@temporalio/workflow';
 import type { EnvRef } from '../shared/model.js';
 import type { ResourceRow } from '../shared/resources.js';
-import { long, quick, undo } from './activities.js';
+import { localQuick, long, quick, undo } from './activities.js';
 
 type Call = (input: { ref: EnvRef } & Record<string, unknown>) => Promise<unknown>;
 
@@ -11,7 +11,11 @@ function call(proxy: object, name: string, row: ResourceRow, ref: EnvRef): Promi
   return (proxy as Record<string, Call>)[name]!({ ref, ...row.input });
 }
 
-export const createResource = (row: ResourceRow, ref: EnvRef): Promise<unknown> => call(row.createPreset === 'long' ? long : quick, row.create, row, ref);
+/** The row's create; `localStore`: a `store` row runs as a local activity (runs from ROWS_BY_NEED_PATCH on). */
+export function createResource(row: ResourceRow, ref: EnvRef, localStore = false): Promise<unknown> {
+  const proxy = row.createPreset === 'long' ? long : row.createPreset === 'store' && localStore ? localQuick : quick;
+  return call(proxy, row.create, row, ref);
+}
 
 export const seedResource = (row: ResourceRow, ref: EnvRef): Promise<unknown> => (row.seed ? call(long, row.seed, row, ref) : Promise.resolve(undefined));
 

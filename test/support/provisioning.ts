@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import { createActivities, type Activities } from '../../activities/index.js';
 import { EnvbotCore } from '../../bot/core/core.js';
 import type { LoadedCatalogue } from '../../shared/catalogue/load.js';
 import type { Metrics } from '../../shared/metrics.js';
@@ -23,7 +24,10 @@ export interface Harness extends TestDeps {
 }
 
 /** The harness over the example catalogue, or over `opts.catalogue` (built by the test, so it may be one the loader refuses). */
-export async function provisioningHarness(name: string, opts: { runWorker?: boolean; catalogue?: LoadedCatalogue; metrics?: Metrics; kube?: KubeConfig } = {}): Promise<Harness> {
+export async function provisioningHarness(
+  name: string,
+  opts: { runWorker?: boolean; catalogue?: LoadedCatalogue; metrics?: Metrics; kube?: KubeConfig; wrap?: (activities: Activities) => Activities } = {},
+): Promise<Harness> {
   const settings = testSettings();
   const t = await testDeps(name, opts.catalogue);
   if (opts.metrics) t.deps.metrics = opts.metrics;
@@ -31,7 +35,8 @@ export async function provisioningHarness(name: string, opts: { runWorker?: bool
   if (opts.kube) t.deps.kube = opts.kube;
   await ensureSharedSecrets(t.deps);
   const taskQueue = `${name}-${randomUUID()}`;
-  const { worker, connection: native } = await createWorker({ settings, deps: t.deps, taskQueue });
+  // `wrap`: the real activities, some held or watched by the test.
+  const { worker, connection: native } = await createWorker({ settings, deps: t.deps, taskQueue, ...(opts.wrap ? { activities: opts.wrap(createActivities(t.deps)) } : {}) });
   const running = opts.runWorker === false ? undefined : worker.run();
   const connection = await Connection.connect({ address: settings.temporal.address });
   const client = new Client({ connection, namespace: settings.temporal.namespace });

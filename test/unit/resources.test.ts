@@ -12,6 +12,7 @@ import {
   creationOrder,
   destroySteps,
   destructionOrder,
+  prerequisites,
   RESOURCES,
   resetRows,
   resetSteps,
@@ -71,6 +72,41 @@ describe('the resource table', () => {
     // Creation goes by phase: nothing runs before a row of an earlier phase.
     const phases = creationOrder().map((r) => r.phase);
     expect(phases).toEqual([...phases].sort((a, b) => ['before', 'parallel', 'after'].indexOf(a) - ['before', 'parallel', 'after'].indexOf(b)));
+  });
+
+  it('starts each row once what it needs is built (runs from the rows-by-need patch on)', () => {
+    const order = creationOrder().map((r) => r.id);
+    // A row needs only rows made before it, named by their ids.
+    for (const row of RESOURCES) for (const id of row.needs ?? []) expect(order.indexOf(id), `${row.id} needs ${id}`).toBeGreaterThanOrEqual(0);
+    for (const row of RESOURCES) for (const id of row.needs ?? []) expect(order.indexOf(id), `${row.id} needs ${id}`).toBeLessThan(order.indexOf(row.id));
+    const all = rowsFor(everything);
+    const needs = Object.fromEntries(all.map((r) => [r.id, prerequisites(r, all)]));
+    expect(needs).toEqual({
+      secrets: [],
+      mongo: ['secrets'],
+      mysql: ['secrets'],
+      postgres: ['secrets'],
+      redis: ['secrets'],
+      dns: ['secrets'],
+      'load-balancer': ['secrets'],
+      vpn: ['secrets'],
+      namespace: ['secrets'],
+      // The Secret holds Redis's index; the claims live in the namespace; the copy reads the access point.
+      credentials: ['secrets', 'redis', 'namespace'],
+      storage: ['secrets', 'namespace'],
+      'storage-copy': ['secrets', 'storage'],
+      // The services wait for what they use, not for the ways in (DNS, load balancer, VPN).
+      manifests: ['secrets', 'mongo', 'mysql', 'postgres', 'redis', 'namespace', 'credentials', 'storage'],
+      monitoring: ['secrets', 'manifests'],
+    });
+    // A need the plan does not have is not waited for.
+    const bare = rowsFor(nothing);
+    expect(prerequisites(bare.find((r) => r.id === 'manifests')!, bare)).toEqual(['secrets', 'namespace', 'credentials']);
+    // A row without needs waits for its phase, as runs before the patch did.
+    const after = { ...RESOURCES.find((r) => r.id === 'monitoring')!, needs: undefined };
+    const rows = [...all.filter((r) => r.id !== 'monitoring'), after];
+    expect(prerequisites(after, rows)).toEqual(rows.filter((r) => r.id !== 'monitoring').map((r) => r.id));
+    expect(() => prerequisites(after, bare)).toThrow(/not one of the plan's rows/);
   });
 
   it('names only activities the worker registers, each as a create and delete pair', () => {
