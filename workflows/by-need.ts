@@ -14,12 +14,12 @@ export async function runByNeed(jobs: readonly Job[]): Promise<void> {
   const ended = new Map<string, Promise<boolean>>();
   let failure: { error: unknown } | undefined;
   const halted = () => failure !== undefined;
+  // Every need checked before any job starts: a refused list leaves nothing running.
+  jobs.forEach((job, i) => {
+    for (const id of job.needs) if (!jobs.slice(0, i).some((j) => j.id === id)) throw new Error(`${job.id} needs ${id}, which is not listed before it`);
+  });
   for (const job of jobs) {
-    const needed = job.needs.map((id) => {
-      const done = ended.get(id);
-      if (!done) throw new Error(`${job.id} needs ${id}, which is not listed before it`);
-      return done;
-    });
+    const needed = job.needs.map((id) => ended.get(id)!);
     ended.set(
       job.id,
       (async () => {

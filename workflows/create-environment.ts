@@ -1,7 +1,8 @@
 // createEnvironment: builds one environment as a saga, row by row of the resource table
-// (shared/resources.ts): the `before` rows, then the `parallel` ones side by side, then the `after`
-// ones. On any failure every step done (or half done) is undone in reverse, and the result says
-// what happened.
+// (shared/resources.ts): each row once the rows it needs are built, side by side otherwise (runs
+// from before the patch rows-by-need: the `before` rows, then the `parallel` ones side by side,
+// then the `after` ones). On any failure every step done (or half done) is undone in reverse, and
+// the result says what happened.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -33,7 +34,7 @@ import {
 import { local, long, quick, undo } from './activities.js';
 import { environmentLifecycle, extendSignal } from './lifecycle.js';
 import { Notifier } from './notifier.js';
-import { describe, Tracker } from './progress.js';
+import { describe, Halted, Tracker } from './progress.js';
 import { admitted, createResource, deleteResource, seedResource } from './resources.js';
 import { runByNeed, type Job } from './by-need.js';
 import { Saga } from './saga.js';
@@ -97,7 +98,7 @@ async function waitForServices(ref: EnvRef, plan: EnvironmentPlan, tracker: Trac
   let previous: string | undefined;
   for (;;) {
     // Another step failed meanwhile (the wait runs beside the rows after the services): stop here.
-    if (halted()) throw ApplicationFailure.create({ type: 'Halted', message: `not waited for: ${result.failedStep ?? 'another step'} failed`, nonRetryable: true });
+    if (halted()) throw new Halted();
     const waitSeconds = Math.max(1, Math.min(10, Math.ceil((deadline - Date.now()) / 1000)));
     const seen = await quick.environmentServices({ ref, ...(previous !== undefined ? { previous } : {}), waitSeconds });
     result.services = seen.services;
@@ -153,8 +154,10 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
       result.built.push(id);
       return value;
     } catch (err) {
-      result.failedStep ??= id;
-      result.error ??= describe(err);
+      if (!(err instanceof Halted)) {
+        result.failedStep ??= id;
+        result.error ??= describe(err);
+      }
       throw err;
     }
   };
@@ -178,7 +181,11 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
       // Each row once the rows it needs are built; the wait for the services once they are applied,
       // beside the rows after them.
       const jobs: Job[] = rows.map((row) => ({ id: row.id, needs: prerequisites(row, rows), run: () => build(row) }));
-      if (awaitServices) jobs.push({ id: 'rollout', needs: ['manifests'], run: (halted) => step('rollout', () => waitForServices(ref, plan, tracker, result, halted)) });
+      if (awaitServices) {
+        const rollout = (halted: () => boolean) => step('rollout', () => waitForServices(ref, plan, tracker, result, halted));
+        // Stopped because another row failed: shown as skipped; that row's failure is the one thrown.
+        jobs.push({ id: 'rollout', needs: ['manifests'], run: (halted) => rollout(halted).catch((err: unknown) => { if (!(err instanceof Halted)) throw err; }) });
+      }
       await runByNeed(jobs);
     } else {
       for (const row of rows.filter((r) => r.phase === 'before')) await build(row);
@@ -212,16 +219,25 @@ export async function createEnvironment(input: CreateEnvironmentInput): Promise<
 
   const startLifecycle = async (expiresAt: string): Promise<void> => {
     const id = workflowId('lifecycle', ref.environment);
-    try {
-      await startChild(environmentLifecycle, {
-        workflowId: id,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [{ ref, expiresAt, warnBefore: plan.warnBefore, ...(input.target ? { target: { ...input.target, messageRef: undefined } } : {}) }],
-      });
-    } catch (err) {
-      // A lifecycle of this environment is already running (extended meanwhile): move its deadline.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      await getExternalWorkflowHandle(id).signal(extendSignal, { until: expiresAt, by: requester.id });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await startChild(environmentLifecycle, {
+          workflowId: id,
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          args: [{ ref, expiresAt, warnBefore: plan.warnBefore, ...(input.target ? { target: { ...input.target, messageRef: undefined } } : {}) }],
+        });
+        return;
+      } catch (err) {
+        // A lifecycle of this environment is already running (extended meanwhile): move its deadline.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        try {
+          await getExternalWorkflowHandle(id).signal(extendSignal, { until: expiresAt, by: requester.id });
+          return;
+        } catch (signalError) {
+          // It ended between the start and the signal (from rows-by-need on: start one again, once).
+          if (!byNeed || attempt >= 2) throw signalError;
+        }
+      }
     }
   };
   // After the card (its reference is in the target then), which the copy edits as it goes.

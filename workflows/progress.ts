@@ -43,7 +43,7 @@ export class Tracker {
     this.onChange();
   }
 
-  /** Runs `fn` as step `id`, recording running → done, or failed with the error's message. */
+  /** Runs `fn` as step `id`, recording running → done, or failed with the error's message (skipped when it threw Halted). */
   async run<T>(id: string, fn: () => Promise<T>): Promise<T> {
     this.set(id, 'running');
     try {
@@ -51,7 +51,8 @@ export class Tracker {
       this.set(id, 'done');
       return result;
     } catch (err) {
-      this.set(id, 'failed', describe(err));
+      if (err instanceof Halted) this.set(id, 'skipped');
+      else this.set(id, 'failed', describe(err));
       throw err;
     }
   }
@@ -61,6 +62,14 @@ export class Tracker {
     this.progress.endedAt = new Date().toISOString();
     for (const s of this.progress.steps) if (s.status === 'pending') s.status = 'skipped';
     this.onChange();
+  }
+}
+
+/** Thrown by a step that stopped because another step failed: it is shown as skipped, not failed. */
+export class Halted extends Error {
+  constructor(message = 'stopped: another step failed') {
+    super(message);
+    this.name = 'Halted';
   }
 }
 

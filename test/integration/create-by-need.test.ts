@@ -86,6 +86,12 @@ describe('a create by need', () => {
     expect(failure?.error).toContain('Route 53 refused the change');
     expect(failure?.rolledBack).toEqual(expect.arrayContaining(['manifests', 'credentials', 'storage', 'namespace', 'secrets', 'dns']));
     expect(failure?.undoFailed).toEqual([]);
+    // Only DNS failed (and was undone, as every row was): the wait for the services ended (done) or
+    // was stopped by the failure (skipped), never shown as a failure of its own.
+    const steps = (await started.handle.query(progressQuery)).steps;
+    expect(steps.filter((s) => s.status === 'failed' || s.status === 'undo-failed').map((s) => s.id)).toEqual([]);
+    expect(['done', 'skipped']).toContain(steps.find((s) => s.id === 'rollout')?.status);
+    expect(steps.find((s) => s.id === 'dns')?.status).toBe('undone');
     expect(await leftovers(h, ref)).toEqual([]);
   }, 180_000);
 });

@@ -2,6 +2,7 @@
 // side by side otherwise; after a failure nothing more starts, and what runs is let finish.
 import { describe, expect, it } from 'vitest';
 import { runByNeed, type Job } from '../../workflows/by-need.js';
+import { Halted, Tracker } from '../../workflows/progress.js';
 
 /** A job whose end the test decides; `log` gets `start id` and `end id`. */
 function gate(log: string[]) {
@@ -71,7 +72,23 @@ describe('runByNeed', () => {
     haltedSeen = [];
   });
 
-  it('refuses a job that needs one not listed before it', async () => {
-    await expect(runByNeed([{ id: 'a', needs: ['b'], run: async () => undefined }, { id: 'b', needs: [], run: async () => undefined }])).rejects.toThrow(/a needs b, which is not listed before it/);
+  it('refuses a job that needs one not listed before it, and starts none', async () => {
+    const ran: string[] = [];
+    const job = (id: string, needs: string[]): Job => ({ id, needs, run: async () => void ran.push(id) });
+    await expect(runByNeed([job('a', []), job('b', ['c']), job('c', [])])).rejects.toThrow(/b needs c, which is not listed before it/);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(ran).toEqual([]);
+  });
+});
+
+describe('a step stopped because another failed', () => {
+  it('is shown as skipped, not failed, and the error still reaches the caller', async () => {
+    const tracker = new Tracker('projb-qa', 'create', [{ id: 'rollout', title: 'Services become ready' }, { id: 'dns', title: 'DNS records' }], () => undefined);
+    await expect(tracker.run('rollout', async () => { throw new Halted(); })).rejects.toBeInstanceOf(Halted);
+    await expect(tracker.run('dns', async () => { throw new Error('Route 53 refused'); })).rejects.toThrow('Route 53 refused');
+    expect(tracker.snapshot().steps.map((s) => [s.id, s.status, s.error])).toEqual([
+      ['rollout', 'skipped', undefined],
+      ['dns', 'failed', 'Route 53 refused'],
+    ]);
   });
 });
