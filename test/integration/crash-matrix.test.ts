@@ -63,7 +63,7 @@ import { WORKFLOWS_PATH } from '../../bot/worker.js';
 import { loadCatalogue } from '../../shared/catalogue/load.js';
 import type { EnvRef, Requester } from '../../shared/model.js';
 import { workflowId, type Operation } from '../../shared/names.js';
-import { rowsFor, tableActivities } from '../../shared/resources.js';
+import { prerequisites, rowsFor, tableActivities } from '../../shared/resources.js';
 import type { CreateEnvironmentResult } from '../../workflows/create-environment.js';
 import type { DestroyEnvironmentResult } from '../../workflows/destroy-environment.js';
 import { scratchPostgres, type ScratchDatabase } from '../support/databases.js';
@@ -259,10 +259,29 @@ describe('crash matrix: a worker SIGKILLed inside each create, destroy and undo 
 
   const shape = <T>(ref: EnvRef, value: T): T => JSON.parse(normalised(ref.environment, JSON.stringify(value))) as T;
 
-  /** A create's result as a clean run's compares: the parallel rows finish in any order; the index and expiry differ. */
+  /**
+   * A create's result as a clean run's compares: rows start once what they need is built, so they
+   * finish, and are undone, in an order that differs between runs (undoneBeforeNeeds checks that
+   * order); the index and expiry differ.
+   */
   function createShape(ref: EnvRef, result: CreateEnvironmentResult) {
-    const { redisIndex, expiresAt, built, databases, ...rest } = shape(ref, result);
-    return { ...rest, built: [...built].sort(), databases: [...databases].sort((a, b) => a.name.localeCompare(b.name)), redisIndex: redisIndex !== undefined, expiresAt: expiresAt !== undefined };
+    const { redisIndex, expiresAt, built, databases, rolledBack, ...rest } = shape(ref, result);
+    return {
+      ...rest,
+      built: [...built].sort(),
+      rolledBack: [...rolledBack].sort(),
+      databases: [...databases].sort((a, b) => a.name.localeCompare(b.name)),
+      redisIndex: redisIndex !== undefined,
+      expiresAt: expiresAt !== undefined,
+    };
+  }
+
+  /** Rows undone after a row they need was undone: each row must go before what it needs. */
+  function undoneBeforeNeeds(rolledBack: string[]): string[] {
+    const rows = rowsFor(planFor(catalogue.catalogue, 'projb', 'qa'));
+    return rows.flatMap((row) =>
+      rolledBack.includes(row.id) ? prerequisites(row, rows).filter((need) => rolledBack.includes(need) && rolledBack.indexOf(need) < rolledBack.indexOf(row.id)).map((need) => `${row.id} after ${need}`) : [],
+    );
   }
 
   async function failureOf(handle: WorkflowHandle): Promise<CreateEnvironmentResult> {
@@ -540,6 +559,7 @@ describe('crash matrix: a worker SIGKILLed inside each create, destroy and undo 
       expect(o!.state, about).toBe('destroyed');
     } else {
       expect(createShape(o!.ref, o!.failed!), about).toEqual(reference!.undo.failed);
+      expect(undoneBeforeNeeds(o!.failed!.rolledBack), `${about}; undone in the order ${o!.failed!.rolledBack.join(', ')}`).toEqual([]);
       expect(o!.state, about).toBe('failed');
     }
     expect(o!.left, about).toEqual([]);
