@@ -47,14 +47,20 @@ describe('a create by need', () => {
     }
   };
 
-  const deployments = async (namespace: string) => (await h.deps.kube.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace }).catch(() => ({ items: [] }))).items.length;
-
-  it('applies the services while the DNS step still runs, and is ready once it ends', async () => {
+  /** Starts a create of projb-qa with DNS held, and waits until its services are applied. */
+  const createUntilServicesApplied = async () => {
     hold();
     const ref = uniqueEnv('projb', 'qa');
     const started = await h.core.create({ project: ref.project, stage: ref.stage, suffix: ref.suffix!, requester });
     const step = async (id: string) => (await started.handle.query(progressQuery)).steps.find((s) => s.id === id)?.status;
     await until('the services applied', async () => (await step('manifests')) === 'done');
+    return { ref, started, step };
+  };
+
+  const deployments = async (namespace: string) => (await h.deps.kube.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace }).catch(() => ({ items: [] }))).items.length;
+
+  it('applies the services while the DNS step still runs, and is ready once it ends', async () => {
+    const { ref, started, step } = await createUntilServicesApplied();
     expect(await deployments(ref.environment)).toBeGreaterThan(0);
     // The Secret and the storage came before the services; DNS is still held.
     expect(await step('credentials')).toBe('done');
@@ -71,11 +77,7 @@ describe('a create by need', () => {
   }, 180_000);
 
   it('undoes everything, the services too, when a row still running after them fails', async () => {
-    hold();
-    const ref = uniqueEnv('projb', 'qa');
-    const started = await h.core.create({ project: ref.project, stage: ref.stage, suffix: ref.suffix!, requester });
-    const step = async (id: string) => (await started.handle.query(progressQuery)).steps.find((s) => s.id === id)?.status;
-    await until('the services applied', async () => (await step('manifests')) === 'done');
+    const { ref, started } = await createUntilServicesApplied();
     release('fail');
     const failure = await started.handle.result().then(
       () => undefined,
